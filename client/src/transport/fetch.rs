@@ -1,0 +1,102 @@
+//! The browser transport: `window.fetch`, with JSON through `JSON.stringify`/`JSON.parse`
+//! and serde-wasm-bindgen (no `serde_json` in the bundle).
+
+use super::{Request, Transport, join_url};
+use crate::ClientError;
+use js_sys::JSON;
+use passkey_magic_shared::ErrorBody;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
+
+/// Calls a server with `fetch`. Relative base URLs (`/auth`) resolve against the page.
+#[derive(Debug, Clone)]
+pub struct FetchTransport {
+    base_url: String,
+}
+
+impl FetchTransport {
+    /// A transport for the API mounted at `base_url` (`/auth`, `https://id.example/auth`).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        FetchTransport {
+            base_url: base_url.into(),
+        }
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, present on windows and workers alike.
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(input: &str, init: &RequestInit) -> js_sys::Promise;
+}
+
+/// The text of a thrown JS value, for error messages.
+pub(crate) fn describe(value: &JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+fn to_json<B: Serialize>(body: &B) -> Result<JsValue, ClientError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let value = body
+        .serialize(&serializer)
+        .map_err(|error| ClientError::invalid(format!("cannot encode request: {error}")))?;
+    JSON::stringify(&value)
+        .map(JsValue::from)
+        .map_err(|error| ClientError::invalid(describe(&error)))
+}
+
+impl Transport for FetchTransport {
+    async fn call<B, R>(&self, request: Request<'_, B>) -> Result<R, ClientError>
+    where
+        B: Serialize,
+        R: DeserializeOwned,
+    {
+        let headers = Headers::new().map_err(|e| ClientError::transport(describe(&e)))?;
+        let init = RequestInit::new();
+        init.set_method(request.method.as_str());
+        if let Some(token) = request.bearer {
+            headers
+                .set("Authorization", &format!("Bearer {token}"))
+                .map_err(|e| ClientError::transport(describe(&e)))?;
+        }
+        if let Some(body) = request.body {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(|e| ClientError::transport(describe(&e)))?;
+            init.set_body(&to_json(body)?);
+        }
+        init.set_headers(&headers);
+        let url = join_url(&self.base_url, &request.path);
+        let response: Response = JsFuture::from(global_fetch(&url, &init))
+            .await
+            .map_err(|error| ClientError::transport(describe(&error)))?
+            .unchecked_into();
+        let status = response.status();
+        let text = JsFuture::from(
+            response
+                .text()
+                .map_err(|e| ClientError::transport(describe(&e)))?,
+        )
+        .await
+        .map_err(|e| ClientError::transport(describe(&e)))?
+        .as_string()
+        .unwrap_or_default();
+        let parsed = JSON::parse(&text).ok();
+        if !response.ok() {
+            let body =
+                parsed.and_then(|value| serde_wasm_bindgen::from_value::<ErrorBody>(value).ok());
+            return Err(ClientError::from_response(status, body));
+        }
+        let value = parsed.ok_or_else(|| ClientError::transport("response is not JSON"))?;
+        serde_wasm_bindgen::from_value(value)
+            .map_err(|error| ClientError::transport(format!("unexpected response: {error}")))
+    }
+}

@@ -1,0 +1,44 @@
+// passkey-magic-wasm: the ESM entry of the npm package.
+// It loads the WebAssembly module once (top-level await), then re-exports the API with
+// errors re-thrown as `AuthClientError`, so callers can use `instanceof`.
+import init, * as wasm from './passkey_magic_client.js';
+
+await init({ module_or_path: new URL('./passkey_magic_client_bg.wasm', import.meta.url) });
+
+/** A failed call: `status` is the HTTP status (0 when no response arrived). */
+export class AuthClientError extends Error {
+  constructor(message, status = 0, code = 'internal') {
+    super(message);
+    this.name = 'AuthClientError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function rethrow(error) {
+  if (error instanceof AuthClientError) throw error;
+  if (error && error.name === 'AuthClientError') {
+    throw new AuthClientError(error.message, error.status, error.code);
+  }
+  throw error;
+}
+
+function guarded(fn) {
+  return (...args) => {
+    try {
+      const result = fn(...args);
+      return result && typeof result.then === 'function' ? result.catch(rethrow) : result;
+    } catch (error) {
+      return rethrow(error);
+    }
+  };
+}
+
+/** `true` when WebAuthn passkeys are available in this browser. */
+export const supportsPasskeys = guarded(wasm.supportsPasskeys);
+/** Resolves to `true` when passkeys can be offered in form autofill. */
+export const supportsAutofill = guarded(wasm.supportsAutofill);
+/** Resolves to `true` when the device has a user-verifying platform authenticator. */
+export const hasPlatformAuthenticator = guarded(wasm.hasPlatformAuthenticator);
+/** The magic-link token of a URL; throws `AuthClientError` when there is none. */
+export const extractMagicLinkToken = guarded(wasm.extractMagicLinkToken);

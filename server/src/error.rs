@@ -1,0 +1,36 @@
+//! The error type of the engine. Variants say what the caller can do about a failure;
+//! [`crate::http::error`] turns them into status codes and JSON bodies in one place.
+
+use passkey_magic_shared::RequestError;
+
+/// What went wrong in an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input or a broken rule; nothing was changed. The message is shown to the client.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// A request body or field failed validation.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// Missing, invalid or expired credentials.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// Unknown route, or a resource the caller does not own.
+    #[error("Not found")]
+    NotFound,
+    /// Too many requests; retry after this many seconds.
+    #[error("Too many requests")]
+    RateLimited {
+        /// Seconds until the budget refills.
+        retry_after_seconds: u64,
+    },
+    /// A dependency (storage, email) is unavailable; the detail is logged, not sent.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the detail is logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,54 @@
+//! # passkey-magic-shared — the wire protocol, written once
+//!
+//! This crate is the contract between the `passkey-magic` server, its browser/native client
+//! and any third-party client. It is pure data and validation: no I/O, no async, and it
+//! builds for `wasm32-unknown-unknown` as well as native targets.
+//!
+//! The HTTP protocol is compatible with passkey-magic v0.4 (see the project's
+//! `spec/wire-protocol.md`); JSON field names appear only here, set by serde attributes.
+//!
+//! ## Layout
+//!
+//! - [`routes`]: the route table — every endpoint, its method(s), path, access rule and
+//!   rate-limit rule. The server mounts it and the client calls it.
+//! - [`entities`]: the JSON views of users, sessions, credentials and QR status.
+//! - [`passkeys`], [`magic_links`], [`qr`], [`sessions`], [`accounts`]: request and response
+//!   bodies, one module per group of routes.
+//! - [`request`]: strict parsing of request bodies with the spec's error messages.
+//! - [`error`]: the error body every failure carries.
+//! - [`limits`], [`email`], [`magic_link`]: field limits, email syntax, magic-link URLs.
+//! - [`time`]: the [`Timestamp`] type (ISO-8601 on the wire, Unix milliseconds inside).
+//! - [`webauthn`]: the WebAuthn JSON types (from `webauthn-rs-proto`).
+//!
+//! ## Example
+//!
+//! ```
+//! use passkey_magic_shared::routes::{Endpoint, Method};
+//!
+//! let route = Endpoint::QrStatus.client_route();
+//! assert_eq!(route.method, Method::Get);
+//! assert_eq!(route.path_with_id("abc"), "/qr/abc/status");
+//! ```
+
+pub mod accounts;
+pub mod email;
+pub mod entities;
+pub mod error;
+pub mod limits;
+pub mod magic_link;
+pub mod magic_links;
+pub mod passkeys;
+pub mod qr;
+pub mod request;
+pub mod routes;
+pub mod sessions;
+pub mod time;
+pub mod webauthn;
+
+pub use entities::{
+    AuthContext, AuthMethod, Credential, DeviceType, Metadata, QrState, QrStatus, Session,
+    SessionGrant, User,
+};
+pub use error::{ErrorBody, ErrorCode, RequestError};
+pub use routes::{Access, Endpoint, Method, RateLimitRule, Route};
+pub use time::Timestamp;

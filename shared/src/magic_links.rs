@@ -1,0 +1,58 @@
+//! Bodies of the magic-link routes (7, 8).
+
+use crate::entities::{AuthMethod, Metadata, Session, User};
+use crate::error::RequestError;
+use crate::limits::{MAX_EMAIL_LEN, MAX_TOKEN_LEN};
+use crate::request::{Fields, FromJsonObject};
+use serde::{Deserialize, Serialize};
+
+/// Route 7 request: `{email}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMagicLinkRequest {
+    /// Where to send the link.
+    pub email: String,
+}
+
+impl FromJsonObject for SendMagicLinkRequest {
+    fn from_object(fields: &Fields<'_>) -> Result<Self, RequestError> {
+        Ok(SendMagicLinkRequest {
+            email: fields.required_string("email", MAX_EMAIL_LEN)?,
+        })
+    }
+}
+
+/// Route 7 response: `{sent: true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMagicLinkResponse {
+    /// Always `true` on success.
+    pub sent: bool,
+}
+
+/// Route 8 request: `{token}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyMagicLinkRequest {
+    /// The token from the link (see [`crate::magic_link::extract_token`]).
+    pub token: String,
+}
+
+impl FromJsonObject for VerifyMagicLinkRequest {
+    fn from_object(fields: &Fields<'_>) -> Result<Self, RequestError> {
+        Ok(VerifyMagicLinkRequest {
+            token: fields.required_string("token", MAX_TOKEN_LEN)?,
+        })
+    }
+}
+
+/// Route 8 response: `{method: "magic-link", user, session, isNewUser}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyMagicLinkResponse<M = Metadata> {
+    /// Always [`AuthMethod::MagicLink`].
+    pub method: AuthMethod,
+    /// The signed-in (possibly new) user.
+    pub user: User<M>,
+    /// The new session, with its token.
+    pub session: Session,
+    /// Whether the user was created by this verification.
+    pub is_new_user: bool,
+}
