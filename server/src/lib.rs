@@ -32,9 +32,12 @@
 //! |---|---|---|
 //! | `cli` | the `passkey-magic` binary (clap, log output) | yes |
 
+pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod secrets;
 pub mod serve;
+pub mod store;
 
 pub use error::{Error, Result};

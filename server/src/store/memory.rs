@@ -1,0 +1,354 @@
+//! The in-memory store: for tests, development and single-process demos. Everything is
+//! lost on restart.
+//!
+//! One `std::sync::Mutex` guards all maps: every operation is a short critical section
+//! with no `.await` inside, which makes each one atomic (take, guarded deletes) for free.
+
+use super::{
+    ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
+    UserRecord,
+};
+use crate::secrets::TokenHash;
+use async_trait::async_trait;
+use passkey_magic_shared::{Metadata, Timestamp, email};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A [`Store`] in process memory. Clones share the same data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    data: Arc<Mutex<Data>>,
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    users: HashMap<String, UserRecord>,
+    user_by_email: HashMap<String, String>,
+    credentials: HashMap<String, CredentialRecord>,
+    sessions: HashMap<TokenHash, SessionRecord>,
+    session_by_id: HashMap<String, TokenHash>,
+    challenges: HashMap<String, ChallengeRecord>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn data(&self) -> Result<MutexGuard<'_, Data>, StoreError> {
+        self.data
+            .lock()
+            .map_err(|_| StoreError::Internal("memory store lock poisoned".into()))
+    }
+}
+
+impl Data {
+    fn has_credentials(&self, user_id: &str) -> bool {
+        self.credentials.values().any(|c| c.user_id == user_id)
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        if data.users.contains_key(&user.id) {
+            return Err(StoreError::Conflict("id"));
+        }
+        if let Some(address) = &user.email {
+            let key = email::canonical(address);
+            if data.user_by_email.contains_key(&key) {
+                return Err(StoreError::Conflict("email"));
+            }
+            data.user_by_email.insert(key, user.id.clone());
+        }
+        data.users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.data()?.users.get(id).cloned())
+    }
+
+    async fn user_by_email(&self, address: &str) -> Result<Option<UserRecord>, StoreError> {
+        let data = self.data()?;
+        Ok(data
+            .user_by_email
+            .get(&email::canonical(address))
+            .and_then(|id| data.users.get(id))
+            .cloned())
+    }
+
+    async fn set_user_email(
+        &self,
+        id: &str,
+        new_email: Option<&str>,
+    ) -> Result<Guarded, StoreError> {
+        let mut data = self.data()?;
+        let Some(old_email) = data.users.get(id).map(|user| user.email.clone()) else {
+            return Ok(Guarded::NotFound);
+        };
+        match new_email {
+            None if !data.has_credentials(id) => return Ok(Guarded::WouldLockOut),
+            Some(address) => {
+                let key = email::canonical(address);
+                if data
+                    .user_by_email
+                    .get(&key)
+                    .is_some_and(|owner| owner != id)
+                {
+                    return Err(StoreError::Conflict("email"));
+                }
+            }
+            None => {}
+        }
+        if let Some(old) = old_email {
+            data.user_by_email.remove(&email::canonical(&old));
+        }
+        if let Some(address) = new_email {
+            data.user_by_email
+                .insert(email::canonical(address), id.to_owned());
+        }
+        if let Some(user) = data.users.get_mut(id) {
+            user.email = new_email.map(str::to_owned);
+        }
+        Ok(Guarded::Done)
+    }
+
+    async fn set_user_metadata(
+        &self,
+        id: &str,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool, StoreError> {
+        let mut data = self.data()?;
+        Ok(match data.users.get_mut(id) {
+            Some(user) => {
+                user.metadata = metadata.cloned();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let mut data = self.data()?;
+        let Some(user) = data.users.remove(id) else {
+            return Ok(false);
+        };
+        if let Some(address) = user.email {
+            data.user_by_email.remove(&email::canonical(&address));
+        }
+        data.credentials.retain(|_, c| c.user_id != id);
+        let doomed: Vec<TokenHash> = data
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == id)
+            .map(|(hash, _)| *hash)
+            .collect();
+        for hash in doomed {
+            if let Some(session) = data.sessions.remove(&hash) {
+                data.session_by_id.remove(&session.id);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn create_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        if data.credentials.contains_key(&credential.id) {
+            return Err(StoreError::Conflict("id"));
+        }
+        if !data.users.contains_key(&credential.user_id) {
+            return Err(StoreError::Internal("credential for unknown user".into()));
+        }
+        data.credentials
+            .insert(credential.id.clone(), credential.clone());
+        Ok(())
+    }
+
+    async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
+        Ok(self.data()?.credentials.get(id).cloned())
+    }
+
+    async fn credentials_for_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        let data = self.data()?;
+        let mut found: Vec<CredentialRecord> = data
+            .credentials
+            .values()
+            .filter(|c| c.user_id == user_id)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found)
+    }
+
+    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        if let Some(credential) = data.credentials.get_mut(&usage.id) {
+            credential.passkey = usage.passkey.clone();
+            credential.counter = usage.counter;
+            credential.backed_up = usage.backed_up;
+            credential.last_used_at = Some(usage.used_at);
+        }
+        Ok(())
+    }
+
+    async fn update_credential(
+        &self,
+        user_id: &str,
+        id: &str,
+        label: Option<&str>,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool, StoreError> {
+        let mut data = self.data()?;
+        match data.credentials.get_mut(id) {
+            Some(credential) if credential.user_id == user_id => {
+                if let Some(label) = label {
+                    credential.label = Some(label.to_owned());
+                }
+                if let Some(metadata) = metadata {
+                    credential.metadata = Some(metadata.clone());
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn delete_credential(&self, user_id: &str, id: &str) -> Result<Guarded, StoreError> {
+        let mut data = self.data()?;
+        if data
+            .credentials
+            .get(id)
+            .is_none_or(|c| c.user_id != user_id)
+        {
+            return Ok(Guarded::NotFound);
+        }
+        let others = data
+            .credentials
+            .values()
+            .filter(|c| c.user_id == user_id && c.id != id)
+            .count();
+        let has_email = data
+            .users
+            .get(user_id)
+            .is_some_and(|user| user.email.is_some());
+        if others == 0 && !has_email {
+            return Ok(Guarded::WouldLockOut);
+        }
+        data.credentials.remove(id);
+        Ok(Guarded::Done)
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        if data.session_by_id.contains_key(&session.id) {
+            return Err(StoreError::Conflict("id"));
+        }
+        data.session_by_id
+            .insert(session.id.clone(), session.token_hash);
+        data.sessions.insert(session.token_hash, session.clone());
+        Ok(())
+    }
+
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .data()?
+            .sessions
+            .get(token_hash)
+            .filter(|session| session.expires_at > now)
+            .cloned())
+    }
+
+    async fn sessions_for_user(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let data = self.data()?;
+        let mut found: Vec<SessionRecord> = data
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user_id && s.expires_at > now)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        Ok(found)
+    }
+
+    async fn delete_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+        let mut data = self.data()?;
+        let Some(hash) = data.session_by_id.get(id).copied() else {
+            return Ok(false);
+        };
+        if data
+            .sessions
+            .get(&hash)
+            .is_none_or(|s| s.user_id != user_id)
+        {
+            return Ok(false);
+        }
+        data.sessions.remove(&hash);
+        data.session_by_id.remove(id);
+        Ok(true)
+    }
+
+    async fn delete_sessions_for_user(&self, user_id: &str) -> Result<u64, StoreError> {
+        let mut data = self.data()?;
+        let doomed: Vec<(TokenHash, String)> = data
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == user_id)
+            .map(|(hash, s)| (*hash, s.id.clone()))
+            .collect();
+        for (hash, id) in &doomed {
+            data.sessions.remove(hash);
+            data.session_by_id.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+
+    async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
+        self.data()?
+            .challenges
+            .insert(challenge.challenge.clone(), challenge.clone());
+        Ok(())
+    }
+
+    async fn take_challenge(
+        &self,
+        challenge: &str,
+        now: Timestamp,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        Ok(self
+            .data()?
+            .challenges
+            .remove(challenge)
+            .filter(|record| record.expires_at > now))
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let mut data = self.data()?;
+        let before = data.sessions.len() + data.challenges.len();
+        data.challenges.retain(|_, c| c.expires_at > now);
+        let expired: Vec<(TokenHash, String)> = data
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.expires_at <= now)
+            .map(|(hash, s)| (*hash, s.id.clone()))
+            .collect();
+        for (hash, id) in expired {
+            data.sessions.remove(&hash);
+            data.session_by_id.remove(&id);
+        }
+        Ok((before - data.sessions.len() - data.challenges.len()) as u64)
+    }
+}

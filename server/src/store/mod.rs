@@ -1,0 +1,158 @@
+//! Storage: the [`Store`] trait every adapter implements, and the records it keeps.
+//!
+//! Semantics every adapter must meet (proven by the storage conformance suite, run
+//! against each adapter):
+//!
+//! - **Single-use things are taken atomically**: [`Store::take_challenge`] returns a
+//!   pending ceremony to exactly one caller, however many race for it.
+//! - **Email is unique across users**, compared case-insensitively, and enforced by the
+//!   store itself ([`StoreError::Conflict`]), not only by a check before insert.
+//! - **Hot lookups are indexed**: session by token hash, credential by id, user by email.
+//! - **Expired rows are invisible on read** (`now` is an argument, so tests control time)
+//!   and removed by [`Store::purge_expired`], which the engine runs in the background.
+//! - **Deleting a user removes its credentials and sessions** in the same step.
+//! - **Lock-out rules hold under races**: [`Store::delete_credential`] and
+//!   [`Store::set_user_email`] check the "last way in" condition in the same atomic step
+//!   as the change.
+
+mod memory;
+mod records;
+
+pub use memory::MemoryStore;
+pub use records::{
+    Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, SessionRecord, UserRecord,
+};
+
+use crate::secrets::TokenHash;
+use async_trait::async_trait;
+use passkey_magic_shared::{Metadata, Timestamp};
+
+/// Why a storage operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (the field named: `id`, `email`, ...).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The backend cannot be reached right now (retryable; maps to 503).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: corrupt data, a bug, an unexpected backend error.
+    #[error("storage error: {0}")]
+    Internal(String),
+}
+
+/// The outcome of a guarded change (one that must not lock a user out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    /// The change was made.
+    Done,
+    /// The target does not exist (or is not the user's).
+    NotFound,
+    /// The change would remove the user's last way to sign in; nothing changed.
+    WouldLockOut,
+}
+
+/// Persistent state of the engine. Implementations must be cheap to share
+/// (`Arc<dyn Store>`) and safe to call concurrently from many tasks and processes.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- users ----
+
+    /// Inserts a user. [`StoreError::Conflict`] with `"id"` or `"email"` when taken.
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+
+    /// The user with this id.
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// The user with this email, compared case-insensitively.
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Sets (`Some`) or clears (`None`) a user's email. Clearing is refused with
+    /// [`Guarded::WouldLockOut`] when the user has no passkey. Setting an email another
+    /// user has → [`StoreError::Conflict`]`("email")`.
+    async fn set_user_email(&self, id: &str, email: Option<&str>) -> Result<Guarded, StoreError>;
+
+    /// Replaces a user's metadata. `false` when the user does not exist.
+    async fn set_user_metadata(
+        &self,
+        id: &str,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes a user with its credentials and sessions. `false` when absent.
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
+
+    // ---- credentials ----
+
+    /// Inserts a credential. [`StoreError::Conflict`]`("id")` when the id exists.
+    async fn create_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError>;
+
+    /// The credential with this id.
+    async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError>;
+
+    /// A user's credentials, oldest first.
+    async fn credentials_for_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<CredentialRecord>, StoreError>;
+
+    /// Records a sign-in with a credential (counter, backup state, last use).
+    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<(), StoreError>;
+
+    /// Sets a credential's label and/or metadata (`None` leaves a field unchanged).
+    /// `false` when the credential is not the user's.
+    async fn update_credential(
+        &self,
+        user_id: &str,
+        id: &str,
+        label: Option<&str>,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes one of a user's credentials, refused with [`Guarded::WouldLockOut`] when it
+    /// is the last one and the user has no email.
+    async fn delete_credential(&self, user_id: &str, id: &str) -> Result<Guarded, StoreError>;
+
+    // ---- sessions ----
+
+    /// Inserts a session.
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The unexpired session with this token hash.
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// A user's unexpired sessions, newest first.
+    async fn sessions_for_user(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Deletes one of a user's sessions. `false` when it is not the user's.
+    async fn delete_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Deletes all of a user's sessions; returns how many.
+    async fn delete_sessions_for_user(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    // ---- pending ceremonies ----
+
+    /// Stores a pending ceremony under its challenge.
+    async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError>;
+
+    /// Removes and returns the unexpired ceremony for `challenge`: exactly one caller gets
+    /// it. Expired or unknown → `None`.
+    async fn take_challenge(
+        &self,
+        challenge: &str,
+        now: Timestamp,
+    ) -> Result<Option<ChallengeRecord>, StoreError>;
+
+    // ---- maintenance ----
+
+    /// Deletes every expired row; returns how many.
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+}
