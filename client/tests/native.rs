@@ -17,7 +17,12 @@ async fn start_server() -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = axum::Router::new().nest("/auth", http::router());
+    let auth: passkey_magic_server::Auth =
+        passkey_magic_server::Auth::builder("localhost", "http://localhost:8787")
+            .unwrap()
+            .build()
+            .unwrap();
+    let app = axum::Router::new().nest("/auth", http::router(auth));
     let task = tokio::spawn(serve::run(listener, app, async {
         let _ = stopped.await;
     }));

@@ -26,7 +26,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pm-demo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("index.html"), "<h1>demo</h1>").unwrap();
-        let app = with_static_site(Router::new().nest("/auth", crate::http::router()), &dir);
+        let app = with_static_site(
+            Router::new().nest(
+                "/auth",
+                crate::http::router(
+                    crate::Auth::builder("localhost", "http://localhost:8787")
+                        .unwrap()
+                        .build::<crate::auth::Metadata, crate::auth::Metadata>()
+                        .unwrap(),
+                ),
+            ),
+            &dir,
+        );
         let get = |uri: &str| Request::builder().uri(uri).body(Body::empty()).unwrap();
 
         let page = app.clone().oneshot(get("/")).await.unwrap();

@@ -34,3 +34,26 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::store::StoreError> for Error {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match error {
+            StoreError::Conflict(field) => Error::InvalidRequest(format!("{field} already in use")),
+            StoreError::Unavailable(detail) => Error::Unavailable(detail),
+            StoreError::Internal(detail) => Error::Internal(detail),
+        }
+    }
+}
+
+impl From<crate::secrets::RandomError> for Error {
+    fn from(error: crate::secrets::RandomError) -> Self {
+        Error::Internal(error.to_string())
+    }
+}
+
+impl From<crate::hooks::Veto> for Error {
+    fn from(veto: crate::hooks::Veto) -> Self {
+        Error::InvalidRequest(veto.0)
+    }
+}

@@ -9,13 +9,18 @@
 //! ## Getting started
 //!
 //! ```no_run
-//! use passkey_magic_server::{http, serve};
+//! use passkey_magic_server::{Auth, http, serve};
 //!
-//! # async fn run() -> std::io::Result<()> {
-//! let app = axum::Router::new().nest("/auth", http::router());
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Passkeys are bound to the rp id (your domain) and used from these origins.
+//! let auth: Auth = Auth::builder("example.com", "https://example.com")?
+//!     .rp_name("Example")
+//!     .build()?;
+//! let _purge = auth.spawn_purge_task(std::time::Duration::from_secs(60));
+//! let app = axum::Router::new().nest("/auth", http::router(auth));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8787").await?;
-//! serve::run(listener, app, serve::shutdown_signal()).await
-//! # }
+//! serve::run(listener, app, serve::shutdown_signal()).await?;
+//! # Ok(()) }
 //! ```
 //!
 //! ## Layout
@@ -32,12 +37,21 @@
 //! |---|---|---|
 //! | `cli` | the `passkey-magic` binary (clap, log output) | yes |
 
+pub mod accounts;
+pub mod auth;
 pub mod clock;
+pub mod config;
 pub mod demo;
 pub mod error;
+pub mod events;
+pub mod hooks;
 pub mod http;
+pub mod passkeys;
 pub mod secrets;
 pub mod serve;
+pub mod sessions;
 pub mod store;
+mod views;
 
+pub use auth::{Auth, AuthBuilder};
 pub use error::{Error, Result};

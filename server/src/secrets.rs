@@ -64,7 +64,7 @@ impl fmt::Debug for SecretToken {
 }
 
 /// SHA-256 of a bearer secret: what storage keeps. Compared in constant time.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
@@ -99,6 +99,12 @@ impl TokenHash {
 impl PartialEq for TokenHash {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for TokenHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

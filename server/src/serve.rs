@@ -61,9 +61,18 @@ mod tests {
     async fn stops_when_the_shutdown_future_completes() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(run(listener, crate::http::router(), async {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(run(
+            listener,
+            crate::http::router(
+                crate::Auth::builder("localhost", "http://localhost:8787")
+                    .unwrap()
+                    .build::<crate::auth::Metadata, crate::auth::Metadata>()
+                    .unwrap(),
+            ),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
     }

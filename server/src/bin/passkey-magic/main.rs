@@ -1,12 +1,14 @@
 //! `passkey-magic`: the passkey-magic authentication server.
 //!
-//! Thin by design: parse arguments, install the log subscriber, call the library.
+//! Thin by design: parse settings, install the log subscriber, call the library.
+
+mod config;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use passkey_magic_server::{demo, http, serve};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use config::{ServeArgs, Settings};
+use passkey_magic_server::{Auth, demo, http, serve};
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 /// Passkey-first authentication with QR cross-device login and magic-link fallback.
@@ -23,19 +25,6 @@ enum Command {
     Serve(ServeArgs),
 }
 
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "PASSKEY_MAGIC_LISTEN", default_value = "127.0.0.1:8787")]
-    listen: SocketAddr,
-    /// Path prefix of the API.
-    #[arg(long, env = "PASSKEY_MAGIC_PREFIX", default_value = "/auth")]
-    prefix: String,
-    /// Serve this directory (the www-example demo) for paths outside the API.
-    #[arg(long, env = "PASSKEY_MAGIC_DEMO_DIR")]
-    demo_dir: Option<PathBuf>,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -44,29 +33,54 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve_command(args).await,
+        Command::Serve(args) => serve_command(args.settings()?).await,
     }
 }
 
-async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
-    if !args.prefix.starts_with('/') || args.prefix.len() < 2 || args.prefix.ends_with('/') {
-        anyhow::bail!(
-            "--prefix must start with '/' and not end with it (got {:?})",
-            args.prefix
-        );
+async fn serve_command(settings: Settings) -> anyhow::Result<()> {
+    if let Some(dir) = &settings.demo_dir
+        && !dir.join("index.html").is_file()
+    {
+        anyhow::bail!("--demo-dir {} has no index.html", dir.display());
     }
-    let mut app = axum::Router::new().nest(&args.prefix, http::router());
-    if let Some(dir) = &args.demo_dir {
-        if !dir.join("index.html").is_file() {
-            anyhow::bail!("--demo-dir {} has no index.html", dir.display());
-        }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let origins = if settings.origins.is_empty() {
+        vec![format!("http://localhost:{}", address.port())]
+    } else {
+        settings.origins.clone()
+    };
+
+    let mut builder = Auth::builder(&settings.rp_id, &origins[0])?;
+    for origin in &origins[1..] {
+        builder = builder.origin(origin)?;
+    }
+    if let Some(name) = &settings.rp_name {
+        builder = builder.rp_name(name);
+    }
+    if let Some(seconds) = settings.session_ttl_seconds {
+        builder = builder.session_ttl(Duration::from_secs(seconds));
+    }
+    if let Some(seconds) = settings.challenge_ttl_seconds {
+        builder = builder.challenge_ttl(Duration::from_secs(seconds));
+    }
+    let auth: Auth = builder.build()?;
+    let _purge = auth.spawn_purge_task(Duration::from_secs(60));
+
+    let mut app = axum::Router::new().nest(&settings.prefix, http::router(auth));
+    if let Some(dir) = &settings.demo_dir {
         app = demo::with_static_site(app, dir);
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, prefix = %args.prefix, demo = args.demo_dir.is_some(), "listening");
+    tracing::info!(
+        %address,
+        prefix = %settings.prefix,
+        rp_id = %settings.rp_id,
+        origins = ?origins,
+        demo = settings.demo_dir.is_some(),
+        "listening"
+    );
     println!("passkey-magic listening on http://{address}");
     serve::run(listener, app, serve::shutdown_signal()).await?;
     Ok(())

@@ -1,0 +1,205 @@
+//! Accounts: the user record is the identity; email is optional and unique
+//! (case-insensitively). Nothing here ever merges two users, and no change may leave a
+//! user without a way to sign in.
+
+use crate::auth::{Auth, MetadataType};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::hooks::LinkEmailAttempt;
+use crate::store::{Guarded, StoreError, UserRecord};
+use crate::views;
+use passkey_magic_shared::accounts::{CanLinkEmailResponse, CannotLinkReason};
+use passkey_magic_shared::{User, email};
+
+/// Message when an email is not valid syntax.
+pub const INVALID_EMAIL: &str = "Invalid email";
+/// Message when an email belongs to another user.
+pub const EMAIL_IN_USE: &str = "Email already in use";
+/// Message when unlinking would leave the user without a way in.
+pub const UNLINK_LOCKOUT: &str = "Cannot unlink the email of an account without a passkey";
+
+/// Account operations: `auth.accounts()`.
+#[derive(Debug)]
+pub struct Accounts<'a, U, C> {
+    auth: &'a Auth<U, C>,
+}
+
+impl<U: MetadataType, C: MetadataType> Auth<U, C> {
+    /// Account operations.
+    pub fn accounts(&self) -> Accounts<'_, U, C> {
+        Accounts { auth: self }
+    }
+}
+
+impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
+    pub(crate) async fn record(&self, user_id: &str) -> Result<UserRecord> {
+        self.auth
+            .inner
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn get(&self, user_id: &str) -> Result<Option<User<U>>> {
+        match self.auth.inner.store.user_by_id(user_id).await? {
+            Some(record) => Ok(Some(views::user(&record)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The user with this email (case-insensitive).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn get_by_email(&self, address: &str) -> Result<Option<User<U>>> {
+        if !email::is_valid(address) {
+            return Ok(None);
+        }
+        match self.auth.inner.store.user_by_email(address).await? {
+            Some(record) => Ok(Some(views::user(&record)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether nobody has this email yet; `false` for invalid syntax.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn is_email_available(&self, address: &str) -> Result<bool> {
+        Ok(email::is_valid(address)
+            && self
+                .auth
+                .inner
+                .store
+                .user_by_email(address)
+                .await?
+                .is_none())
+    }
+
+    /// Whether `user_id` may link `address` (it is valid and not another user's).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn can_link_email(
+        &self,
+        user_id: &str,
+        address: &str,
+    ) -> Result<CanLinkEmailResponse> {
+        if !email::is_valid(address) {
+            return Ok(CanLinkEmailResponse::no(CannotLinkReason::InvalidEmail));
+        }
+        Ok(match self.auth.inner.store.user_by_email(address).await? {
+            Some(owner) if owner.id != user_id => {
+                CanLinkEmailResponse::no(CannotLinkReason::EmailInUse)
+            }
+            _ => CanLinkEmailResponse::YES,
+        })
+    }
+
+    /// Links an email to a user (replacing any previous one). Re-linking the user's own
+    /// email is fine; another user's email is refused, never taken over.
+    ///
+    /// # Errors
+    /// `400` for invalid syntax, an email in use, or a hook veto; `404` for an unknown user.
+    pub async fn link_email(&self, user_id: &str, address: &str) -> Result<User<U>> {
+        if !email::is_valid(address) {
+            return Err(Error::InvalidRequest(INVALID_EMAIL.into()));
+        }
+        let user = self.record(user_id).await?;
+        self.auth
+            .inner
+            .hooks
+            .before_link_email(&LinkEmailAttempt {
+                user: &views::plain_user(&user),
+                email: address,
+            })
+            .await?;
+        match self
+            .auth
+            .inner
+            .store
+            .set_user_email(user_id, Some(address))
+            .await
+        {
+            Ok(Guarded::Done) => {}
+            Ok(Guarded::NotFound) => return Err(Error::NotFound),
+            Ok(Guarded::WouldLockOut) => {
+                return Err(Error::Internal("setting an email cannot lock out".into()));
+            }
+            Err(StoreError::Conflict(_)) => return Err(Error::InvalidRequest(EMAIL_IN_USE.into())),
+            Err(error) => return Err(error.into()),
+        }
+        self.auth.emit(Event::EmailLinked {
+            user_id: user_id.to_owned(),
+        });
+        views::user(&self.record(user_id).await?)
+    }
+
+    /// Removes a user's email; refused when the user has no passkey (it would be locked
+    /// out).
+    ///
+    /// # Errors
+    /// `400` when it would lock the user out; `404` for an unknown user.
+    pub async fn unlink_email(&self, user_id: &str) -> Result<User<U>> {
+        match self.auth.inner.store.set_user_email(user_id, None).await? {
+            Guarded::Done => {}
+            Guarded::NotFound => return Err(Error::NotFound),
+            Guarded::WouldLockOut => return Err(Error::InvalidRequest(UNLINK_LOCKOUT.into())),
+        }
+        self.auth.emit(Event::EmailUnlinked {
+            user_id: user_id.to_owned(),
+        });
+        views::user(&self.record(user_id).await?)
+    }
+
+    /// Replaces a user's metadata; `None` changes nothing. Returns the user.
+    ///
+    /// # Errors
+    /// `400` when the metadata is not a JSON object or too large; `404` for an unknown user.
+    pub async fn update_metadata(&self, user_id: &str, metadata: Option<&U>) -> Result<User<U>> {
+        if let Some(metadata) = metadata {
+            let stored = views::metadata_to_store(metadata)?;
+            check_metadata_size(&stored)?;
+            if !self
+                .auth
+                .inner
+                .store
+                .set_user_metadata(user_id, Some(&stored))
+                .await?
+            {
+                return Err(Error::NotFound);
+            }
+        }
+        views::user(&self.record(user_id).await?)
+    }
+
+    /// Deletes a user with all its passkeys and sessions.
+    ///
+    /// # Errors
+    /// `404` for an unknown user.
+    pub async fn delete(&self, user_id: &str) -> Result<()> {
+        if !self.auth.inner.store.delete_user(user_id).await? {
+            return Err(Error::NotFound);
+        }
+        self.auth.emit(Event::UserDeleted {
+            user_id: user_id.to_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// Metadata set from Rust is held to the same limit as metadata sent over HTTP.
+pub(crate) fn check_metadata_size(metadata: &passkey_magic_shared::Metadata) -> Result<()> {
+    let size = serde_json::to_vec(metadata)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX);
+    if size > passkey_magic_shared::limits::MAX_METADATA_BYTES {
+        return Err(Error::InvalidRequest("Invalid field: metadata".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Routes 17–19 and 23–29: the caller's account, passkeys and email.
+
+use super::extract::{IdParam, JsonBody, SignedIn};
+use crate::Result;
+use crate::auth::{Auth, MetadataType};
+use axum::Json;
+use axum::extract::State;
+use passkey_magic_shared::accounts::{
+    AccountResponse, CanLinkEmailResponse, CredentialsResponse, EmailAvailableResponse,
+    EmailRequest, UpdateAccountRequest, UpdateCredentialRequest,
+};
+use passkey_magic_shared::sessions::OkResponse;
+
+pub(super) async fn get_account<U: MetadataType>(
+    SignedIn(current): SignedIn<U>,
+) -> Json<AccountResponse<U>> {
+    Json(AccountResponse { user: current.user })
+}
+
+pub(super) async fn update_account<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+    JsonBody(request): JsonBody<UpdateAccountRequest<U>>,
+) -> Result<Json<AccountResponse<U>>> {
+    let user = auth
+        .accounts()
+        .update_metadata(&current.user.id, request.metadata.as_ref())
+        .await?;
+    Ok(Json(AccountResponse { user }))
+}
+
+pub(super) async fn delete_account<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+) -> Result<Json<OkResponse>> {
+    auth.accounts().delete(&current.user.id).await?;
+    Ok(Json(OkResponse::OK))
+}
+
+pub(super) async fn list_credentials<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+) -> Result<Json<CredentialsResponse<C>>> {
+    let credentials = auth.passkeys().list(&current.user.id).await?;
+    Ok(Json(CredentialsResponse { credentials }))
+}
+
+pub(super) async fn update_credential<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+    IdParam(credential_id): IdParam,
+    JsonBody(request): JsonBody<UpdateCredentialRequest<C>>,
+) -> Result<Json<OkResponse>> {
+    auth.passkeys()
+        .update(
+            &current.user.id,
+            &credential_id,
+            request.label.as_deref(),
+            request.metadata.as_ref(),
+        )
+        .await?;
+    Ok(Json(OkResponse::OK))
+}
+
+pub(super) async fn remove_credential<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+    IdParam(credential_id): IdParam,
+) -> Result<Json<OkResponse>> {
+    auth.passkeys()
+        .remove(&current.user.id, &credential_id)
+        .await?;
+    Ok(Json(OkResponse::OK))
+}
+
+pub(super) async fn link_email<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+    JsonBody(request): JsonBody<EmailRequest>,
+) -> Result<Json<AccountResponse<U>>> {
+    let user = auth
+        .accounts()
+        .link_email(&current.user.id, &request.email)
+        .await?;
+    Ok(Json(AccountResponse { user }))
+}
+
+pub(super) async fn unlink_email<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+) -> Result<Json<AccountResponse<U>>> {
+    let user = auth.accounts().unlink_email(&current.user.id).await?;
+    Ok(Json(AccountResponse { user }))
+}
+
+pub(super) async fn can_link_email<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+    JsonBody(request): JsonBody<EmailRequest>,
+) -> Result<Json<CanLinkEmailResponse>> {
+    Ok(Json(
+        auth.accounts()
+            .can_link_email(&current.user.id, &request.email)
+            .await?,
+    ))
+}
+
+pub(super) async fn email_available<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    JsonBody(request): JsonBody<EmailRequest>,
+) -> Result<Json<EmailAvailableResponse>> {
+    let available = auth.accounts().is_email_available(&request.email).await?;
+    Ok(Json(EmailAvailableResponse { available }))
+}

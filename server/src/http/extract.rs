@@ -1,0 +1,104 @@
+//! Extractors that turn requests into engine inputs, failing with the protocol's errors:
+//! [`JsonBody`] (strict body parsing), [`SignedIn`] (bearer session), [`Client`]
+//! (user agent and address), [`IdParam`] (the `{id}` path segment).
+
+use crate::Error;
+use crate::auth::{Auth, MetadataType};
+use crate::sessions::{Authenticated, ClientInfo};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use passkey_magic_shared::RequestError;
+use passkey_magic_shared::limits::MAX_ID_LEN;
+use passkey_magic_shared::request::{FromJsonObject, parse_body};
+use std::net::SocketAddr;
+
+/// The longest `User-Agent` recorded on a session.
+const MAX_USER_AGENT_LEN: usize = 512;
+
+/// A request body parsed and validated by its [`FromJsonObject`] impl.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: FromJsonObject> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| Error::Request(RequestError::TooLarge))?;
+        Ok(JsonBody(parse_body(&bytes)?))
+    }
+}
+
+/// The caller's session, from `Authorization: Bearer <token>`; `401` without one.
+#[derive(Debug)]
+pub struct SignedIn<U>(pub Authenticated<U>);
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for SignedIn<U> {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        auth: &Auth<U, C>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).ok_or(Error::Unauthorized)?;
+        auth.sessions()
+            .validate(token)
+            .await?
+            .map(SignedIn)
+            .ok_or(Error::Unauthorized)
+    }
+}
+
+/// Who is calling: the `User-Agent` and the socket peer's address.
+#[derive(Debug)]
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().take(MAX_USER_AGENT_LEN).collect());
+        let ip_address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip().to_string());
+        Ok(Client(ClientInfo {
+            user_agent,
+            ip_address,
+        }))
+    }
+}
+
+/// The `{id}` path segment, at most [`MAX_ID_LEN`] characters.
+#[derive(Debug)]
+pub struct IdParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdParam {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::Request(RequestError::InvalidField("id")))?;
+        if id.is_empty() || id.chars().count() > MAX_ID_LEN {
+            return Err(Error::Request(RequestError::InvalidField("id")));
+        }
+        Ok(IdParam(id))
+    }
+}

@@ -1,0 +1,631 @@
+//! Passkeys: sign-up, sign-in (usernameless or scoped to a user), adding passkeys to an
+//! account, and managing them. Every ceremony is a `start_*`/`finish_*` pair; the
+//! webauthn-rs state stays on the server, stored under its challenge and taken atomically
+//! by the first answer — successful or not — so no answer can be replayed.
+//!
+//! Verification is entirely webauthn-rs's (origin, rp id, signature, user verification);
+//! this module adds storage, counters, identity checks and sessions.
+
+use crate::accounts::{EMAIL_IN_USE, INVALID_EMAIL};
+use crate::auth::{Auth, MetadataType};
+use crate::config::millis;
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::hooks::{AddPasskeyAttempt, RegisterAttempt, SignInAttempt};
+use crate::secrets::{base64url, random_user_handle};
+use crate::sessions::ClientInfo;
+use crate::store::{
+    Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, StoreError, UserRecord,
+};
+use crate::views;
+use passkey_magic_shared::passkeys::{
+    AddPasskeyOptionsResponse, AuthenticateOptionsRequest, AuthenticateOptionsResponse,
+    OptionsResponse, RegisterOptionsRequest, RegisterOptionsResponse, RegisterVerifyRequest,
+    RegisterVerifyResponse,
+};
+use passkey_magic_shared::sessions::SignInResponse;
+use passkey_magic_shared::webauthn::{AuthenticationResponse, RegistrationResponse};
+use passkey_magic_shared::{AuthMethod, Credential, email};
+use serde::Deserialize;
+use uuid::Uuid;
+use webauthn_rs::prelude::{CreationChallengeResponse, Passkey};
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+/// The answer does not match a pending, unexpired ceremony of the right kind.
+pub const CHALLENGE_EXPIRED: &str = "Challenge expired or not found";
+/// webauthn-rs rejected the answer (origin, rp id, signature, user verification, ...).
+pub const VERIFICATION_FAILED: &str = "Passkey verification failed";
+/// No stored credential has the answer's id.
+pub const UNKNOWN_PASSKEY: &str = "Passkey not recognised";
+/// `register/options` for a user id that exists.
+pub const USER_EXISTS: &str = "User already exists";
+/// The credential is registered already.
+pub const PASSKEY_EXISTS: &str = "Passkey already registered";
+/// Scoped sign-in for a user without passkeys.
+pub const NO_PASSKEYS: &str = "No passkeys registered for this user";
+/// Removing the last way in.
+pub const REMOVE_LOCKOUT: &str = "Cannot remove the last passkey of an account without email";
+
+/// Passkey operations: `auth.passkeys()`.
+#[derive(Debug)]
+pub struct Passkeys<'a, U, C> {
+    auth: &'a Auth<U, C>,
+}
+
+impl<U: MetadataType, C: MetadataType> Auth<U, C> {
+    /// Passkey operations.
+    pub fn passkeys(&self) -> Passkeys<'_, U, C> {
+        Passkeys { auth: self }
+    }
+}
+
+fn invalid(message: &str) -> Error {
+    Error::InvalidRequest(message.to_owned())
+}
+
+/// The challenge an answer claims to respond to (looked up, then verified by webauthn-rs).
+fn challenge_of(client_data_json: &[u8]) -> Result<String> {
+    #[derive(Deserialize)]
+    struct ClientData {
+        challenge: String,
+    }
+    serde_json::from_slice::<ClientData>(client_data_json)
+        .map(|data| data.challenge)
+        .map_err(|_| invalid("Invalid field: response"))
+}
+
+/// webauthn-rs issues `residentKey: discouraged`; passkeys must be discoverable so that
+/// usernameless sign-in and QR login can find them.
+fn require_discoverable(options: &mut CreationChallengeResponse) {
+    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Required);
+        selection.require_resident_key = true;
+    }
+}
+
+/// AAGUID and COSE public key from a (verified) attestation object's authenticator data.
+fn attested_credential(attestation_object: &[u8]) -> Option<(Uuid, Vec<u8>)> {
+    use serde_cbor_2::Value;
+    let Value::Map(map) = serde_cbor_2::from_slice::<Value>(attestation_object).ok()? else {
+        return None;
+    };
+    let Some(Value::Bytes(auth_data)) = map.get(&Value::Text("authData".into())) else {
+        return None;
+    };
+    const ATTESTED_DATA: u8 = 0x40;
+    if auth_data.get(32)? & ATTESTED_DATA == 0 {
+        return None;
+    }
+    let aaguid = Uuid::from_slice(auth_data.get(37..53)?).ok()?;
+    let id_length = u16::from_be_bytes([*auth_data.get(53)?, *auth_data.get(54)?]) as usize;
+    let key_bytes = auth_data.get(55 + id_length..)?;
+    let mut reader = serde_cbor_2::Deserializer::from_slice(key_bytes);
+    Value::deserialize(&mut reader).ok()?;
+    let key = key_bytes.get(..reader.byte_offset())?.to_vec();
+    Some((aaguid, key))
+}
+
+/// Transport names (`internal`, `hybrid`, ...) as the browser reported them.
+fn transport_names(response: &RegistrationResponse) -> Vec<String> {
+    response
+        .response
+        .transports
+        .iter()
+        .flatten()
+        .filter_map(|transport| serde_json::to_value(transport).ok())
+        .filter_map(|value| value.as_str().map(str::to_owned))
+        .collect()
+}
+
+impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
+    async fn put_ceremony(&self, challenge: &[u8], ceremony: Ceremony) -> Result<()> {
+        let expires_at = self
+            .auth
+            .now()
+            .plus_millis(millis(self.auth.inner.config.challenge_ttl));
+        self.auth
+            .inner
+            .store
+            .put_challenge(&ChallengeRecord {
+                challenge: base64url(challenge),
+                ceremony,
+                expires_at,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, client_data_json: &[u8]) -> Result<Ceremony> {
+        let challenge = challenge_of(client_data_json)?;
+        self.auth
+            .inner
+            .store
+            .take_challenge(&challenge, self.auth.now())
+            .await?
+            .map(|record| record.ceremony)
+            .ok_or_else(|| invalid(CHALLENGE_EXPIRED))
+    }
+
+    fn new_credential(
+        &self,
+        user_id: &str,
+        passkey: Passkey,
+        response: &RegistrationResponse,
+    ) -> CredentialRecord {
+        let transports = transport_names(response);
+        // webauthn-rs keeps transports only for some attestation formats; keep them always
+        // so sign-in options can hint them to the browser.
+        let mut internals = webauthn_rs::prelude::Credential::from(passkey);
+        if internals.transports.is_none() {
+            internals.transports = response.response.transports.clone();
+        }
+        let (backup_eligible, backed_up) = (internals.backup_eligible, internals.backup_state);
+        let passkey = Passkey::from(internals);
+        let (aaguid, public_key) = match attested_credential(&response.response.attestation_object)
+        {
+            Some((aaguid, key)) => (Some(aaguid), key),
+            None => (None, Vec::new()),
+        };
+        CredentialRecord {
+            id: base64url(passkey.cred_id()),
+            user_id: user_id.to_owned(),
+            passkey,
+            public_key,
+            counter: 0,
+            backup_eligible,
+            backed_up,
+            transports,
+            aaguid,
+            label: None,
+            created_at: self.auth.now(),
+            last_used_at: None,
+            metadata: None,
+        }
+    }
+
+    /// Starts sign-up of a new user: returns WebAuthn creation options for
+    /// `navigator.credentials.create()` and the id the user will get.
+    ///
+    /// # Errors
+    /// `400` when `user_id` exists, the email is invalid or taken, or a hook vetoes.
+    pub async fn start_registration(
+        &self,
+        request: &RegisterOptionsRequest,
+    ) -> Result<RegisterOptionsResponse> {
+        let store = &self.auth.inner.store;
+        let user_id = match &request.user_id {
+            Some(id) if store.user_by_id(id).await?.is_some() => return Err(invalid(USER_EXISTS)),
+            Some(id) => id.clone(),
+            None => self.auth.new_id()?,
+        };
+        if let Some(address) = &request.email {
+            if !email::is_valid(address) {
+                return Err(invalid(INVALID_EMAIL));
+            }
+            if store.user_by_email(address).await?.is_some() {
+                return Err(invalid(EMAIL_IN_USE));
+            }
+        }
+        self.auth
+            .inner
+            .hooks
+            .before_register(&RegisterAttempt {
+                user_id: &user_id,
+                email: request.email.as_deref(),
+            })
+            .await?;
+        let user_handle = random_user_handle()?;
+        let name = request
+            .user_name
+            .as_deref()
+            .or(request.email.as_deref())
+            .unwrap_or(&user_id);
+        let (mut options, state) = self
+            .auth
+            .inner
+            .webauthn
+            .start_passkey_registration(user_handle, name, name, None)
+            .map_err(|error| Error::Internal(format!("start registration: {error}")))?;
+        require_discoverable(&mut options);
+        self.put_ceremony(
+            &options.public_key.challenge,
+            Ceremony::Registration {
+                user_id: user_id.clone(),
+                user_handle,
+                email: request.email.clone(),
+                state,
+            },
+        )
+        .await?;
+        Ok(RegisterOptionsResponse {
+            options: options.public_key,
+            user_id,
+        })
+    }
+
+    /// Finishes sign-up: verifies the browser's answer, creates the user, its passkey and
+    /// a session.
+    ///
+    /// # Errors
+    /// `400` when the challenge is unknown, expired or used, or verification fails.
+    pub async fn finish_registration(
+        &self,
+        request: &RegisterVerifyRequest,
+        client: &ClientInfo,
+    ) -> Result<RegisterVerifyResponse<U, C>> {
+        let response = &request.response;
+        let Ceremony::Registration {
+            user_id,
+            user_handle,
+            email,
+            state,
+        } = self
+            .take_ceremony(&response.response.client_data_json)
+            .await?
+        else {
+            return Err(invalid(CHALLENGE_EXPIRED));
+        };
+        if user_id != request.user_id {
+            return Err(invalid(CHALLENGE_EXPIRED));
+        }
+        let passkey = self
+            .auth
+            .inner
+            .webauthn
+            .finish_passkey_registration(response, &state)
+            .map_err(|error| {
+                tracing::info!(%error, "passkey registration rejected");
+                invalid(VERIFICATION_FAILED)
+            })?;
+        let store = &self.auth.inner.store;
+        let user = UserRecord {
+            id: user_id.clone(),
+            email,
+            user_handle,
+            created_at: self.auth.now(),
+            metadata: None,
+        };
+        match store.create_user(&user).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict("email")) => return Err(invalid(EMAIL_IN_USE)),
+            Err(StoreError::Conflict(_)) => return Err(invalid(USER_EXISTS)),
+            Err(error) => return Err(error.into()),
+        }
+        let credential = self.new_credential(&user_id, passkey, response);
+        if let Err(error) = store.create_credential(&credential).await {
+            // Do not leave a user without a way in.
+            let _ = store.delete_user(&user_id).await;
+            return Err(match error {
+                StoreError::Conflict(_) => invalid(PASSKEY_EXISTS),
+                other => other.into(),
+            });
+        }
+        self.auth.emit(Event::UserCreated {
+            user_id: user_id.clone(),
+        });
+        self.auth.emit(Event::CredentialCreated {
+            credential_id: credential.id.clone(),
+            user_id: user_id.clone(),
+        });
+        let session = self
+            .auth
+            .sessions()
+            .create(&user_id, AuthMethod::Passkey, client, None)
+            .await?;
+        self.auth
+            .inner
+            .hooks
+            .after_register(&views::plain_user(&user), &session)
+            .await;
+        Ok(RegisterVerifyResponse {
+            method: AuthMethod::Passkey,
+            user: views::user(&user)?,
+            session,
+            credential: views::credential(&credential)?,
+        })
+    }
+
+    /// Starts a sign-in: usernameless (any discoverable passkey of this site) or, with
+    /// `user_id`, restricted to that user's passkeys.
+    ///
+    /// # Errors
+    /// `400` when the user has no passkeys.
+    pub async fn start_sign_in(
+        &self,
+        request: &AuthenticateOptionsRequest,
+    ) -> Result<AuthenticateOptionsResponse> {
+        let webauthn = &self.auth.inner.webauthn;
+        let (options, ceremony) = match &request.user_id {
+            Some(user_id) => {
+                let credentials = self.auth.inner.store.credentials_for_user(user_id).await?;
+                if credentials.is_empty() {
+                    return Err(invalid(NO_PASSKEYS));
+                }
+                let passkeys: Vec<Passkey> = credentials.into_iter().map(|c| c.passkey).collect();
+                let (options, state) = webauthn
+                    .start_passkey_authentication(&passkeys)
+                    .map_err(|error| Error::Internal(format!("start sign-in: {error}")))?;
+                (
+                    options,
+                    Ceremony::ScopedSignIn {
+                        user_id: user_id.clone(),
+                        state,
+                    },
+                )
+            }
+            None => {
+                let (options, state) = webauthn
+                    .start_discoverable_authentication()
+                    .map_err(|error| Error::Internal(format!("start sign-in: {error}")))?;
+                (options, Ceremony::DiscoverableSignIn { state })
+            }
+        };
+        self.put_ceremony(&options.public_key.challenge, ceremony)
+            .await?;
+        Ok(OptionsResponse {
+            options: options.public_key,
+        })
+    }
+
+    /// Verifies a sign-in answer and returns its user and credential, without creating a
+    /// session (shared by passkey and QR sign-in).
+    pub(crate) async fn verify_sign_in(
+        &self,
+        response: &AuthenticationResponse,
+    ) -> Result<(UserRecord, CredentialRecord)> {
+        let ceremony = self
+            .take_ceremony(&response.response.client_data_json)
+            .await?;
+        let store = &self.auth.inner.store;
+        let webauthn = &self.auth.inner.webauthn;
+        let credential_id = base64url(&response.raw_id);
+        let mut credential = store
+            .credential_by_id(&credential_id)
+            .await?
+            .ok_or_else(|| invalid(UNKNOWN_PASSKEY))?;
+        let user = store
+            .user_by_id(&credential.user_id)
+            .await?
+            .ok_or_else(|| invalid(UNKNOWN_PASSKEY))?;
+        let verified = match ceremony {
+            Ceremony::ScopedSignIn { user_id, state } => {
+                if user_id != credential.user_id {
+                    return Err(invalid(VERIFICATION_FAILED));
+                }
+                webauthn.finish_passkey_authentication(response, &state)
+            }
+            Ceremony::DiscoverableSignIn { state } => {
+                // The user handle the authenticator returns must be this credential's
+                // user's: a passkey cannot sign in as someone else.
+                let (user_handle, _) = webauthn
+                    .identify_discoverable_authentication(response)
+                    .map_err(|_| invalid(VERIFICATION_FAILED))?;
+                if user_handle != user.user_handle {
+                    return Err(invalid(VERIFICATION_FAILED));
+                }
+                webauthn.finish_discoverable_authentication_v2(response, state, &credential.passkey)
+            }
+            Ceremony::Registration { .. } | Ceremony::AddPasskey { .. } => {
+                return Err(invalid(CHALLENGE_EXPIRED));
+            }
+        };
+        let result = verified.map_err(|error| {
+            tracing::info!(%error, "passkey sign-in rejected");
+            invalid(VERIFICATION_FAILED)
+        })?;
+        let counter = result.counter();
+        if (counter != 0 || credential.counter != 0) && counter <= credential.counter {
+            tracing::warn!(
+                credential_id = %credential.id,
+                "signature counter did not increase: possible cloned authenticator"
+            );
+            return Err(invalid(VERIFICATION_FAILED));
+        }
+        credential.passkey.update_credential(&result);
+        let usage = CredentialUsage {
+            id: credential.id.clone(),
+            passkey: credential.passkey.clone(),
+            counter,
+            backed_up: result.backup_state(),
+            used_at: self.auth.now(),
+        };
+        store.record_credential_use(&usage).await?;
+        credential.counter = counter;
+        credential.backed_up = usage.backed_up;
+        Ok((user, credential))
+    }
+
+    /// Finishes a sign-in: verifies the answer and creates a session.
+    ///
+    /// # Errors
+    /// `400` when the challenge is unknown, expired or used, the passkey is unknown or
+    /// not the requested user's, verification fails, or a hook vetoes.
+    pub async fn finish_sign_in(
+        &self,
+        response: &AuthenticationResponse,
+        client: &ClientInfo,
+    ) -> Result<SignInResponse<U>> {
+        let (user, _) = self.verify_sign_in(response).await?;
+        let plain = views::plain_user(&user);
+        self.auth
+            .inner
+            .hooks
+            .before_authenticate(&SignInAttempt {
+                user: &plain,
+                method: AuthMethod::Passkey,
+            })
+            .await?;
+        let session = self
+            .auth
+            .sessions()
+            .create(&user.id, AuthMethod::Passkey, client, None)
+            .await?;
+        self.auth
+            .inner
+            .hooks
+            .after_authenticate(&plain, &session)
+            .await;
+        Ok(SignInResponse {
+            method: AuthMethod::Passkey,
+            user: views::user(&user)?,
+            session,
+        })
+    }
+
+    /// Starts adding a passkey to a signed-in user (existing ones are excluded).
+    ///
+    /// # Errors
+    /// `404` for an unknown user; `400` when a hook vetoes.
+    pub async fn start_add(
+        &self,
+        user_id: &str,
+        user_name: Option<&str>,
+    ) -> Result<AddPasskeyOptionsResponse> {
+        let user = self.auth.accounts().record(user_id).await?;
+        self.auth
+            .inner
+            .hooks
+            .before_add_passkey(&AddPasskeyAttempt {
+                user: &views::plain_user(&user),
+            })
+            .await?;
+        let existing = self.auth.inner.store.credentials_for_user(user_id).await?;
+        let exclude = existing
+            .iter()
+            .map(|c| c.passkey.cred_id().clone())
+            .collect();
+        let name = user_name.or(user.email.as_deref()).unwrap_or(&user.id);
+        let (mut options, state) = self
+            .auth
+            .inner
+            .webauthn
+            .start_passkey_registration(user.user_handle, name, name, Some(exclude))
+            .map_err(|error| Error::Internal(format!("start add passkey: {error}")))?;
+        require_discoverable(&mut options);
+        self.put_ceremony(
+            &options.public_key.challenge,
+            Ceremony::AddPasskey {
+                user_id: user_id.to_owned(),
+                state,
+            },
+        )
+        .await?;
+        Ok(OptionsResponse {
+            options: options.public_key,
+        })
+    }
+
+    /// Finishes adding a passkey to a signed-in user.
+    ///
+    /// # Errors
+    /// `400` when the challenge is unknown, expired, used or another user's, or
+    /// verification fails.
+    pub async fn finish_add(
+        &self,
+        user_id: &str,
+        response: &RegistrationResponse,
+    ) -> Result<Credential<C>> {
+        let Ceremony::AddPasskey {
+            user_id: pending_user,
+            state,
+        } = self
+            .take_ceremony(&response.response.client_data_json)
+            .await?
+        else {
+            return Err(invalid(CHALLENGE_EXPIRED));
+        };
+        if pending_user != user_id {
+            return Err(invalid(CHALLENGE_EXPIRED));
+        }
+        let passkey = self
+            .auth
+            .inner
+            .webauthn
+            .finish_passkey_registration(response, &state)
+            .map_err(|error| {
+                tracing::info!(%error, "adding a passkey rejected");
+                invalid(VERIFICATION_FAILED)
+            })?;
+        let credential = self.new_credential(user_id, passkey, response);
+        match self.auth.inner.store.create_credential(&credential).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(invalid(PASSKEY_EXISTS)),
+            Err(error) => return Err(error.into()),
+        }
+        self.auth.emit(Event::CredentialCreated {
+            credential_id: credential.id.clone(),
+            user_id: user_id.to_owned(),
+        });
+        views::credential(&credential)
+    }
+
+    /// A user's passkeys, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn list(&self, user_id: &str) -> Result<Vec<Credential<C>>> {
+        self.auth
+            .inner
+            .store
+            .credentials_for_user(user_id)
+            .await?
+            .iter()
+            .map(views::credential)
+            .collect()
+    }
+
+    /// Sets a passkey's label and/or metadata (`None` leaves it unchanged).
+    ///
+    /// # Errors
+    /// `404` when the passkey is not the user's; `400` for metadata that is not an object
+    /// or too large.
+    pub async fn update(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        label: Option<&str>,
+        metadata: Option<&C>,
+    ) -> Result<()> {
+        let stored = metadata.map(views::metadata_to_store).transpose()?;
+        if let Some(stored) = &stored {
+            crate::accounts::check_metadata_size(stored)?;
+        }
+        if !self
+            .auth
+            .inner
+            .store
+            .update_credential(user_id, credential_id, label, stored.as_ref())
+            .await?
+        {
+            return Err(Error::NotFound);
+        }
+        self.auth.emit(Event::CredentialUpdated {
+            credential_id: credential_id.to_owned(),
+            user_id: user_id.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Removes a passkey; refused for the last passkey of a user without email.
+    ///
+    /// # Errors
+    /// `404` when the passkey is not the user's; `400` when it would lock the user out.
+    pub async fn remove(&self, user_id: &str, credential_id: &str) -> Result<()> {
+        match self
+            .auth
+            .inner
+            .store
+            .delete_credential(user_id, credential_id)
+            .await?
+        {
+            Guarded::Done => {}
+            Guarded::NotFound => return Err(Error::NotFound),
+            Guarded::WouldLockOut => return Err(invalid(REMOVE_LOCKOUT)),
+        }
+        self.auth.emit(Event::CredentialRemoved {
+            credential_id: credential_id.to_owned(),
+            user_id: user_id.to_owned(),
+        });
+        Ok(())
+    }
+}

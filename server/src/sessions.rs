@@ -1,0 +1,162 @@
+//! Sessions: random bearer tokens (256 bits) of which only the SHA-256 hash is stored.
+//! Validation is one indexed lookup by hash plus the user; it never writes.
+
+use crate::auth::{Auth, MetadataType};
+use crate::config::millis;
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::secrets::SecretToken;
+use crate::store::SessionRecord;
+use crate::views;
+use passkey_magic_shared::limits::MAX_TOKEN_LEN;
+use passkey_magic_shared::{AuthContext, AuthMethod, Session, User};
+
+/// Who is calling: recorded on the sessions they create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// Client address (the socket peer unless trusted proxies say otherwise).
+    pub ip_address: Option<String>,
+}
+
+/// A validated session with its user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authenticated<U = passkey_magic_shared::Metadata> {
+    /// The signed-in user.
+    pub user: User<U>,
+    /// The session (without token).
+    pub session: Session,
+}
+
+/// Session operations: `auth.sessions()`.
+#[derive(Debug)]
+pub struct Sessions<'a, U, C> {
+    auth: &'a Auth<U, C>,
+}
+
+impl<U: MetadataType, C: MetadataType> Auth<U, C> {
+    /// Session operations.
+    pub fn sessions(&self) -> Sessions<'_, U, C> {
+        Sessions { auth: self }
+    }
+}
+
+impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
+    /// Creates a session for a user; the returned view carries the token (once).
+    pub(crate) async fn create(
+        &self,
+        user_id: &str,
+        method: AuthMethod,
+        client: &ClientInfo,
+        auth_context: Option<AuthContext>,
+    ) -> Result<Session> {
+        let token = SecretToken::generate()?;
+        let now = self.auth.now();
+        let record = SessionRecord {
+            id: self.auth.new_id()?,
+            token_hash: token.hash(),
+            user_id: user_id.to_owned(),
+            auth_method: method,
+            created_at: now,
+            expires_at: now.plus_millis(millis(self.auth.inner.config.session_ttl)),
+            user_agent: client.user_agent.clone(),
+            ip_address: client.ip_address.clone(),
+            auth_context,
+        };
+        self.auth.inner.store.create_session(&record).await?;
+        self.auth.emit(Event::SessionCreated {
+            session_id: record.id.clone(),
+            user_id: record.user_id.clone(),
+            method,
+        });
+        Ok(views::session(&record, Some(&token)))
+    }
+
+    /// The user and session of a bearer token, if it is valid and unexpired.
+    ///
+    /// # Errors
+    /// Storage failures only; an unknown token is `Ok(None)`.
+    pub async fn validate(&self, token: &str) -> Result<Option<Authenticated<U>>> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Ok(None);
+        }
+        let hash = SecretToken::from_client(token).hash();
+        let store = &self.auth.inner.store;
+        let Some(session) = store.session_by_token_hash(&hash, self.auth.now()).await? else {
+            return Ok(None);
+        };
+        let Some(user) = store.user_by_id(&session.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Authenticated {
+            user: views::user(&user)?,
+            session: views::session(&session, None),
+        }))
+    }
+
+    /// A user's unexpired sessions, newest first, without tokens.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn list(&self, user_id: &str) -> Result<Vec<Session>> {
+        let records = self
+            .auth
+            .inner
+            .store
+            .sessions_for_user(user_id, self.auth.now())
+            .await?;
+        Ok(records.iter().map(|r| views::session(r, None)).collect())
+    }
+
+    /// Ends the session of a token (sign out). Unknown tokens are ignored.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn revoke(&self, token: &str) -> Result<()> {
+        if let Some(current) = self.validate(token).await? {
+            self.revoke_by_id(&current.user.id, &current.session.id)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends one of a user's sessions.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the session is not the user's.
+    pub async fn revoke_by_id(&self, user_id: &str, session_id: &str) -> Result<()> {
+        if !self
+            .auth
+            .inner
+            .store
+            .delete_session(user_id, session_id)
+            .await?
+        {
+            return Err(Error::NotFound);
+        }
+        self.auth.emit(Event::SessionRevoked {
+            session_id: session_id.to_owned(),
+            user_id: user_id.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Ends all of a user's sessions; returns how many.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn revoke_all(&self, user_id: &str) -> Result<u64> {
+        let count = self
+            .auth
+            .inner
+            .store
+            .delete_sessions_for_user(user_id)
+            .await?;
+        self.auth.emit(Event::SessionsRevoked {
+            user_id: user_id.to_owned(),
+            count,
+        });
+        Ok(count)
+    }
+}
