@@ -7,8 +7,11 @@ use crate::config::{AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESS
 use crate::error::{Error, Result};
 use crate::events::{Event, Events};
 use crate::hooks::{Hooks, NoHooks};
+use crate::rate_limit::{Budget, FailureMode, RateLimiter, RateLimits};
 use crate::secrets::{RandomError, random_id};
 use crate::store::{MemoryStore, Store};
+use ipnet::IpNet;
+use passkey_magic_shared::RateLimitRule;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -32,6 +35,8 @@ pub(crate) struct Inner {
     pub(crate) hooks: Arc<dyn Hooks>,
     pub(crate) events: Events,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rate_limits: RateLimits,
+    pub(crate) trusted_proxies: Vec<IpNet>,
     id_generator: Arc<IdGenerator>,
 }
 
@@ -117,6 +122,11 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
         PurgeTask(task)
     }
 
+    /// The rate limiting in force.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.inner.rate_limits
+    }
+
     pub(crate) fn now(&self) -> passkey_magic_shared::Timestamp {
         self.inner.clock.now()
     }
@@ -146,6 +156,8 @@ pub struct AuthBuilder {
     store: Arc<dyn Store>,
     hooks: Arc<dyn Hooks>,
     clock: Arc<dyn Clock>,
+    rate_limits: RateLimits,
+    trusted_proxies: Vec<IpNet>,
     id_generator: Arc<IdGenerator>,
 }
 
@@ -166,6 +178,8 @@ impl AuthBuilder {
             store: Arc::new(MemoryStore::new()),
             hooks: Arc::new(NoHooks),
             clock: Arc::new(SystemClock),
+            rate_limits: RateLimits::default(),
+            trusted_proxies: Vec::new(),
             id_generator: Arc::new(random_id),
         })
     }
@@ -223,6 +237,35 @@ impl AuthBuilder {
         self
     }
 
+    /// Changes (`Some`) or disables (`None`) a rate-limit rule. Default: the protocol's
+    /// budgets ([`RateLimitRule::default_budget`]).
+    pub fn rate_limit(mut self, rule: RateLimitRule, budget: Option<Budget>) -> Self {
+        self.rate_limits.set_rule(rule, budget);
+        self
+    }
+
+    /// The limiter that counts requests. Default: in-process
+    /// ([`crate::rate_limit::MemoryRateLimiter`]); use a shared one (Redis) when several
+    /// instances serve the same users.
+    pub fn rate_limiter(mut self, limiter: impl RateLimiter) -> Self {
+        self.rate_limits.set_limiter(Arc::new(limiter));
+        self
+    }
+
+    /// What to do when the limiter is unreachable. Default: [`FailureMode::Closed`] (503).
+    pub fn rate_limit_failure_mode(mut self, mode: FailureMode) -> Self {
+        self.rate_limits.set_failure_mode(mode);
+        self
+    }
+
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Real-IP` headers are
+    /// believed. Default: none — the client address is the socket peer, so a client
+    /// cannot dodge rate limits by sending such headers itself.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
     /// Id generator for users and sessions. Default: random UUID v4 strings.
     pub fn id_generator(mut self, generate: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.id_generator = Arc::new(move || Ok(generate()));
@@ -259,6 +302,8 @@ impl AuthBuilder {
                 hooks: self.hooks,
                 events: Events::new(),
                 clock: self.clock,
+                rate_limits: self.rate_limits,
+                trusted_proxies: self.trusted_proxies,
                 id_generator: self.id_generator,
             }),
             _metadata: PhantomData,

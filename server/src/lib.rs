@@ -47,6 +47,7 @@ pub mod events;
 pub mod hooks;
 pub mod http;
 pub mod passkeys;
+pub mod rate_limit;
 pub mod secrets;
 pub mod serve;
 pub mod sessions;

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use passkey_magic_shared::RequestError;
 use passkey_magic_shared::limits::MAX_ID_LEN;
 use passkey_magic_shared::request::{FromJsonObject, parse_body};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The longest `User-Agent` recorded on a session.
 const MAX_USER_AGENT_LEN: usize = 512;
@@ -65,24 +65,33 @@ impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for SignedIn
 #[derive(Debug)]
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        auth: &Auth<U, C>,
+    ) -> Result<Self, Self::Rejection> {
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
             .map(|agent| agent.chars().take(MAX_USER_AGENT_LEN).collect());
-        let ip_address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip().to_string());
+        let ip_address = client_ip(parts, auth).map(|address| address.to_string());
         Ok(Client(ClientInfo {
             user_agent,
             ip_address,
         }))
     }
+}
+
+/// The client address of a request (see [`super::client_address`]).
+pub(crate) fn client_ip<U, C>(parts: &Parts, auth: &Auth<U, C>) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    super::client_address::client_address(peer, &parts.headers, &auth.inner.trusted_proxies)
 }
 
 /// The `{id}` path segment, at most [`MAX_ID_LEN`] characters.

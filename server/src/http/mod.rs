@@ -15,6 +15,7 @@
 //! ```
 
 mod accounts;
+pub mod client_address;
 pub mod error;
 pub mod extract;
 mod passkeys;
@@ -23,13 +24,17 @@ mod sessions;
 use crate::Error;
 use crate::auth::{Auth, MetadataType};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{MethodFilter, MethodRouter};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use passkey_magic_shared::RateLimitRule;
 use passkey_magic_shared::error::messages;
 use passkey_magic_shared::limits::MAX_BODY_BYTES;
 use passkey_magic_shared::routes::{Endpoint, Method, ROUTES};
 use std::collections::BTreeMap;
 
+/// The protocol's router for `auth`. Mount it with `Router::new().nest("/auth", router(auth))`.
 /// The protocol's router for `auth`. Mount it with `Router::new().nest("/auth", router(auth))`.
 pub fn router<U: MetadataType, C: MetadataType>(auth: Auth<U, C>) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter<Auth<U, C>>> = BTreeMap::new();
@@ -40,12 +45,17 @@ pub fn router<U: MetadataType, C: MetadataType>(auth: Auth<U, C>) -> Router {
             Method::Patch => MethodFilter::PATCH,
             Method::Delete => MethodFilter::DELETE,
         };
-        let methods = by_path.remove(route.path).unwrap_or_default();
-        let methods = match handle(methods.clone(), route.endpoint, filter) {
-            Some(with_handler) => with_handler,
-            None => methods,
+        let Some(mut handler) = handler::<U, C>(route.endpoint, filter) else {
+            continue;
         };
-        by_path.insert(route.path, methods);
+        if let Some(rule) = route.endpoint.rate_limit() {
+            handler = handler.route_layer(middleware::from_fn_with_state(
+                (auth.clone(), rule),
+                enforce_rate_limit::<U, C>,
+            ));
+        }
+        let methods = by_path.remove(route.path).unwrap_or_default();
+        by_path.insert(route.path, methods.merge(handler));
     }
     let mut router = Router::new();
     for (path, methods) in by_path {
@@ -58,40 +68,55 @@ pub fn router<U: MetadataType, C: MetadataType>(auth: Auth<U, C>) -> Router {
         .with_state(auth)
 }
 
-/// Binds an endpoint's handler; `None` for endpoints this server does not serve yet.
-fn handle<U: MetadataType, C: MetadataType>(
-    methods: MethodRouter<Auth<U, C>>,
+/// The handler of an endpoint for one method; `None` for endpoints this server does not
+/// serve yet (they answer 404).
+fn handler<U: MetadataType, C: MetadataType>(
     endpoint: Endpoint,
     filter: MethodFilter,
 ) -> Option<MethodRouter<Auth<U, C>>> {
     use Endpoint as E;
     Some(match endpoint {
-        E::RegisterOptions => methods.on(filter, passkeys::register_options::<U, C>),
-        E::RegisterVerify => methods.on(filter, passkeys::register_verify::<U, C>),
-        E::AuthenticateOptions => methods.on(filter, passkeys::authenticate_options::<U, C>),
-        E::AuthenticateVerify => methods.on(filter, passkeys::authenticate_verify::<U, C>),
-        E::AddPasskeyOptions => methods.on(filter, passkeys::add_options::<U, C>),
-        E::AddPasskeyVerify => methods.on(filter, passkeys::add_verify::<U, C>),
-        E::MagicLinkSend | E::MagicLinkVerify => methods.on(filter, magic_link_not_configured),
-        E::GetSession => methods.on(filter, sessions::get_session::<U>),
-        E::RevokeSession => methods.on(filter, sessions::revoke_session::<U, C>),
-        E::ListSessions => methods.on(filter, sessions::list_sessions::<U, C>),
-        E::RevokeAllSessions => methods.on(filter, sessions::revoke_all_sessions::<U, C>),
-        E::RevokeSessionById => methods.on(filter, sessions::revoke_session_by_id::<U, C>),
-        E::GetAccount => methods.on(filter, accounts::get_account::<U>),
-        E::UpdateAccount => methods.on(filter, accounts::update_account::<U, C>),
-        E::DeleteAccount => methods.on(filter, accounts::delete_account::<U, C>),
-        E::ListCredentials => methods.on(filter, accounts::list_credentials::<U, C>),
-        E::UpdateCredential => methods.on(filter, accounts::update_credential::<U, C>),
-        E::RemoveCredential => methods.on(filter, accounts::remove_credential::<U, C>),
-        E::LinkEmail => methods.on(filter, accounts::link_email::<U, C>),
-        E::UnlinkEmail => methods.on(filter, accounts::unlink_email::<U, C>),
-        E::CanLinkEmail => methods.on(filter, accounts::can_link_email::<U, C>),
-        E::EmailAvailable => methods.on(filter, accounts::email_available::<U, C>),
+        E::RegisterOptions => on(filter, passkeys::register_options::<U, C>),
+        E::RegisterVerify => on(filter, passkeys::register_verify::<U, C>),
+        E::AuthenticateOptions => on(filter, passkeys::authenticate_options::<U, C>),
+        E::AuthenticateVerify => on(filter, passkeys::authenticate_verify::<U, C>),
+        E::AddPasskeyOptions => on(filter, passkeys::add_options::<U, C>),
+        E::AddPasskeyVerify => on(filter, passkeys::add_verify::<U, C>),
+        E::MagicLinkSend | E::MagicLinkVerify => on(filter, magic_link_not_configured),
+        E::GetSession => on(filter, sessions::get_session::<U>),
+        E::RevokeSession => on(filter, sessions::revoke_session::<U, C>),
+        E::ListSessions => on(filter, sessions::list_sessions::<U, C>),
+        E::RevokeAllSessions => on(filter, sessions::revoke_all_sessions::<U, C>),
+        E::RevokeSessionById => on(filter, sessions::revoke_session_by_id::<U, C>),
+        E::GetAccount => on(filter, accounts::get_account::<U>),
+        E::UpdateAccount => on(filter, accounts::update_account::<U, C>),
+        E::DeleteAccount => on(filter, accounts::delete_account::<U, C>),
+        E::ListCredentials => on(filter, accounts::list_credentials::<U, C>),
+        E::UpdateCredential => on(filter, accounts::update_credential::<U, C>),
+        E::RemoveCredential => on(filter, accounts::remove_credential::<U, C>),
+        E::LinkEmail => on(filter, accounts::link_email::<U, C>),
+        E::UnlinkEmail => on(filter, accounts::unlink_email::<U, C>),
+        E::CanLinkEmail => on(filter, accounts::can_link_email::<U, C>),
+        E::EmailAvailable => on(filter, accounts::email_available::<U, C>),
         E::QrCreate | E::QrStatus | E::QrScanned | E::QrConfirm | E::QrComplete | E::QrCancel => {
             return None;
         }
     })
+}
+
+/// Counts the request under the endpoint's rule (per client address) before the handler
+/// runs; over budget → `429` with `Retry-After`.
+async fn enforce_rate_limit<U: MetadataType, C: MetadataType>(
+    State((auth, rule)): State<(Auth<U, C>, RateLimitRule)>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Error> {
+    let (parts, body) = request.into_parts();
+    let client = extract::client_ip(&parts, &auth);
+    auth.rate_limits()
+        .check(rule, client, None, auth.now())
+        .await?;
+    Ok(next.run(Request::from_parts(parts, body)).await)
 }
 
 /// Magic links need an email sender; this server has none configured.
