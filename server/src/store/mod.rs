@@ -17,11 +17,15 @@
 
 mod memory;
 mod records;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, SessionRecord, UserRecord,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
