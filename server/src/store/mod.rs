@@ -15,6 +15,8 @@
 //!   [`Store::set_user_email`] check the "last way in" condition in the same atomic step
 //!   as the change.
 
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 mod memory;
 mod records;
 #[cfg(feature = "sqlite")]
