@@ -30,12 +30,16 @@
 //! - [`error`]: the [`Error`] type every operation returns.
 //! - [`serve`]: running a router on a listener with graceful shutdown.
 //! - [`demo`]: serving the `www-example` demo app next to the API.
+//! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite), plus the
+//!   conformance suite every adapter must pass (feature `testing`).
 //!
 //! ## Feature flags
 //!
 //! | feature | effect | default |
 //! |---|---|---|
 //! | `cli` | the `passkey-magic` binary (clap, log output) | yes |
+//! | `sqlite` | `store::SqliteStore`, the embedded SQL store (bundled SQLite) | yes |
+//! | `testing` | `store::conformance`, the storage conformance suite for custom stores | no |
 
 pub mod accounts;
 pub mod auth;

@@ -249,6 +249,14 @@ impl Store for MemoryStore {
         if data.session_by_id.contains_key(&session.id) {
             return Err(StoreError::Conflict("id"));
         }
+        // Sessions are keyed by token hash: a duplicate would silently replace the other
+        // session and leave its id pointing at the wrong record.
+        if data.sessions.contains_key(&session.token_hash) {
+            return Err(StoreError::Conflict("token_hash"));
+        }
+        if !data.users.contains_key(&session.user_id) {
+            return Err(StoreError::Internal("session for unknown user".into()));
+        }
         data.session_by_id
             .insert(session.id.clone(), session.token_hash);
         data.sessions.insert(session.token_hash, session.clone());

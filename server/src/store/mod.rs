@@ -15,13 +15,19 @@
 //!   [`Store::set_user_email`] check the "last way in" condition in the same atomic step
 //!   as the change.
 
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 mod memory;
 mod records;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, SessionRecord, UserRecord,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
