@@ -54,7 +54,7 @@ pub enum Access {
 }
 
 /// The named rate-limit rules of the protocol, with their default budgets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RateLimitRule {
     /// `passkey.register.options`: 20 per 5 minutes.
     PasskeyRegisterOptions,

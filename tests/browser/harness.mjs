@@ -1,6 +1,8 @@
 // Shared helpers of the browser tests: start the real `passkey-magic` binary on a free
 // loopback port, and launch Debian's Chromium through playwright-core.
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -8,15 +10,22 @@ import { chromium } from 'playwright-core';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const binary = path.join(root, 'target/debug/passkey-magic');
 
+/** A SQLite URL in a new temporary directory. */
+export function freshDatabaseUrl() {
+  return `sqlite://${mkdtempSync(path.join(tmpdir(), 'passkey-magic-'))}/passkey-magic.db`;
+}
+
 /**
  * Starts the server on 127.0.0.1 with an OS-chosen port: with `demo`, through the
  * README's demo command (`scripts/demo`), else `passkey-magic serve` directly.
  */
-export async function startServer({ demo = false, args = [] } = {}) {
+export async function startServer({ demo = false, args = [], databaseUrl } = {}) {
   const env = {
     ...process.env,
     RUST_LOG: process.env.RUST_LOG ?? 'warn',
     PASSKEY_MAGIC_LISTEN: '127.0.0.1:0',
+    // Each server gets its own database unless a test shares one on purpose.
+    PASSKEY_MAGIC_DATABASE_URL: databaseUrl ?? freshDatabaseUrl(),
   };
   const [command, commandArgs] = demo
     ? [path.join(root, 'scripts/demo'), []]

@@ -2,7 +2,7 @@
 // binary: what a browser's WebAuthn JSON looks like is what the server must accept.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchChromium } from './harness.mjs';
+import { startServer, launchChromium, freshDatabaseUrl } from './harness.mjs';
 import { addVirtualAuthenticator } from './webauthn.mjs';
 
 let server;
@@ -82,4 +82,44 @@ test('a browser registers a passkey, signs in with it and reads its session', as
   const replay = await api(page, '/passkey/authenticate/verify', { response: assertion });
   assert.equal(replay.status, 400);
   assert.equal(replay.body.error, 'Challenge expired or not found');
+});
+
+test('accounts, passkeys and sessions survive a server restart (SQLite)', async () => {
+  const databaseUrl = freshDatabaseUrl();
+  let first = await startServer({ databaseUrl });
+  const page = await browser.newPage();
+  await page.goto(first.url('/auth/none'));
+  await addVirtualAuthenticator(page);
+  const options = await api(page, '/passkey/register/options', {});
+  const registration = await page.evaluate(async (json) => {
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    return (await navigator.credentials.create({ publicKey })).toJSON();
+  }, options.body.options);
+  const registered = await api(page, '/passkey/register/verify', {
+    userId: options.body.userId,
+    response: registration,
+  });
+  assert.equal(registered.status, 200, JSON.stringify(registered.body));
+  await first.stop();
+
+  const second = await startServer({ databaseUrl });
+  try {
+    // Same rp id (localhost), new port: the page moves to the new origin and keeps its
+    // virtual authenticator.
+    await page.goto(second.url('/auth/none'));
+    const current = await api(page, '/session', undefined, registered.body.session.token);
+    assert.equal(current.status, 200);
+    assert.equal(current.body.user.id, registered.body.user.id);
+
+    const signInOptions = await api(page, '/passkey/authenticate/options', {});
+    const assertion = await page.evaluate(async (json) => {
+      const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(json);
+      return (await navigator.credentials.get({ publicKey })).toJSON();
+    }, signInOptions.body.options);
+    const signedIn = await api(page, '/passkey/authenticate/verify', { response: assertion });
+    assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+    assert.equal(signedIn.body.user.id, registered.body.user.id);
+  } finally {
+    await second.stop();
+  }
 });

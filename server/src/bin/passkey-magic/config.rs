@@ -1,9 +1,14 @@
 //! The binary's settings: defaults < config file (TOML) < environment < flags.
 
 use anyhow::Context;
+use ipnet::IpNet;
+use passkey_magic_server::rate_limit::Budget;
+use passkey_magic_shared::RateLimitRule;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `passkey-magic serve` flags; each also reads `PASSKEY_MAGIC_*` from the environment.
 #[derive(Debug, Default, clap::Args)]
@@ -36,6 +41,60 @@ pub(crate) struct ServeArgs {
     /// Serve this directory (the www-example demo) for paths outside the API.
     #[arg(long, env = "PASSKEY_MAGIC_DEMO_DIR")]
     pub(crate) demo_dir: Option<PathBuf>,
+    /// Storage: `sqlite://FILE` (created if missing) or `memory:` [default:
+    /// sqlite://passkey-magic.db].
+    #[arg(long, env = "PASSKEY_MAGIC_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// Reverse proxy whose forwarding headers are believed (IP or CIDR); repeat for several
+    /// (comma-separated in the environment) [default: none].
+    #[arg(
+        long = "trusted-proxy",
+        env = "PASSKEY_MAGIC_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub(crate) trusted_proxies: Vec<String>,
+    /// Share rate limits across instances through this Redis (`redis://host:6379`).
+    #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_REDIS_URL")]
+    pub(crate) rate_limit_redis_url: Option<String>,
+    /// When the rate limiter is unreachable: `closed` (503) or `open` (allow)
+    /// [default: closed].
+    #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_FAILURE_MODE")]
+    pub(crate) rate_limit_failure_mode: Option<FailureModeSetting>,
+}
+
+/// `closed` or `open`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FailureModeSetting {
+    /// Refuse requests (503).
+    Closed,
+    /// Allow requests, log a warning.
+    Open,
+}
+
+/// One rule in the config file: a budget, or `false` to disable it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RuleSetting {
+    /// `{ limit = 5, window_seconds = 900 }`.
+    Budget {
+        /// Requests per window.
+        limit: u32,
+        /// Window length.
+        window_seconds: u64,
+    },
+    /// `false` disables the rule (`true` keeps the default).
+    Enabled(bool),
+}
+
+/// `[rate_limit]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RateLimitFile {
+    redis_url: Option<String>,
+    failure_mode: Option<FailureModeSetting>,
+    #[serde(default)]
+    rules: BTreeMap<String, RuleSetting>,
 }
 
 /// The config file's shape (all optional).
@@ -50,6 +109,10 @@ pub(crate) struct FileConfig {
     session_ttl_seconds: Option<u64>,
     challenge_ttl_seconds: Option<u64>,
     demo_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    #[serde(default)]
+    rate_limit: RateLimitFile,
 }
 
 /// Final settings.
@@ -64,6 +127,11 @@ pub(crate) struct Settings {
     pub(crate) session_ttl_seconds: Option<u64>,
     pub(crate) challenge_ttl_seconds: Option<u64>,
     pub(crate) demo_dir: Option<PathBuf>,
+    pub(crate) database_url: String,
+    pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) rate_limit_redis_url: Option<String>,
+    pub(crate) rate_limit_failure_mode: FailureModeSetting,
+    pub(crate) rate_limit_rules: BTreeMap<RateLimitRule, Option<Budget>>,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -105,8 +173,62 @@ impl ServeArgs {
             session_ttl_seconds: self.session_ttl_seconds.or(file.session_ttl_seconds),
             challenge_ttl_seconds: self.challenge_ttl_seconds.or(file.challenge_ttl_seconds),
             demo_dir: self.demo_dir.or(file.demo_dir),
+            database_url: self
+                .database_url
+                .or(file.database_url)
+                .unwrap_or_else(|| "sqlite://passkey-magic.db".into()),
+            trusted_proxies: parse_proxies(if self.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                self.trusted_proxies
+            })?,
+            rate_limit_redis_url: self.rate_limit_redis_url.or(file.rate_limit.redis_url),
+            rate_limit_failure_mode: self
+                .rate_limit_failure_mode
+                .or(file.rate_limit.failure_mode)
+                .unwrap_or(FailureModeSetting::Closed),
+            rate_limit_rules: parse_rules(file.rate_limit.rules)?,
         })
     }
+}
+
+/// `10.0.0.0/8` or a single address (`10.0.0.5` = `/32`).
+fn parse_proxies(items: Vec<String>) -> anyhow::Result<Vec<IpNet>> {
+    items
+        .iter()
+        .map(|item| {
+            let item = item.trim();
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .with_context(|| format!("invalid trusted proxy {item:?} (expected IP or CIDR)"))
+        })
+        .collect()
+}
+
+fn parse_rules(
+    rules: BTreeMap<String, RuleSetting>,
+) -> anyhow::Result<BTreeMap<RateLimitRule, Option<Budget>>> {
+    rules
+        .into_iter()
+        .map(|(name, setting)| {
+            let rule = RateLimitRule::from_name(&name)
+                .with_context(|| format!("unknown rate-limit rule {name:?}"))?;
+            let budget = match setting {
+                RuleSetting::Budget {
+                    limit,
+                    window_seconds,
+                } => {
+                    if window_seconds == 0 {
+                        anyhow::bail!("rate-limit rule {name:?}: window_seconds must be > 0");
+                    }
+                    Some(Budget::new(limit, Duration::from_secs(window_seconds)))
+                }
+                RuleSetting::Enabled(false) => None,
+                RuleSetting::Enabled(true) => Some(Budget::default_for(rule)),
+            };
+            Ok((rule, budget))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -132,6 +254,46 @@ mod tests {
         assert_eq!(settings.origins, ["https://example.com"]);
         assert_eq!(settings.prefix, "/auth2");
         assert_eq!(settings.listen.port(), 8787);
+    }
+
+    #[test]
+    fn rate_limits_and_proxies_come_from_the_file() {
+        let path = std::env::temp_dir().join(format!("pm-config-rl-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n\
+             [rate_limit]\nfailure_mode = \"open\"\n\
+             [rate_limit.rules]\n\"magicLink.send\" = { limit = 3, window_seconds = 60 }\n\
+             \"email.available\" = false\n",
+        )
+        .unwrap();
+        let settings = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert_eq!(settings.rate_limit_failure_mode, FailureModeSetting::Open);
+        assert_eq!(
+            settings.rate_limit_rules[&RateLimitRule::MagicLinkSend],
+            Some(Budget::new(3, Duration::from_secs(60)))
+        );
+        assert_eq!(
+            settings.rate_limit_rules[&RateLimitRule::EmailAvailable],
+            None
+        );
+        assert_eq!(settings.database_url, "sqlite://passkey-magic.db");
+    }
+
+    #[test]
+    fn unknown_rules_and_bad_proxies_are_errors() {
+        let mut rules = BTreeMap::new();
+        rules.insert("magicLink.sned".to_owned(), RuleSetting::Enabled(false));
+        assert!(parse_rules(rules).is_err());
+        assert!(parse_proxies(vec!["10.0.0.0/33".into()]).is_err());
+        assert!(parse_proxies(vec!["proxy.local".into()]).is_err());
     }
 
     #[test]

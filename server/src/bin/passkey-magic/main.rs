@@ -6,8 +6,11 @@ mod config;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{ServeArgs, Settings};
-use passkey_magic_server::{Auth, demo, http, serve};
+use config::{FailureModeSetting, ServeArgs, Settings};
+use passkey_magic_server::rate_limit::FailureMode;
+use passkey_magic_server::store::Store;
+use passkey_magic_server::{Auth, AuthBuilder, demo, http, serve};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -66,6 +69,19 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     if let Some(seconds) = settings.challenge_ttl_seconds {
         builder = builder.challenge_ttl(Duration::from_secs(seconds));
     }
+    builder = builder
+        .trusted_proxies(settings.trusted_proxies.iter().copied())
+        .rate_limit_failure_mode(match settings.rate_limit_failure_mode {
+            FailureModeSetting::Closed => FailureMode::Closed,
+            FailureModeSetting::Open => FailureMode::Open,
+        });
+    for (rule, budget) in &settings.rate_limit_rules {
+        builder = builder.rate_limit(*rule, *budget);
+    }
+    if let Some(url) = &settings.rate_limit_redis_url {
+        builder = with_redis_limiter(builder, url).await?;
+    }
+    builder = builder.shared_store(open_store(&settings.database_url).await?);
     let auth: Auth = builder.build()?;
     let _purge = auth.spawn_purge_task(Duration::from_secs(60));
 
@@ -84,4 +100,37 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     println!("passkey-magic listening on http://{address}");
     serve::run(listener, app, serve::shutdown_signal()).await?;
     Ok(())
+}
+
+/// Opens the store named by a database URL.
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url == "memory:" {
+        tracing::warn!("using the in-memory store: everything is lost on restart");
+        return Ok(Arc::new(passkey_magic_server::store::MemoryStore::new()));
+    }
+    if url.starts_with("sqlite:") {
+        #[cfg(feature = "sqlite")]
+        {
+            let store = passkey_magic_server::store::SqliteStore::connect(url)
+                .await
+                .with_context(|| "cannot open the SQLite database")?;
+            return Ok(Arc::new(store));
+        }
+        #[cfg(not(feature = "sqlite"))]
+        anyhow::bail!("this build has no SQLite support (feature `sqlite`)");
+    }
+    anyhow::bail!("unsupported database URL (expected sqlite://FILE or memory:)")
+}
+
+#[cfg(feature = "redis")]
+async fn with_redis_limiter(builder: AuthBuilder, url: &str) -> anyhow::Result<AuthBuilder> {
+    let limiter = passkey_magic_server::rate_limit::RedisRateLimiter::connect(url, "passkey-magic")
+        .await
+        .with_context(|| "cannot connect the Redis rate limiter")?;
+    Ok(builder.rate_limiter(limiter))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn with_redis_limiter(_: AuthBuilder, _: &str) -> anyhow::Result<AuthBuilder> {
+    anyhow::bail!("this build has no Redis support: rebuild with `--features redis`")
 }
