@@ -1272,6 +1272,40 @@ async fn oversized_fields_are_refused_with_their_name() {
 }
 
 #[tokio::test]
+async fn empty_user_id_is_refused_and_empty_user_name_falls_back() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new();
+    server
+        .post("/passkey/register/options", json!({"userId": ""}))
+        .await
+        .assert_error(400, "Invalid field: userId");
+
+    // An empty name is no name: the authenticator shows the email or user id instead.
+    let options = server
+        .post(
+            "/passkey/register/options",
+            json!({"userName": "", "email": "ada@x.com"}),
+        )
+        .await
+        .ok();
+    assert_eq!(options["options"]["user"]["name"], "ada@x.com");
+    let response = browser.register(&options["options"]).await;
+    let body = server
+        .post(
+            "/passkey/register/verify",
+            json!({"userId": options["userId"], "response": response}),
+        )
+        .await
+        .ok();
+    let token = body["session"]["token"].as_str().unwrap();
+    let options = server
+        .post_as(token, "/passkey/add/options", json!({"userName": ""}))
+        .await
+        .ok();
+    assert_eq!(options["options"]["user"]["name"], "ada@x.com");
+}
+
+#[tokio::test]
 async fn missing_and_mistyped_fields_are_refused_with_their_name() {
     let server = TestServer::start().await;
     server
