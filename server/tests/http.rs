@@ -369,6 +369,30 @@ async fn replayed_answers_are_rejected() {
 }
 
 #[tokio::test]
+async fn concurrent_verifications_of_one_answer_create_one_session() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new();
+    let account = server.sign_up(&mut browser).await;
+
+    let answer = server.sign_in_answer(&mut browser, json!({})).await;
+    let path = "/passkey/authenticate/verify";
+    let (first, second, third) = tokio::join!(
+        server.post(path, answer.clone()),
+        server.post(path, answer.clone()),
+        server.post(path, answer),
+    );
+    let replies = [first, second, third];
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    assert_eq!(statuses.iter().filter(|&&status| status == 200).count(), 1);
+    assert_eq!(statuses.iter().filter(|&&status| status == 400).count(), 2);
+    let listed = server
+        .get_as(&account.token, "/account/sessions")
+        .await
+        .ok();
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn failed_verification_consumes_the_challenge() {
     let server = TestServer::start().await;
     let mut browser = Browser::new();
