@@ -25,7 +25,7 @@ use passkey_magic_shared::passkeys::{
 };
 use passkey_magic_shared::sessions::SignInResponse;
 use passkey_magic_shared::webauthn::{AuthenticationResponse, RegistrationResponse};
-use passkey_magic_shared::{AuthMethod, Credential, email};
+use passkey_magic_shared::{AuthMethod, Credential, RequestError, email};
 use serde::Deserialize;
 use uuid::Uuid;
 use webauthn_rs::prelude::{CreationChallengeResponse, Passkey};
@@ -61,6 +61,11 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
 
 fn invalid(message: &str) -> Error {
     Error::InvalidRequest(message.to_owned())
+}
+
+/// An empty name counts as none: webauthn-rs refuses empty user names.
+fn non_empty(name: Option<&str>) -> Option<&str> {
+    name.filter(|name| !name.is_empty())
 }
 
 /// The challenge an answer claims to respond to (looked up, then verified by webauthn-rs).
@@ -187,13 +192,17 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// `navigator.credentials.create()` and the id the user will get.
     ///
     /// # Errors
-    /// `400` when `user_id` exists, the email is invalid or taken, or a hook vetoes.
+    /// `400` when `user_id` is empty or exists, the email is invalid or taken, or a hook
+    /// vetoes.
     pub async fn start_registration(
         &self,
         request: &RegisterOptionsRequest,
     ) -> Result<RegisterOptionsResponse> {
         let store = &self.auth.inner.store;
         let user_id = match &request.user_id {
+            Some(id) if id.is_empty() => {
+                return Err(Error::Request(RequestError::InvalidField("userId")));
+            }
             Some(id) if store.user_by_id(id).await?.is_some() => return Err(invalid(USER_EXISTS)),
             Some(id) => id.clone(),
             None => self.auth.new_id()?,
@@ -215,9 +224,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             })
             .await?;
         let user_handle = random_user_handle()?;
-        let name = request
-            .user_name
-            .as_deref()
+        let name = non_empty(request.user_name.as_deref())
             .or(request.email.as_deref())
             .unwrap_or(&user_id);
         let (mut options, state) = self
@@ -494,7 +501,9 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .iter()
             .map(|c| c.passkey.cred_id().clone())
             .collect();
-        let name = user_name.or(user.email.as_deref()).unwrap_or(&user.id);
+        let name = non_empty(user_name)
+            .or(user.email.as_deref())
+            .unwrap_or(&user.id);
         let (mut options, state) = self
             .auth
             .inner
