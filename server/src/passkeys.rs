@@ -165,6 +165,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             internals.transports = response.response.transports.clone();
         }
         let (backup_eligible, backed_up) = (internals.backup_eligible, internals.backup_state);
+        let counter = internals.counter;
         let passkey = Passkey::from(internals);
         let (aaguid, public_key) = match attested_credential(&response.response.attestation_object)
         {
@@ -176,7 +177,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             user_id: user_id.to_owned(),
             passkey,
             public_key,
-            counter: 0,
+            counter,
             backup_eligible,
             backed_up,
             transports,
