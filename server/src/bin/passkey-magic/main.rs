@@ -12,6 +12,7 @@ use passkey_magic_server::store::Store;
 use passkey_magic_server::{Auth, AuthBuilder, demo, http, serve};
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing_subscriber::EnvFilter;
 
 /// Passkey-first authentication with QR cross-device login and magic-link fallback.
@@ -89,6 +90,15 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     if let Some(dir) = &settings.demo_dir {
         app = demo::with_static_site(app, dir);
     }
+    // One span per request with method and path only: query strings can carry bearer
+    // secrets (the QR status token), so the full URI is never logged.
+    let app = app.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|request: &axum::http::Request<_>| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+    );
     tracing::info!(
         %address,
         prefix = %settings.prefix,
