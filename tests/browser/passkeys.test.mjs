@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchChromium, freshDatabaseUrl } from './harness.mjs';
-import { addVirtualAuthenticator } from './webauthn.mjs';
+import { addVirtualAuthenticator, createPasskey, getPasskey } from './webauthn.mjs';
 
 let server;
 let browser;
@@ -43,10 +43,7 @@ test('a browser registers a passkey, signs in with it and reads its session', as
   const options = await api(page, '/passkey/register/options', { email: 'ada@example.com' });
   assert.equal(options.status, 200);
   assert.equal(options.body.options.authenticatorSelection.residentKey, 'required');
-  const registration = await page.evaluate(async (json) => {
-    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(json);
-    return (await navigator.credentials.create({ publicKey })).toJSON();
-  }, options.body.options);
+  const registration = await createPasskey(page, options.body.options);
 
   const registered = await api(page, '/passkey/register/verify', {
     userId: options.body.userId,
@@ -63,10 +60,7 @@ test('a browser registers a passkey, signs in with it and reads its session', as
   const signInOptions = await api(page, '/passkey/authenticate/options', {});
   assert.equal(signInOptions.status, 200);
   assert.deepEqual(signInOptions.body.options.allowCredentials, []);
-  const assertion = await page.evaluate(async (json) => {
-    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(json);
-    return (await navigator.credentials.get({ publicKey })).toJSON();
-  }, signInOptions.body.options);
+  const assertion = await getPasskey(page, signInOptions.body.options);
   const signedIn = await api(page, '/passkey/authenticate/verify', { response: assertion });
   assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
   assert.equal(signedIn.body.user.id, registered.body.user.id);
@@ -91,10 +85,7 @@ test('accounts, passkeys and sessions survive a server restart (SQLite)', async 
   await page.goto(first.url('/auth/none'));
   await addVirtualAuthenticator(page);
   const options = await api(page, '/passkey/register/options', {});
-  const registration = await page.evaluate(async (json) => {
-    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(json);
-    return (await navigator.credentials.create({ publicKey })).toJSON();
-  }, options.body.options);
+  const registration = await createPasskey(page, options.body.options);
   const registered = await api(page, '/passkey/register/verify', {
     userId: options.body.userId,
     response: registration,
@@ -112,10 +103,7 @@ test('accounts, passkeys and sessions survive a server restart (SQLite)', async 
     assert.equal(current.body.user.id, registered.body.user.id);
 
     const signInOptions = await api(page, '/passkey/authenticate/options', {});
-    const assertion = await page.evaluate(async (json) => {
-      const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(json);
-      return (await navigator.credentials.get({ publicKey })).toJSON();
-    }, signInOptions.body.options);
+    const assertion = await getPasskey(page, signInOptions.body.options);
     const signedIn = await api(page, '/passkey/authenticate/verify', { response: assertion });
     assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
     assert.equal(signedIn.body.user.id, registered.body.user.id);
