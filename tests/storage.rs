@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use passkey_magic_server::store::conformance::Fixture;
-use passkey_magic_server::store::{MemoryStore, SqliteStore, Store};
+use passkey_magic_server::store::{MemoryStore, PostgresStore, SqliteStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -56,7 +56,68 @@ fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("store.db").display())
 }
 
+/// The PostgreSQL the tests use (`scripts/test` starts it when it is down).
+fn postgres_url() -> String {
+    std::env::var("PASSKEY_MAGIC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A PostgreSQL store in a schema of its own, dropped when the test ends.
+struct TempPostgres {
+    store: PostgresStore,
+    schema: String,
+}
+
+impl TempPostgres {
+    async fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let schema = format!(
+            "pm_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let store = PostgresStore::connect_in_schema(&postgres_url(), &schema)
+            .await
+            .unwrap();
+        TempPostgres { store, schema }
+    }
+}
+
+impl Fixture for TempPostgres {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        // Drop is synchronous and the test's runtime may be single-threaded: clean up on
+        // a thread with a runtime of its own.
+        let schema = self.schema.clone();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&postgres_url()).await.unwrap();
+                // Never hang a test run on cleanup: give up after a few seconds.
+                sqlx::query("SET lock_timeout = '5s'")
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                    .execute(&mut connection)
+                    .await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
 passkey_magic_server::conformance_tests!(memory, MemoryStore::new());
+passkey_magic_server::conformance_tests!(postgres, TempPostgres::new().await);
 passkey_magic_server::conformance_tests!(sqlite_file, TempSqlite::new().await);
 passkey_magic_server::conformance_tests!(
     sqlite_in_memory,
@@ -84,4 +145,21 @@ async fn sqlite_file_keeps_data_across_restarts() {
     reads_back_after_restart(&again).await;
     again.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// PostgreSQL keeps users, credentials and sessions across a reconnect (a restart of
+/// every instance).
+#[tokio::test]
+async fn postgres_keeps_data_across_restarts() {
+    use passkey_magic_server::store::conformance::{
+        reads_back_after_restart, write_before_restart,
+    };
+    let temp = TempPostgres::new().await;
+    write_before_restart(&temp.store).await;
+    temp.store.close().await;
+    let reopened = PostgresStore::connect_in_schema(&postgres_url(), &temp.schema)
+        .await
+        .unwrap();
+    reads_back_after_restart(&reopened).await;
+    reopened.close().await;
 }

@@ -18,11 +18,15 @@
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use records::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, SessionRecord, UserRecord,
 };
