@@ -69,8 +69,8 @@ pub(crate) struct ServeArgs {
     /// Magic-link lifetime in seconds [default: 900 = 15 minutes].
     #[arg(long = "magic-link-ttl", env = "PASSKEY_MAGIC_MAGIC_LINK_TTL")]
     pub(crate) magic_link_ttl_seconds: Option<u64>,
-    /// Development mode: log magic links, serve GET <prefix>/dev/outbox, and derive a
-    /// magic-link URL when none is set. Never in production.
+    /// Development mode: log magic links, serve GET /dev/outbox under the prefix, and
+    /// derive a magic-link URL when none is set. Never in production.
     #[arg(long, env = "PASSKEY_MAGIC_DEV")]
     pub(crate) dev: bool,
     /// Append every message of the dev outbox (used when no SMTP host is set) to this file,
