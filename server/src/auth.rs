@@ -1,12 +1,14 @@
 //! The [`Auth`] handle: configuration, storage, hooks and events in one cheap-to-clone
 //! value, with the operations grouped as in the JavaScript API
-//! ([`Auth::passkeys`], [`Auth::sessions`], [`Auth::accounts`]).
+//! ([`Auth::passkeys`], [`Auth::sessions`], [`Auth::accounts`], [`Auth::magic_links`]).
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESSION_TTL};
 use crate::error::{Error, Result};
 use crate::events::{Event, Events};
 use crate::hooks::{Hooks, NoHooks};
+use crate::magic_links::{MagicLinkConfig, MagicLinkSetup};
+use crate::mail::EmailSender;
 use crate::rate_limit::{Budget, FailureMode, RateLimiter, RateLimits};
 use crate::secrets::{RandomError, random_id};
 use crate::store::{MemoryStore, Store};
@@ -38,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) rate_limits: RateLimits,
     pub(crate) trusted_proxies: Vec<IpNet>,
     id_generator: Arc<IdGenerator>,
+    /// Magic links: on when both a link URL and an email sender are configured.
+    pub(crate) magic_links: Option<MagicLinkSetup>,
 }
 
 /// The authentication engine. Cloning is cheap (an `Arc`); clones share everything.
@@ -159,6 +163,8 @@ pub struct AuthBuilder {
     rate_limits: RateLimits,
     trusted_proxies: Vec<IpNet>,
     id_generator: Arc<IdGenerator>,
+    magic_link_config: Option<MagicLinkConfig>,
+    email_sender: Option<Arc<dyn EmailSender>>,
 }
 
 impl AuthBuilder {
@@ -181,6 +187,8 @@ impl AuthBuilder {
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             id_generator: Arc::new(random_id),
+            magic_link_config: None,
+            email_sender: None,
         })
     }
 
@@ -272,6 +280,31 @@ impl AuthBuilder {
         self
     }
 
+    // ---- magic links ----
+
+    /// Where magic links point and how long they work. Magic links are on when this and
+    /// an [`email_sender`](Self::email_sender) are both set. Default: off (routes 7 and 8
+    /// answer `400 Magic link not configured`). The URL is checked by
+    /// [`build`](Self::build).
+    pub fn magic_links(mut self, config: MagicLinkConfig) -> Self {
+        self.magic_link_config = Some(config);
+        self
+    }
+
+    /// Who delivers magic-link emails: [`crate::mail::DevOutbox`] in development,
+    /// `SmtpSender` (feature `smtp`) or your own [`EmailSender`] in production.
+    /// Default: none.
+    pub fn email_sender(mut self, sender: impl EmailSender) -> Self {
+        self.email_sender = Some(Arc::new(sender));
+        self
+    }
+
+    /// The email sender, already shared.
+    pub fn shared_email_sender(mut self, sender: Arc<dyn EmailSender>) -> Self {
+        self.email_sender = Some(sender);
+        self
+    }
+
     /// Validates the settings and builds the engine.
     ///
     /// # Errors
@@ -294,6 +327,7 @@ impl AuthBuilder {
         let webauthn = builder
             .build()
             .map_err(|error| ConfigError::WebAuthn(error.to_string()))?;
+        let magic_links = MagicLinkSetup::from_builder(self.magic_link_config, self.email_sender)?;
         Ok(Auth {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -305,6 +339,7 @@ impl AuthBuilder {
                 rate_limits: self.rate_limits,
                 trusted_proxies: self.trusted_proxies,
                 id_generator: self.id_generator,
+                magic_links,
             }),
             _metadata: PhantomData,
         })

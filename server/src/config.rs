@@ -31,6 +31,9 @@ pub enum ConfigError {
     /// webauthn-rs refused the settings.
     #[error("WebAuthn configuration rejected: {0}")]
     WebAuthn(String),
+    /// The magic-link URL is not an absolute http(s) URL, or already has a `token`.
+    #[error("invalid magic link URL {0:?}: expected e.g. \"https://example.com/auth/verify\"")]
+    InvalidMagicLinkUrl(String),
 }
 
 /// Validated settings of the engine.

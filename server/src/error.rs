@@ -30,6 +30,10 @@ pub enum Error {
     /// A bug or an unexpected failure; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A magic-link email could not be sent (the link was discarded). The client gets
+    /// `503` with [`crate::magic_links::SEND_FAILED`]; the detail is logged.
+    #[error("could not send email: {0}")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -8,7 +8,8 @@ use tokio::sync::broadcast;
 /// Events kept for a subscriber that has not read them yet.
 pub const EVENT_BUFFER: usize = 1024;
 
-/// Something that happened. Carries ids, never secrets.
+/// Something that happened. Carries ids (and the recipient of a magic link), never
+/// secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -76,6 +77,11 @@ pub enum Event {
         /// The user.
         user_id: String,
     },
+    /// `magic-link:sent`: a sign-in link was handed to the email sender.
+    MagicLinkSent {
+        /// The recipient, as typed (whether or not it has an account).
+        email: String,
+    },
 }
 
 impl Event {
@@ -91,6 +97,7 @@ impl Event {
             Event::CredentialRemoved { .. } => "credential:removed",
             Event::EmailLinked { .. } => "email:linked",
             Event::EmailUnlinked { .. } => "email:unlinked",
+            Event::MagicLinkSent { .. } => "magic-link:sent",
         }
     }
 }

@@ -68,11 +68,19 @@ pub struct LinkEmailAttempt<'a> {
     pub email: &'a str,
 }
 
+/// Someone asked for a magic link.
+#[derive(Debug, Clone, Copy)]
+pub struct MagicLinkAttempt<'a> {
+    /// Where the link goes, as typed (valid syntax).
+    pub email: &'a str,
+}
+
 /// App callbacks around the engine's operations. Every method has a default that allows
 /// (or ignores), so implement only what you need.
 #[async_trait]
 pub trait Hooks: Send + Sync + 'static {
-    /// Before passkey sign-up options are issued.
+    /// Before a new user is created: passkey sign-up options are issued, or a magic link
+    /// is verified for an email nobody has yet.
     async fn before_register(&self, _attempt: &RegisterAttempt<'_>) -> Result<(), Veto> {
         Ok(())
     }
@@ -97,6 +105,16 @@ pub trait Hooks: Send + Sync + 'static {
     async fn before_link_email(&self, _attempt: &LinkEmailAttempt<'_>) -> Result<(), Veto> {
         Ok(())
     }
+
+    // ---- magic links ----
+
+    /// Before a magic link is created and sent; a veto sends and stores nothing.
+    async fn before_magic_link(&self, _attempt: &MagicLinkAttempt<'_>) -> Result<(), Veto> {
+        Ok(())
+    }
+
+    /// After a magic link was handed to the email sender.
+    async fn after_magic_link(&self, _attempt: &MagicLinkAttempt<'_>) {}
 }
 
 /// The hooks used when an app installs none: allow everything.

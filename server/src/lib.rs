@@ -32,6 +32,8 @@
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite), plus the
 //!   conformance suite every adapter must pass (feature `testing`).
+//! - [`magic_links`]: sign-in links by email (request, verify), and [`mail`]: the
+//!   [`mail::EmailSender`] trait with the dev outbox and the SMTP sender (feature `smtp`).
 //!
 //! ## Feature flags
 //!
@@ -40,6 +42,7 @@
 //! | `cli` | the `passkey-magic` binary (clap, log output) | yes |
 //! | `sqlite` | `store::SqliteStore`, the embedded SQL store (bundled SQLite) | yes |
 //! | `testing` | `store::conformance`, the storage conformance suite for custom stores | no |
+//! | `smtp` | `mail::SmtpSender`: magic-link emails over SMTP (lettre, rustls) | no |
 
 pub mod accounts;
 pub mod auth;
@@ -50,6 +53,8 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod http;
+pub mod magic_links;
+pub mod mail;
 pub mod passkeys;
 pub mod rate_limit;
 pub mod secrets;

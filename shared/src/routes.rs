@@ -130,6 +130,13 @@ impl RateLimitRule {
             RateLimitRule::EmailAvailable => (10, MINUTE),
         }
     }
+
+    /// Whether the rule counts per client address *and* an identifier from the request
+    /// body (`magicLink.send`: address + email). Such rules are checked by the handler
+    /// once the body is parsed, not by the per-address middleware.
+    pub const fn keyed_by_identifier(self) -> bool {
+        matches!(self, RateLimitRule::MagicLinkSend)
+    }
 }
 
 macro_rules! endpoints {
@@ -398,6 +405,15 @@ mod tests {
         }
         assert_eq!(RateLimitRule::from_name("nope"), None);
         assert_eq!(RateLimitRule::MagicLinkSend.default_budget(), (5, 900));
+    }
+
+    #[test]
+    fn only_magic_link_send_is_keyed_by_an_identifier() {
+        let keyed: Vec<_> = RateLimitRule::ALL
+            .into_iter()
+            .filter(|rule| rule.keyed_by_identifier())
+            .collect();
+        assert_eq!(keyed, [RateLimitRule::MagicLinkSend]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ impl Error {
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::Mail(_) => ErrorCode::Unavailable,
         }
     }
 }
@@ -34,6 +35,10 @@ impl IntoResponse for Error {
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 messages::INTERNAL.to_owned()
+            }
+            Error::Mail(detail) => {
+                tracing::warn!(error = %detail, "email not sent");
+                crate::magic_links::SEND_FAILED.to_owned()
             }
             other => other.to_string(),
         };
@@ -97,5 +102,16 @@ mod tests {
         let (status, _, body) = render(Error::Unavailable("connection refused".into())).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body.error, messages::UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn mail_failures_are_a_clear_503() {
+        let error = Error::Mail(crate::mail::MailError::Unreachable(
+            "smtp.internal:587: connection refused".into(),
+        ));
+        let (status, _, body) = render(error).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body.error, "Could not send the magic link email");
+        assert_eq!(body.code, Some(ErrorCode::Unavailable));
     }
 }

@@ -16,8 +16,10 @@
 
 mod accounts;
 pub mod client_address;
+pub mod dev;
 pub mod error;
 pub mod extract;
+mod magic_links;
 mod passkeys;
 mod sessions;
 
@@ -29,7 +31,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use passkey_magic_shared::RateLimitRule;
-use passkey_magic_shared::error::messages;
 use passkey_magic_shared::limits::MAX_BODY_BYTES;
 use passkey_magic_shared::routes::{Endpoint, Method, ROUTES};
 use std::collections::BTreeMap;
@@ -48,7 +49,12 @@ pub fn router<U: MetadataType, C: MetadataType>(auth: Auth<U, C>) -> Router {
         let Some(mut handler) = handler::<U, C>(route.endpoint, filter) else {
             continue;
         };
-        if let Some(rule) = route.endpoint.rate_limit() {
+        // Rules keyed by an identifier in the body are checked by their handler.
+        if let Some(rule) = route
+            .endpoint
+            .rate_limit()
+            .filter(|rule| !rule.keyed_by_identifier())
+        {
             handler = handler.route_layer(middleware::from_fn_with_state(
                 (auth.clone(), rule),
                 enforce_rate_limit::<U, C>,
@@ -82,7 +88,8 @@ fn handler<U: MetadataType, C: MetadataType>(
         E::AuthenticateVerify => on(filter, passkeys::authenticate_verify::<U, C>),
         E::AddPasskeyOptions => on(filter, passkeys::add_options::<U, C>),
         E::AddPasskeyVerify => on(filter, passkeys::add_verify::<U, C>),
-        E::MagicLinkSend | E::MagicLinkVerify => on(filter, magic_link_not_configured),
+        E::MagicLinkSend => on(filter, magic_links::send::<U, C>),
+        E::MagicLinkVerify => on(filter, magic_links::verify::<U, C>),
         E::GetSession => on(filter, sessions::get_session::<U>),
         E::RevokeSession => on(filter, sessions::revoke_session::<U, C>),
         E::ListSessions => on(filter, sessions::list_sessions::<U, C>),
@@ -117,11 +124,6 @@ async fn enforce_rate_limit<U: MetadataType, C: MetadataType>(
         .check(rule, client, None, auth.now())
         .await?;
     Ok(next.run(Request::from_parts(parts, body)).await)
-}
-
-/// Magic links need an email sender; this server has none configured.
-async fn magic_link_not_configured() -> Error {
-    Error::InvalidRequest(messages::MAGIC_LINK_NOT_CONFIGURED.to_owned())
 }
 
 async fn not_found() -> Error {

@@ -4,6 +4,7 @@
 //! One `std::sync::Mutex` guards all maps: every operation is a short critical section
 //! with no `.await` inside, which makes each one atomic (take, guarded deletes) for free.
 
+use super::MagicLinkRecord;
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
     UserRecord,
@@ -28,6 +29,7 @@ struct Data {
     sessions: HashMap<TokenHash, SessionRecord>,
     session_by_id: HashMap<String, TokenHash>,
     challenges: HashMap<String, ChallengeRecord>,
+    magic_links: HashMap<TokenHash, MagicLinkRecord>,
 }
 
 impl MemoryStore {
@@ -343,8 +345,38 @@ impl Store for MemoryStore {
             .filter(|record| record.expires_at > now))
     }
 
+    // ---- magic links ----
+
+    async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        if data.magic_links.contains_key(&link.token_hash) {
+            return Err(StoreError::Conflict("token_hash"));
+        }
+        data.magic_links.insert(link.token_hash, link.clone());
+        Ok(())
+    }
+
+    async fn take_magic_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<MagicLinkRecord>, StoreError> {
+        Ok(self
+            .data()?
+            .magic_links
+            .remove(token_hash)
+            .filter(|link| link.expires_at > now))
+    }
+
+    async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
+        Ok(self.data()?.magic_links.remove(token_hash).is_some())
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut data = self.data()?;
+        let links_before = data.magic_links.len();
+        data.magic_links.retain(|_, link| link.expires_at > now);
+        let purged_links = (links_before - data.magic_links.len()) as u64;
         let before = data.sessions.len() + data.challenges.len();
         data.challenges.retain(|_, c| c.expires_at > now);
         let expired: Vec<(TokenHash, String)> = data
@@ -357,6 +389,6 @@ impl Store for MemoryStore {
             data.sessions.remove(&hash);
             data.session_by_id.remove(&id);
         }
-        Ok((before - data.sessions.len() - data.challenges.len()) as u64)
+        Ok((before - data.sessions.len() - data.challenges.len()) as u64 + purged_links)
     }
 }

@@ -11,6 +11,8 @@
 //! - **Expired rows are invisible on read** (`now` is an argument, so tests control time)
 //!   and removed by [`Store::purge_expired`], which the engine runs in the background.
 //! - **Deleting a user removes its credentials and sessions** in the same step.
+//! - **Magic links are single-use**: [`Store::take_magic_link`] hands a link's record to
+//!   exactly one caller, and only while it is unexpired.
 //! - **Lock-out rules hold under races**: [`Store::delete_credential`] and
 //!   [`Store::set_user_email`] check the "last way in" condition in the same atomic step
 //!   as the change.
@@ -27,6 +29,7 @@ mod sqlite;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use records::MagicLinkRecord;
 pub use records::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, SessionRecord, UserRecord,
 };
@@ -161,8 +164,27 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<ChallengeRecord>, StoreError>;
 
+    // ---- magic links ----
+
+    /// Stores a magic link under its token hash. [`StoreError::Conflict`]`("token_hash")`
+    /// when that hash is stored already.
+    async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError>;
+
+    /// Removes and returns the unexpired magic link with this token hash: exactly one
+    /// caller gets it, however many race. Expired or unknown → `None` (an expired link
+    /// may be removed by the call too).
+    async fn take_magic_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<MagicLinkRecord>, StoreError>;
+
+    /// Deletes a magic link (one whose email could not be sent). `false` when absent.
+    async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError>;
+
     // ---- maintenance ----
 
-    /// Deletes every expired row; returns how many.
+    /// Deletes every expired row (sessions, challenges, magic links, ...); returns how
+    /// many.
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
 }

@@ -13,8 +13,8 @@
 //! - deleting a user cascades to its credentials and sessions (`ON DELETE CASCADE`).
 
 use super::{
-    ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
-    UserRecord,
+    ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, SessionRecord,
+    Store, StoreError, UserRecord,
 };
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
@@ -151,7 +151,7 @@ fn map_error(error: sqlx::Error) -> StoreError {
 fn conflict_field(constraint: Option<&str>) -> &'static str {
     match constraint.unwrap_or_default() {
         "users_email_key_key" => "email",
-        "sessions_token_hash_key" => "token_hash",
+        "sessions_token_hash_key" | "magic_links_pkey" => "token_hash",
         "users_user_handle_key" => "user_handle",
         _ => "id",
     }
@@ -639,11 +639,66 @@ impl Store for PostgresStore {
         }))
     }
 
+    async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO magic_links (token_hash, email, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(link.token_hash.as_bytes().as_slice())
+        .bind(&link.email)
+        .bind(link.created_at.as_unix_millis())
+        .bind(link.expires_at.as_unix_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn take_magic_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<MagicLinkRecord>, StoreError> {
+        // As `take_challenge`: one DELETE … RETURNING, one winner among racing takers.
+        let row = sqlx::query(
+            "DELETE FROM magic_links WHERE token_hash = $1 \
+             RETURNING email, created_at, expires_at",
+        )
+        .bind(token_hash.as_bytes().as_slice())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let expires_at = timestamp_column(&row, "expires_at")?;
+        if expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(MagicLinkRecord {
+            token_hash: *token_hash,
+            email: column(&row, "email")?,
+            created_at: timestamp_column(&row, "created_at")?,
+            expires_at,
+        }))
+    }
+
+    async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM magic_links WHERE token_hash = $1")
+            .bind(token_hash.as_bytes().as_slice())
+            .execute(&self.pool)
+            .await
+            .map_err(map_error)?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut purged = 0;
         for statement in [
             "DELETE FROM sessions WHERE expires_at <= $1",
             "DELETE FROM challenges WHERE expires_at <= $1",
+            "DELETE FROM magic_links WHERE expires_at <= $1",
         ] {
             purged += sqlx::query(statement)
                 .bind(now.as_unix_millis())

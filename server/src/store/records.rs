@@ -139,3 +139,18 @@ pub enum Ceremony {
         state: DiscoverableAuthentication,
     },
 }
+
+/// A magic link waiting to be used, stored under the SHA-256 hash of its token (the token
+/// itself is only in the email).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MagicLinkRecord {
+    /// SHA-256 of the link's token.
+    pub token_hash: TokenHash,
+    /// Where the link was sent, as typed; the user it signs in is looked up by it
+    /// (case-insensitively) when the link is used.
+    pub email: String,
+    /// When the link was sent.
+    pub created_at: Timestamp,
+    /// When the link stops working.
+    pub expires_at: Timestamp,
+}

@@ -6,12 +6,14 @@
 //! database as of its start), so the guarantees hold across processes sharing the file:
 //!
 //! - [`Store::take_challenge`] is `DELETE … RETURNING`: exactly one caller gets the row;
+//! - so is [`Store::take_magic_link`] (migration `0003_magic_links.sql`);
 //! - the lock-out guards of [`Store::delete_credential`] and [`Store::set_user_email`] are
 //!   `WHERE` conditions of the `DELETE`/`UPDATE` itself, not a check before it;
 //! - emails are unique through a `UNIQUE` column holding their canonical form;
 //! - deleting a user cascades to its credentials and sessions (`ON DELETE CASCADE`, with
 //!   foreign keys switched on for every connection).
 
+use super::MagicLinkRecord;
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
     UserRecord,
@@ -619,11 +621,69 @@ impl Store for SqliteStore {
         }))
     }
 
+    // ---- magic links ----
+
+    async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO magic_links (token_hash, email, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(link.token_hash.as_bytes().as_slice())
+        .bind(&link.email)
+        .bind(link.created_at.as_unix_millis())
+        .bind(link.expires_at.as_unix_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn take_magic_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<MagicLinkRecord>, StoreError> {
+        // As `take_challenge`: one DELETE … RETURNING, so of all racing takers exactly one
+        // gets the row; an expired row is removed but handed to nobody.
+        let rows = sqlx::query(
+            "DELETE FROM magic_links WHERE token_hash = ?1 \
+             RETURNING email, created_at, expires_at",
+        )
+        .bind(token_hash.as_bytes().as_slice())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let expires_at = timestamp_column(row, "expires_at")?;
+        if expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(MagicLinkRecord {
+            token_hash: *token_hash,
+            email: column(row, "email")?,
+            created_at: timestamp_column(row, "created_at")?,
+            expires_at,
+        }))
+    }
+
+    async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM magic_links WHERE token_hash = ?1")
+            .bind(token_hash.as_bytes().as_slice())
+            .execute(&self.pool)
+            .await
+            .map_err(map_error)?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut purged = 0;
         for statement in [
             "DELETE FROM sessions WHERE expires_at <= ?1",
             "DELETE FROM challenges WHERE expires_at <= ?1",
+            "DELETE FROM magic_links WHERE expires_at <= ?1",
         ] {
             purged += sqlx::query(statement)
                 .bind(now.as_unix_millis())

@@ -98,6 +98,12 @@ impl TestServer {
         }
     }
 
+    /// The API's base URL (`http://127.0.0.1:<port>/auth`), for requests made by hand.
+    #[allow(dead_code)] // used by magic_links.rs only
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// Sends a request with an optional bearer token and raw body. Every reply must be
     /// JSON, never a 500, and every error must be `{"error": string, ...}`.
     pub(crate) async fn send(

@@ -60,6 +60,84 @@ pub(crate) struct ServeArgs {
     /// [default: closed].
     #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_FAILURE_MODE")]
     pub(crate) rate_limit_failure_mode: Option<FailureModeSetting>,
+
+    // ---- magic links and email ----
+    /// Page magic links point to (absolute http/https URL; `?token=…` is added)
+    /// [default: none, magic links off; with --dev: the first origin + "/"].
+    #[arg(long, env = "PASSKEY_MAGIC_MAGIC_LINK_URL")]
+    pub(crate) magic_link_url: Option<String>,
+    /// Magic-link lifetime in seconds [default: 900 = 15 minutes].
+    #[arg(long = "magic-link-ttl", env = "PASSKEY_MAGIC_MAGIC_LINK_TTL")]
+    pub(crate) magic_link_ttl_seconds: Option<u64>,
+    /// Development mode: log magic links, serve GET /dev/outbox under the prefix, and
+    /// derive a magic-link URL when none is set. Never in production.
+    #[arg(long, env = "PASSKEY_MAGIC_DEV")]
+    pub(crate) dev: bool,
+    /// Append every message of the dev outbox (used when no SMTP host is set) to this file,
+    /// one JSON line `{email, url, token, sentAt}` each.
+    #[arg(long, env = "PASSKEY_MAGIC_OUTBOX_FILE")]
+    pub(crate) outbox_file: Option<PathBuf>,
+    /// SMTP server for magic-link emails [default: none, the dev outbox].
+    #[arg(long, env = "PASSKEY_MAGIC_SMTP_HOST")]
+    pub(crate) smtp_host: Option<String>,
+    /// SMTP port [default: 587 for starttls, 465 for tls, 25 for none].
+    #[arg(long, env = "PASSKEY_MAGIC_SMTP_PORT")]
+    pub(crate) smtp_port: Option<u16>,
+    /// SMTP connection security: `starttls`, `tls` or `none` [default: starttls].
+    #[arg(long, env = "PASSKEY_MAGIC_SMTP_SECURITY")]
+    pub(crate) smtp_security: Option<SmtpSecuritySetting>,
+    /// SMTP user name (with a password).
+    #[arg(long, env = "PASSKEY_MAGIC_SMTP_USERNAME")]
+    pub(crate) smtp_username: Option<String>,
+    /// SMTP password; prefer the environment variable or the config file to the flag.
+    #[arg(long, env = "PASSKEY_MAGIC_SMTP_PASSWORD", hide_env_values = true)]
+    pub(crate) smtp_password: Option<String>,
+    /// Sender of magic-link emails, e.g. "Example <no-reply@example.com>" (required with
+    /// an SMTP host).
+    #[arg(long, env = "PASSKEY_MAGIC_SMTP_FROM")]
+    pub(crate) smtp_from: Option<String>,
+    /// Bound on connecting to and talking with the SMTP server, in seconds [default: 10].
+    #[arg(long = "smtp-timeout", env = "PASSKEY_MAGIC_SMTP_TIMEOUT")]
+    pub(crate) smtp_timeout_seconds: Option<u64>,
+}
+
+/// `starttls`, `tls` or `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SmtpSecuritySetting {
+    /// Plain TCP upgraded with STARTTLS, which is required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No encryption (a relay on the same host).
+    None,
+}
+
+/// `[smtp]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SmtpFile {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<SmtpSecuritySetting>,
+    username: Option<String>,
+    password: Option<String>,
+    from: Option<String>,
+    timeout_seconds: Option<u64>,
+}
+
+/// SMTP delivery settings, present when a host is configured.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "smtp"), allow(dead_code))]
+pub(crate) struct SmtpSettings {
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    pub(crate) security: SmtpSecuritySetting,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) from: String,
+    pub(crate) timeout_seconds: Option<u64>,
 }
 
 /// `closed` or `open`.
@@ -113,6 +191,12 @@ pub(crate) struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     rate_limit: RateLimitFile,
+    magic_link_url: Option<String>,
+    magic_link_ttl_seconds: Option<u64>,
+    dev: Option<bool>,
+    outbox_file: Option<PathBuf>,
+    #[serde(default)]
+    smtp: SmtpFile,
 }
 
 /// Final settings.
@@ -132,6 +216,12 @@ pub(crate) struct Settings {
     pub(crate) rate_limit_redis_url: Option<String>,
     pub(crate) rate_limit_failure_mode: FailureModeSetting,
     pub(crate) rate_limit_rules: BTreeMap<RateLimitRule, Option<Budget>>,
+    pub(crate) magic_link_url: Option<String>,
+    pub(crate) magic_link_ttl_seconds: Option<u64>,
+    pub(crate) dev: bool,
+    pub(crate) outbox_file: Option<PathBuf>,
+    /// `None`: no SMTP host, magic-link emails go to the dev outbox.
+    pub(crate) smtp: Option<SmtpSettings>,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -154,6 +244,16 @@ impl ServeArgs {
         if !prefix.starts_with('/') || prefix.len() < 2 || prefix.ends_with('/') {
             anyhow::bail!("prefix must start with '/' and not end with it (got {prefix:?})");
         }
+        let smtp = SmtpFile {
+            host: self.smtp_host.or(file.smtp.host),
+            port: self.smtp_port.or(file.smtp.port),
+            security: self.smtp_security.or(file.smtp.security),
+            username: self.smtp_username.or(file.smtp.username),
+            password: self.smtp_password.or(file.smtp.password),
+            from: self.smtp_from.or(file.smtp.from),
+            timeout_seconds: self.smtp_timeout_seconds.or(file.smtp.timeout_seconds),
+        }
+        .settings()?;
         Ok(Settings {
             listen: self
                 .listen
@@ -188,7 +288,47 @@ impl ServeArgs {
                 .or(file.rate_limit.failure_mode)
                 .unwrap_or(FailureModeSetting::Closed),
             rate_limit_rules: parse_rules(file.rate_limit.rules)?,
+            magic_link_url: self.magic_link_url.or(file.magic_link_url),
+            magic_link_ttl_seconds: self.magic_link_ttl_seconds.or(file.magic_link_ttl_seconds),
+            dev: self.dev || file.dev.unwrap_or(false),
+            outbox_file: self.outbox_file.or(file.outbox_file),
+            smtp,
         })
+    }
+}
+
+impl SmtpFile {
+    /// `None` without a host; with one, a sender address is required too.
+    fn settings(self) -> anyhow::Result<Option<SmtpSettings>> {
+        let Some(host) = self.host.filter(|host| !host.trim().is_empty()) else {
+            let stray = [
+                self.port.is_some(),
+                self.security.is_some(),
+                self.username.is_some(),
+                self.password.is_some(),
+                self.from.is_some(),
+                self.timeout_seconds.is_some(),
+            ];
+            if stray.contains(&true) {
+                anyhow::bail!("SMTP settings given without an SMTP host (smtp.host)");
+            }
+            return Ok(None);
+        };
+        let from = self
+            .from
+            .context("an SMTP host needs a sender address (smtp.from)")?;
+        if self.timeout_seconds == Some(0) {
+            anyhow::bail!("smtp.timeout_seconds must be > 0");
+        }
+        Ok(Some(SmtpSettings {
+            host,
+            port: self.port,
+            security: self.security.unwrap_or_default(),
+            username: self.username,
+            password: self.password,
+            from,
+            timeout_seconds: self.timeout_seconds,
+        }))
     }
 }
 
@@ -294,6 +434,75 @@ mod tests {
         assert!(parse_rules(rules).is_err());
         assert!(parse_proxies(vec!["10.0.0.0/33".into()]).is_err());
         assert!(parse_proxies(vec!["proxy.local".into()]).is_err());
+    }
+
+    #[test]
+    fn magic_link_and_smtp_settings_come_from_the_file_and_flags() {
+        let path = std::env::temp_dir().join(format!("pm-config-ml-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "magic_link_url = \"https://example.com/verify\"\nmagic_link_ttl_seconds = 600\n\
+             [smtp]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\n\
+             username = \"mailer\"\npassword = \"from-file\"\n\
+             from = \"Example <no-reply@example.com>\"\ntimeout_seconds = 5\n",
+        )
+        .unwrap();
+        let settings = ServeArgs {
+            config: Some(path.clone()),
+            smtp_password: Some("from-env".into()),
+            smtp_port: Some(2465),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            settings.magic_link_url.as_deref(),
+            Some("https://example.com/verify")
+        );
+        assert_eq!(settings.magic_link_ttl_seconds, Some(600));
+        assert!(!settings.dev);
+        assert_eq!(
+            settings.smtp,
+            Some(SmtpSettings {
+                host: "smtp.example.com".into(),
+                port: Some(2465),
+                security: SmtpSecuritySetting::Tls,
+                username: Some("mailer".into()),
+                password: Some("from-env".into()),
+                from: "Example <no-reply@example.com>".into(),
+                timeout_seconds: Some(5),
+            })
+        );
+    }
+
+    #[test]
+    fn without_an_smtp_host_the_dev_outbox_is_used() {
+        let settings = ServeArgs {
+            dev: true,
+            outbox_file: Some("outbox.jsonl".into()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        assert_eq!(settings.smtp, None);
+        assert!(settings.dev);
+        assert_eq!(settings.outbox_file, Some(PathBuf::from("outbox.jsonl")));
+        assert_eq!(settings.magic_link_url, None);
+    }
+
+    #[test]
+    fn incomplete_smtp_settings_are_errors() {
+        let no_from = ServeArgs {
+            smtp_host: Some("smtp.example.com".into()),
+            ..ServeArgs::default()
+        };
+        assert!(format!("{:#}", no_from.settings().unwrap_err()).contains("smtp.from"));
+        let no_host = ServeArgs {
+            smtp_from: Some("no-reply@example.com".into()),
+            ..ServeArgs::default()
+        };
+        assert!(format!("{:#}", no_host.settings().unwrap_err()).contains("smtp.host"));
     }
 
     #[test]

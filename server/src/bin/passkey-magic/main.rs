@@ -6,7 +6,9 @@ mod config;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{FailureModeSetting, ServeArgs, Settings};
+use config::{FailureModeSetting, ServeArgs, Settings, SmtpSettings};
+use passkey_magic_server::magic_links::MagicLinkConfig;
+use passkey_magic_server::mail::{DevOutbox, EmailSender};
 use passkey_magic_server::rate_limit::FailureMode;
 use passkey_magic_server::store::Store;
 use passkey_magic_server::{Auth, AuthBuilder, demo, http, serve};
@@ -82,11 +84,43 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     if let Some(url) = &settings.rate_limit_redis_url {
         builder = with_redis_limiter(builder, url).await?;
     }
+    let (sender, outbox) = email_sender(&settings)?;
+    // In dev mode magic links work out of the box: they point at the (demo) site.
+    let magic_link_url = settings.magic_link_url.clone().or_else(|| {
+        settings
+            .dev
+            .then(|| format!("{}/", origins[0].trim_end_matches('/')))
+    });
+    match &magic_link_url {
+        Some(url) => {
+            let mut config = MagicLinkConfig::new(url);
+            if let Some(seconds) = settings.magic_link_ttl_seconds {
+                config = config.ttl(Duration::from_secs(seconds));
+            }
+            builder = builder.magic_links(config).shared_email_sender(sender);
+            if outbox.is_some() && !settings.dev {
+                tracing::warn!(
+                    "no SMTP host configured: magic-link emails go to the dev outbox and are \
+                     not delivered"
+                );
+            }
+        }
+        None => tracing::info!("magic links are off (set --magic-link-url to turn them on)"),
+    }
     builder = builder.shared_store(open_store(&settings.database_url).await?);
     let auth: Auth = builder.build()?;
     let _purge = auth.spawn_purge_task(Duration::from_secs(60));
+    let magic_links = auth.magic_links().is_enabled();
 
-    let mut app = axum::Router::new().nest(&settings.prefix, http::router(auth));
+    let mut api = http::router(auth);
+    if let (true, Some(outbox)) = (settings.dev, &outbox) {
+        tracing::warn!(
+            path = %format!("{}/dev/outbox", settings.prefix),
+            "dev mode: the outbox route hands out sign-in links; never use --dev in production"
+        );
+        api = api.merge(http::dev::outbox_router(outbox.clone()));
+    }
+    let mut app = axum::Router::new().nest(&settings.prefix, api);
     if let Some(dir) = &settings.demo_dir {
         app = demo::with_static_site(app, dir);
     }
@@ -105,11 +139,62 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         rp_id = %settings.rp_id,
         origins = ?origins,
         demo = settings.demo_dir.is_some(),
+        dev = settings.dev,
+        magic_links,
         "listening"
     );
     println!("passkey-magic listening on http://{address}");
     serve::run(listener, app, serve::shutdown_signal()).await?;
     Ok(())
+}
+
+/// The magic-link email sender: SMTP when a host is configured, else the dev outbox
+/// (returned too, for the dev route).
+fn email_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn EmailSender>, Option<DevOutbox>)> {
+    if let Some(smtp) = &settings.smtp {
+        if settings.outbox_file.is_some() {
+            tracing::warn!("--outbox-file is ignored: magic-link emails go to the SMTP server");
+        }
+        return Ok((smtp_sender(smtp)?, None));
+    }
+    let mut outbox = DevOutbox::new().log_links(settings.dev);
+    if let Some(path) = &settings.outbox_file {
+        outbox = outbox.file(path);
+    }
+    Ok((Arc::new(outbox.clone()), Some(outbox)))
+}
+
+#[cfg(feature = "smtp")]
+fn smtp_sender(smtp: &SmtpSettings) -> anyhow::Result<Arc<dyn EmailSender>> {
+    use config::SmtpSecuritySetting;
+    use passkey_magic_server::mail::{SmtpConfig, SmtpSecurity, SmtpSender};
+    let mut config = SmtpConfig::new(&smtp.host, &smtp.from);
+    config.port = smtp.port;
+    config.security = match smtp.security {
+        SmtpSecuritySetting::Starttls => SmtpSecurity::StartTls,
+        SmtpSecuritySetting::Tls => SmtpSecurity::Tls,
+        SmtpSecuritySetting::None => SmtpSecurity::None,
+    };
+    config.username = smtp.username.clone();
+    config.password = smtp.password.clone();
+    if let Some(seconds) = smtp.timeout_seconds {
+        config.timeout = Duration::from_secs(seconds);
+    }
+    let sender = SmtpSender::new(&config).context("invalid SMTP settings")?;
+    tracing::info!(
+        host = %config.host,
+        port = config.effective_port(),
+        security = config.security.as_str(),
+        "magic-link emails go to an SMTP server"
+    );
+    Ok(Arc::new(sender))
+}
+
+#[cfg(not(feature = "smtp"))]
+fn smtp_sender(_: &SmtpSettings) -> anyhow::Result<Arc<dyn EmailSender>> {
+    anyhow::bail!(
+        "an SMTP host is configured but this build has no SMTP support: rebuild with `--features smtp`"
+    )
 }
 
 /// Opens the store named by a database URL.
