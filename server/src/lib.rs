@@ -32,6 +32,7 @@
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite), plus the
 //!   conformance suite every adapter must pass (feature `testing`).
+//! - [`qr`]: QR cross-device login and its state machine ([`qr::state`]).
 //!
 //! ## Feature flags
 //!
@@ -51,6 +52,7 @@ pub mod events;
 pub mod hooks;
 pub mod http;
 pub mod passkeys;
+pub mod qr;
 pub mod rate_limit;
 pub mod secrets;
 pub mod serve;
