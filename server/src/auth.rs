@@ -1,6 +1,6 @@
 //! The [`Auth`] handle: configuration, storage, hooks and events in one cheap-to-clone
 //! value, with the operations grouped as in the JavaScript API
-//! ([`Auth::passkeys`], [`Auth::sessions`], [`Auth::accounts`]).
+//! ([`Auth::passkeys`], [`Auth::sessions`], [`Auth::accounts`], [`Auth::qr`]).
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESSION_TTL};
@@ -38,6 +38,7 @@ pub(crate) struct Inner {
     pub(crate) rate_limits: RateLimits,
     pub(crate) trusted_proxies: Vec<IpNet>,
     id_generator: Arc<IdGenerator>,
+    pub(crate) qr_watchers: Arc<crate::qr::Watchers>,
 }
 
 /// The authentication engine. Cloning is cheap (an `Arc`); clones share everything.
@@ -174,6 +175,7 @@ impl AuthBuilder {
                 origins: vec![crate::config::parse_origin(origin)?],
                 session_ttl: DEFAULT_SESSION_TTL,
                 challenge_ttl: DEFAULT_CHALLENGE_TTL,
+                qr: crate::qr::QrConfig::default(),
             },
             store: Arc::new(MemoryStore::new()),
             hooks: Arc::new(NoHooks),
@@ -210,6 +212,26 @@ impl AuthBuilder {
     /// How long a WebAuthn challenge may be answered. Default: 60 seconds.
     pub fn challenge_ttl(mut self, ttl: Duration) -> Self {
         self.config.challenge_ttl = ttl;
+        self
+    }
+
+    /// Lifetime of a QR login. Default: 5 minutes.
+    pub fn qr_ttl(mut self, ttl: Duration) -> Self {
+        self.config.qr.ttl = ttl;
+        self
+    }
+
+    /// Confirmation codes for QR logins (the phone enters digits shown on the desktop).
+    /// Default: off; when on, 6 digits.
+    pub fn qr_confirmation(mut self, confirmation: crate::qr::QrConfirmation) -> Self {
+        self.config.qr.confirmation = confirmation;
+        self
+    }
+
+    /// How often long-polling desktops re-check the store for changes made by other
+    /// instances (changes in this process wake them at once). Default: 3 seconds.
+    pub fn qr_poll_fallback(mut self, interval: Duration) -> Self {
+        self.config.qr.poll_fallback = interval;
         self
     }
 
@@ -294,8 +316,14 @@ impl AuthBuilder {
         let webauthn = builder
             .build()
             .map_err(|error| ConfigError::WebAuthn(error.to_string()))?;
+        let qr_watchers = Arc::new(crate::qr::Watchers::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.clock),
+            self.config.qr.poll_fallback,
+        ));
         Ok(Auth {
             inner: Arc::new(Inner {
+                qr_watchers,
                 config: self.config,
                 webauthn,
                 store: self.store,

@@ -76,6 +76,18 @@ pub enum Event {
         /// The user.
         user_id: String,
     },
+    /// `qr:scanned`: a phone opened a QR login.
+    QrScanned {
+        /// The QR login.
+        qr_session_id: String,
+    },
+    /// `qr:completed`: a phone signed a desktop in.
+    QrCompleted {
+        /// The QR login.
+        qr_session_id: String,
+        /// The user signed in on the desktop.
+        user_id: String,
+    },
 }
 
 impl Event {
@@ -91,6 +103,8 @@ impl Event {
             Event::CredentialRemoved { .. } => "credential:removed",
             Event::EmailLinked { .. } => "email:linked",
             Event::EmailUnlinked { .. } => "email:unlinked",
+            Event::QrScanned { .. } => "qr:scanned",
+            Event::QrCompleted { .. } => "qr:completed",
         }
     }
 }

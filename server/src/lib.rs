@@ -32,7 +32,8 @@
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite), plus the
 //!   conformance suite every adapter must pass (feature `testing`).
-//! - [`qr`]: QR cross-device login and its state machine ([`qr::state`]).
+//! - [`qr`]: QR cross-device login — the state machine ([`qr::state`]), long-polling
+//!   desktops, and drawing QR codes as SVG or terminal text ([`qr::render`]).
 //!
 //! ## Feature flags
 //!

@@ -138,4 +138,12 @@ pub enum Ceremony {
         /// webauthn-rs state.
         state: DiscoverableAuthentication,
     },
+    /// A sign-in (scoped or discoverable) whose answer may only complete one QR login.
+    QrSignIn {
+        /// The QR login it is bound to.
+        qr_session_id: String,
+        /// The sign-in itself: [`Ceremony::ScopedSignIn`] or
+        /// [`Ceremony::DiscoverableSignIn`].
+        sign_in: Box<Ceremony>,
+    },
 }
