@@ -336,12 +336,12 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// Starts a sign-in: usernameless (any discoverable passkey of this site) or, with
     /// `user_id`, restricted to that user's passkeys.
     ///
-    /// # Errors
-    /// `400` when the user has no passkeys.
-    ///
     /// With `qr_session_id`, the QR login moves to `challenged` and the challenge can only
-    /// complete that login (`auth.qr().complete`); `400` when the QR login is not scanned,
-    /// not confirmed (if confirmation is on), or over.
+    /// complete that login (`auth.qr().complete`).
+    ///
+    /// # Errors
+    /// `400` when the user has no passkeys, or the named QR login is not scanned, not
+    /// confirmed (if confirmation is on), or over; `404` for an unknown QR login.
     pub async fn start_sign_in(
         &self,
         request: &AuthenticateOptionsRequest,

@@ -36,8 +36,12 @@
 //! - **Expiry** (TTL, default 5 minutes) is derived from `expires_at` on every read.
 //!
 //! Long-poll: `status` with a `wait` answers as soon as the reported status differs from
-//! the one at the start of the request, or when the wait ends (see [`watch`] for how
-//! thousands of waiters cost one batched storage read per interval).
+//! the one at the start of the request, or when the wait ends. Transitions in this
+//! process wake waiters at once, through a per-id channel that exists only while someone
+//! waits on that id. Changes made by other instances are found by one background task
+//! that re-checks *all* watched ids with a single batched store read every
+//! [`QrConfig::poll_fallback`] (± 20 % jitter): thousands of waiting desktops cost one
+//! read per interval, not one each.
 //!
 //! Hooks: `before_authenticate` (method `qr`) and `before_qr_complete` may veto a
 //! completion; `after_qr_complete` sees the user and the (token-less) desktop session at
