@@ -1,6 +1,7 @@
 //! The [`Auth`] handle: configuration, storage, hooks and events in one cheap-to-clone
 //! value, with the operations grouped as in the JavaScript API
-//! ([`Auth::passkeys`], [`Auth::sessions`], [`Auth::accounts`], [`Auth::magic_links`]).
+//! ([`Auth::passkeys`], [`Auth::sessions`], [`Auth::accounts`], [`Auth::magic_links`],
+//! [`Auth::qr`]).
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESSION_TTL};
@@ -38,6 +39,7 @@ pub(crate) struct Inner {
     pub(crate) events: Events,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rate_limits: RateLimits,
+    pub(crate) qr_watchers: Arc<crate::qr::Watchers>,
     pub(crate) trusted_proxies: Vec<IpNet>,
     id_generator: Arc<IdGenerator>,
     /// Magic links: on when both a link URL and an email sender are configured.
@@ -180,6 +182,7 @@ impl AuthBuilder {
                 origins: vec![crate::config::parse_origin(origin)?],
                 session_ttl: DEFAULT_SESSION_TTL,
                 challenge_ttl: DEFAULT_CHALLENGE_TTL,
+                qr: crate::qr::QrConfig::default(),
             },
             store: Arc::new(MemoryStore::new()),
             hooks: Arc::new(NoHooks),
@@ -218,6 +221,26 @@ impl AuthBuilder {
     /// How long a WebAuthn challenge may be answered. Default: 60 seconds.
     pub fn challenge_ttl(mut self, ttl: Duration) -> Self {
         self.config.challenge_ttl = ttl;
+        self
+    }
+
+    /// Lifetime of a QR login. Default: 5 minutes.
+    pub fn qr_ttl(mut self, ttl: Duration) -> Self {
+        self.config.qr.ttl = ttl;
+        self
+    }
+
+    /// Confirmation codes for QR logins (the phone enters digits shown on the desktop).
+    /// Default: off; when on, 6 digits.
+    pub fn qr_confirmation(mut self, confirmation: crate::qr::QrConfirmation) -> Self {
+        self.config.qr.confirmation = confirmation;
+        self
+    }
+
+    /// How often long-polling desktops re-check the store for changes made by other
+    /// instances (changes in this process wake them at once). Default: 3 seconds.
+    pub fn qr_poll_fallback(mut self, interval: Duration) -> Self {
+        self.config.qr.poll_fallback = interval;
         self
     }
 
@@ -328,8 +351,14 @@ impl AuthBuilder {
             .build()
             .map_err(|error| ConfigError::WebAuthn(error.to_string()))?;
         let magic_links = MagicLinkSetup::from_builder(self.magic_link_config, self.email_sender)?;
+        let qr_watchers = Arc::new(crate::qr::Watchers::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.clock),
+            self.config.qr.poll_fallback,
+        ));
         Ok(Auth {
             inner: Arc::new(Inner {
+                qr_watchers,
                 config: self.config,
                 webauthn,
                 store: self.store,

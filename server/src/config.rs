@@ -31,6 +31,9 @@ pub enum ConfigError {
     /// webauthn-rs refused the settings.
     #[error("WebAuthn configuration rejected: {0}")]
     WebAuthn(String),
+    /// A QR login setting is out of range.
+    #[error("invalid QR setting: {0}")]
+    InvalidQrSetting(&'static str),
     /// The magic-link URL is not an absolute http(s) URL, or already has a `token`.
     #[error("invalid magic link URL {0:?}: expected e.g. \"https://example.com/auth/verify\"")]
     InvalidMagicLinkUrl(String),
@@ -49,6 +52,8 @@ pub struct AuthConfig {
     pub session_ttl: Duration,
     /// Challenge lifetime.
     pub challenge_ttl: Duration,
+    /// QR login settings.
+    pub qr: crate::qr::QrConfig,
 }
 
 impl AuthConfig {
@@ -95,6 +100,7 @@ impl AuthConfig {
                 return Err(ConfigError::InvalidTtl(name));
             }
         }
+        self.qr.validate()?;
         Ok(())
     }
 }
@@ -123,6 +129,7 @@ mod tests {
             origins: origins.iter().map(|o| parse_origin(o).unwrap()).collect(),
             session_ttl: DEFAULT_SESSION_TTL,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
+            qr: crate::qr::QrConfig::default(),
         }
     }
 

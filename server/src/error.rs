@@ -61,3 +61,9 @@ impl From<crate::hooks::Veto> for Error {
         Error::InvalidRequest(veto.0)
     }
 }
+
+impl From<crate::qr::render::RenderError> for Error {
+    fn from(error: crate::qr::render::RenderError) -> Self {
+        Error::InvalidRequest(error.to_string())
+    }
+}

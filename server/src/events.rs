@@ -82,6 +82,18 @@ pub enum Event {
         /// The recipient, as typed (whether or not it has an account).
         email: String,
     },
+    /// `qr:scanned`: a phone opened a QR login.
+    QrScanned {
+        /// The QR login.
+        qr_session_id: String,
+    },
+    /// `qr:completed`: a phone signed a desktop in.
+    QrCompleted {
+        /// The QR login.
+        qr_session_id: String,
+        /// The user signed in on the desktop.
+        user_id: String,
+    },
 }
 
 impl Event {
@@ -97,6 +109,8 @@ impl Event {
             Event::CredentialRemoved { .. } => "credential:removed",
             Event::EmailLinked { .. } => "email:linked",
             Event::EmailUnlinked { .. } => "email:unlinked",
+            Event::QrScanned { .. } => "qr:scanned",
+            Event::QrCompleted { .. } => "qr:completed",
             Event::MagicLinkSent { .. } => "magic-link:sent",
         }
     }

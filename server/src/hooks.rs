@@ -75,6 +75,15 @@ pub struct MagicLinkAttempt<'a> {
     pub email: &'a str,
 }
 
+/// A phone about to complete a QR login (sign a desktop in).
+#[derive(Debug, Clone, Copy)]
+pub struct QrCompleteAttempt<'a> {
+    /// The phone's user, who will be signed in on the desktop.
+    pub user: &'a User,
+    /// The QR login.
+    pub qr_session_id: &'a str,
+}
+
 /// App callbacks around the engine's operations. Every method has a default that allows
 /// (or ignores), so implement only what you need.
 #[async_trait]
@@ -105,6 +114,18 @@ pub trait Hooks: Send + Sync + 'static {
     async fn before_link_email(&self, _attempt: &LinkEmailAttempt<'_>) -> Result<(), Veto> {
         Ok(())
     }
+
+    // ---- QR login ----
+
+    /// Before a phone completes a QR login (after its passkey was verified, before the
+    /// login is marked authenticated). `before_authenticate` runs too, with method `qr`.
+    async fn before_qr_complete(&self, _attempt: &QrCompleteAttempt<'_>) -> Result<(), Veto> {
+        Ok(())
+    }
+
+    /// After a phone completed a QR login: the user and the desktop's session to be
+    /// (without token). `after_authenticate` runs when the desktop collects it.
+    async fn after_qr_complete(&self, _user: &User, _session: &Session) {}
 
     // ---- magic links ----
 

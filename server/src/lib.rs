@@ -32,6 +32,8 @@
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite), plus the
 //!   conformance suite every adapter must pass (feature `testing`).
+//! - [`qr`]: QR cross-device login — the state machine ([`qr::state`]), long-polling
+//!   desktops, and drawing QR codes as SVG or terminal text ([`qr::render`]).
 //! - [`magic_links`]: sign-in links by email (request, verify), and [`mail`]: the
 //!   [`mail::EmailSender`] trait with the dev outbox and the SMTP sender (feature `smtp`).
 //!
@@ -56,6 +58,7 @@ pub mod http;
 pub mod magic_links;
 pub mod mail;
 pub mod passkeys;
+pub mod qr;
 pub mod rate_limit;
 pub mod secrets;
 pub mod serve;

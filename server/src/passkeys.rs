@@ -336,12 +336,19 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// Starts a sign-in: usernameless (any discoverable passkey of this site) or, with
     /// `user_id`, restricted to that user's passkeys.
     ///
+    /// With `qr_session_id`, the QR login moves to `challenged` and the challenge can only
+    /// complete that login (`auth.qr().complete`).
+    ///
     /// # Errors
-    /// `400` when the user has no passkeys.
+    /// `400` when the user has no passkeys, or the named QR login is not scanned, not
+    /// confirmed (if confirmation is on), or over; `404` for an unknown QR login.
     pub async fn start_sign_in(
         &self,
         request: &AuthenticateOptionsRequest,
     ) -> Result<AuthenticateOptionsResponse> {
+        if let Some(qr_session_id) = &request.qr_session_id {
+            self.auth.qr().challenge(qr_session_id).await?;
+        }
         let webauthn = &self.auth.inner.webauthn;
         let (options, ceremony) = match &request.user_id {
             Some(user_id) => {
@@ -368,6 +375,13 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
                 (options, Ceremony::DiscoverableSignIn { state })
             }
         };
+        let ceremony = match &request.qr_session_id {
+            Some(qr_session_id) => Ceremony::QrSignIn {
+                qr_session_id: qr_session_id.clone(),
+                sign_in: Box::new(ceremony),
+            },
+            None => ceremony,
+        };
         self.put_ceremony(&options.public_key.challenge, ceremony)
             .await?;
         Ok(OptionsResponse {
@@ -376,14 +390,39 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     }
 
     /// Verifies a sign-in answer and returns its user and credential, without creating a
-    /// session (shared by passkey and QR sign-in).
+    /// session. Challenges bound to a QR login are refused here.
     pub(crate) async fn verify_sign_in(
         &self,
         response: &AuthenticationResponse,
     ) -> Result<(UserRecord, CredentialRecord)> {
+        let (user, credential, _) = self.verify_sign_in_for(response, None).await?;
+        Ok((user, credential))
+    }
+
+    /// Verifies a sign-in answer for a QR login (`Some(id)`) or an ordinary sign-in
+    /// (`None`). A QR login accepts challenges bound to it and unbound ones (v0.4 phones);
+    /// the returned flag says whether the challenge was bound. The challenge is consumed
+    /// either way.
+    pub(crate) async fn verify_sign_in_for(
+        &self,
+        response: &AuthenticationResponse,
+        qr_session_id: Option<&str>,
+    ) -> Result<(UserRecord, CredentialRecord, bool)> {
         let ceremony = self
             .take_ceremony(&response.response.client_data_json)
             .await?;
+        let (ceremony, bound) = match ceremony {
+            Ceremony::QrSignIn {
+                qr_session_id: bound_to,
+                sign_in,
+            } => {
+                if qr_session_id != Some(bound_to.as_str()) {
+                    return Err(invalid(CHALLENGE_EXPIRED));
+                }
+                (*sign_in, true)
+            }
+            other => (other, false),
+        };
         let store = &self.auth.inner.store;
         let webauthn = &self.auth.inner.webauthn;
         let credential_id = base64url(&response.raw_id);
@@ -413,7 +452,9 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
                 }
                 webauthn.finish_discoverable_authentication_v2(response, state, &credential.passkey)
             }
-            Ceremony::Registration { .. } | Ceremony::AddPasskey { .. } => {
+            Ceremony::Registration { .. }
+            | Ceremony::AddPasskey { .. }
+            | Ceremony::QrSignIn { .. } => {
                 return Err(invalid(CHALLENGE_EXPIRED));
             }
         };
@@ -440,7 +481,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         store.record_credential_use(&usage).await?;
         credential.counter = counter;
         credential.backed_up = usage.backed_up;
-        Ok((user, credential))
+        Ok((user, credential, bound))
     }
 
     /// Finishes a sign-in: verifies the answer and creates a session.

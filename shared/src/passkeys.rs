@@ -80,20 +80,28 @@ pub struct RegisterVerifyResponse<M = Metadata, C = Metadata> {
     pub credential: Credential<C>,
 }
 
-/// Route 3 request: `{userId?}`. Without `userId` the sign-in is discoverable
-/// (usernameless); with it, only that user's passkeys are accepted.
+/// Route 3 request: `{userId?, qrSessionId?}`. Without `userId` the sign-in is
+/// discoverable (usernameless); with it, only that user's passkeys are accepted.
+///
+/// `qrSessionId` is our extension (v0.4 servers ignore it): a phone completing a QR login
+/// names it, the QR session moves to `challenged`, and the challenge can only complete
+/// that QR login (route 13), not an ordinary sign-in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticateOptionsRequest {
     /// Restrict the sign-in to this user's passkeys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Bind the challenge to this QR login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_session_id: Option<String>,
 }
 
 impl FromJsonObject for AuthenticateOptionsRequest {
     fn from_object(fields: &Fields<'_>) -> Result<Self, RequestError> {
         Ok(AuthenticateOptionsRequest {
             user_id: fields.optional_string("userId", MAX_ID_LEN)?,
+            qr_session_id: fields.optional_string("qrSessionId", MAX_ID_LEN)?,
         })
     }
 }

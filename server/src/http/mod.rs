@@ -21,6 +21,7 @@ pub mod error;
 pub mod extract;
 mod magic_links;
 mod passkeys;
+mod qr;
 mod sessions;
 
 use crate::Error;
@@ -105,9 +106,12 @@ fn handler<U: MetadataType, C: MetadataType>(
         E::UnlinkEmail => on(filter, accounts::unlink_email::<U, C>),
         E::CanLinkEmail => on(filter, accounts::can_link_email::<U, C>),
         E::EmailAvailable => on(filter, accounts::email_available::<U, C>),
-        E::QrCreate | E::QrStatus | E::QrScanned | E::QrConfirm | E::QrComplete | E::QrCancel => {
-            return None;
-        }
+        E::QrCreate => on(filter, qr::create::<U, C>),
+        E::QrStatus => on(filter, qr::status::<U, C>),
+        E::QrScanned => on(filter, qr::scanned::<U, C>),
+        E::QrConfirm => on(filter, qr::confirm::<U, C>),
+        E::QrComplete => on(filter, qr::complete::<U, C>),
+        E::QrCancel => on(filter, qr::cancel::<U, C>),
     })
 }
 

@@ -9,6 +9,8 @@ use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
     UserRecord,
 };
+use super::{QrChange, QrSessionRecord};
+use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
 use passkey_magic_shared::{Metadata, Timestamp, email};
@@ -29,6 +31,7 @@ struct Data {
     sessions: HashMap<TokenHash, SessionRecord>,
     session_by_id: HashMap<String, TokenHash>,
     challenges: HashMap<String, ChallengeRecord>,
+    qr_sessions: HashMap<String, QrSessionRecord>,
     magic_links: HashMap<TokenHash, MagicLinkRecord>,
 }
 
@@ -326,6 +329,82 @@ impl Store for MemoryStore {
         Ok(doomed.len() as u64)
     }
 
+    // ---- QR logins ----
+
+    async fn create_qr_session(&self, qr: &QrSessionRecord) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        if data.qr_sessions.contains_key(&qr.id) {
+            return Err(StoreError::Conflict("id"));
+        }
+        data.qr_sessions.insert(qr.id.clone(), qr.clone());
+        Ok(())
+    }
+
+    async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
+        Ok(self.data()?.qr_sessions.get(id).cloned())
+    }
+
+    async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError> {
+        let data = self.data()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| data.qr_sessions.get(id))
+            .cloned()
+            .collect())
+    }
+
+    async fn transition_qr_session(
+        &self,
+        id: &str,
+        change: &QrChange,
+        now: Timestamp,
+    ) -> Result<Option<QrSessionRecord>, StoreError> {
+        let mut data = self.data()?;
+        let Some(qr) = data.qr_sessions.get_mut(id) else {
+            return Ok(None);
+        };
+        if qr.expires_at <= now || !change.transition.from.contains(&qr.state) {
+            return Ok(None);
+        }
+        qr.state = change.transition.to;
+        qr.confirmed |= change.confirm;
+        if let Some(user_id) = &change.user_id {
+            qr.user_id = Some(user_id.clone());
+        }
+        if let Some(session_id) = &change.session_id {
+            qr.session_id = Some(session_id.clone());
+        }
+        if let Some(at) = change.authenticated_at {
+            qr.authenticated_at = Some(at);
+        }
+        if let Some(expires_at) = change.expires_at {
+            qr.expires_at = expires_at;
+        }
+        Ok(Some(qr.clone()))
+    }
+
+    async fn count_qr_confirmation_attempt(
+        &self,
+        id: &str,
+        states: &[QrSessionState],
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut data = self.data()?;
+        let Some(qr) = data.qr_sessions.get_mut(id) else {
+            return Ok(None);
+        };
+        if qr.expires_at <= now
+            || qr.confirmed
+            || !states.contains(&qr.state)
+            || qr.confirmation_attempts >= max_attempts
+        {
+            return Ok(None);
+        }
+        qr.confirmation_attempts += 1;
+        Ok(Some(qr.confirmation_attempts))
+    }
+
     async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
         self.data()?
             .challenges
@@ -377,8 +456,9 @@ impl Store for MemoryStore {
         let links_before = data.magic_links.len();
         data.magic_links.retain(|_, link| link.expires_at > now);
         let purged_links = (links_before - data.magic_links.len()) as u64;
-        let before = data.sessions.len() + data.challenges.len();
+        let before = data.sessions.len() + data.challenges.len() + data.qr_sessions.len();
         data.challenges.retain(|_, c| c.expires_at > now);
+        data.qr_sessions.retain(|_, qr| qr.expires_at > now);
         let expired: Vec<(TokenHash, String)> = data
             .sessions
             .iter()
@@ -389,6 +469,7 @@ impl Store for MemoryStore {
             data.sessions.remove(&hash);
             data.session_by_id.remove(&id);
         }
-        Ok((before - data.sessions.len() - data.challenges.len()) as u64 + purged_links)
+        let after = data.sessions.len() + data.challenges.len() + data.qr_sessions.len();
+        Ok((before - after) as u64 + purged_links)
     }
 }

@@ -16,12 +16,16 @@
 //! - **Lock-out rules hold under races**: [`Store::delete_credential`] and
 //!   [`Store::set_user_email`] check the "last way in" condition in the same atomic step
 //!   as the change.
+//! - **QR logins move by compare-and-set**: [`Store::transition_qr_session`] applies a
+//!   state change only from the expected states, so of racing requests exactly one wins;
+//!   confirmation attempts are counted atomically ([`Store::count_qr_confirmation_attempt`]).
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod qr;
 mod records;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -36,6 +40,9 @@ pub use records::{
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
+pub use qr::{QrChange, QrSessionRecord};
+
+use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
 use passkey_magic_shared::{Metadata, Timestamp};
@@ -150,6 +157,40 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes all of a user's sessions; returns how many.
     async fn delete_sessions_for_user(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    // ---- QR logins ----
+
+    /// Inserts a QR login. [`StoreError::Conflict`]`("id")` when the id exists.
+    async fn create_qr_session(&self, qr: &QrSessionRecord) -> Result<(), StoreError>;
+
+    /// The QR login with this id, **expired or not** (the engine reports expired rows as
+    /// `expired`; [`Store::purge_expired`] removes them).
+    async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError>;
+
+    /// The QR logins with these ids (unknown ids are skipped, order is unspecified): one
+    /// call for many long-polling desktops.
+    async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError>;
+
+    /// Compare-and-set: applies `change` only if the login exists, is unexpired at `now`
+    /// and is in one of `change.transition.from`, all in one atomic step. Returns the
+    /// updated record to the one caller that won; `None` to everyone else.
+    async fn transition_qr_session(
+        &self,
+        id: &str,
+        change: &QrChange,
+        now: Timestamp,
+    ) -> Result<Option<QrSessionRecord>, StoreError>;
+
+    /// Counts one confirmation attempt, atomically and only while the login is unexpired
+    /// at `now`, unconfirmed, in one of `states`, and has had fewer than `max_attempts`.
+    /// Returns the attempt's number (1-based), or `None` when no attempt is allowed.
+    async fn count_qr_confirmation_attempt(
+        &self,
+        id: &str,
+        states: &[QrSessionState],
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreError>;
 
     // ---- pending ceremonies ----
 

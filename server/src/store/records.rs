@@ -138,6 +138,14 @@ pub enum Ceremony {
         /// webauthn-rs state.
         state: DiscoverableAuthentication,
     },
+    /// A sign-in (scoped or discoverable) whose answer may only complete one QR login.
+    QrSignIn {
+        /// The QR login it is bound to.
+        qr_session_id: String,
+        /// The sign-in itself: [`Ceremony::ScopedSignIn`] or
+        /// [`Ceremony::DiscoverableSignIn`].
+        sign_in: Box<Ceremony>,
+    },
 }
 
 /// A magic link waiting to be used, stored under the SHA-256 hash of its token (the token

@@ -12,12 +12,16 @@
 //! - emails are unique through a `UNIQUE` column holding their canonical form;
 //! - deleting a user cascades to its credentials and sessions (`ON DELETE CASCADE`, with
 //!   foreign keys switched on for every connection).
+//! - QR transitions are `UPDATE … WHERE state IN (…) AND expires_at > now RETURNING …`:
+//!   the compare and the set are one statement, so one racing request wins.
 
 use super::MagicLinkRecord;
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
     UserRecord,
 };
+use super::{QrChange, QrSessionRecord};
+use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
 use passkey_magic_shared::{AuthMethod, Metadata, Timestamp, email};
@@ -48,6 +52,10 @@ const CREDENTIAL_COLUMNS: &str = "id, user_id, passkey, public_key, counter, bac
      backed_up, transports, aaguid, label, created_at, last_used_at, metadata";
 const SESSION_COLUMNS: &str = "id, token_hash, user_id, auth_method, created_at, expires_at, \
      user_agent, ip_address, auth_context";
+const QR_COLUMNS: &str = "id, status_token_hash, confirmation_hash, state, confirmed, \
+     confirmation_attempts, user_id, session_id, authenticated_at, created_at, expires_at";
+/// Ids per `IN (…)` of a batch read (SQLite allows 32 766 parameters; stay modest).
+const QR_BATCH: usize = 500;
 
 /// A [`Store`] in a SQLite database. Clones share the same connection pool.
 #[derive(Debug, Clone)]
@@ -253,6 +261,44 @@ fn session_from_row(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
         ip_address: column(row, "ip_address")?,
         auth_context: json_column_opt(row, "auth_context")?,
     })
+}
+
+fn hash_from_blob(name: &str, bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt(name, "not 32 bytes"))?;
+    Ok(TokenHash::from_bytes(bytes))
+}
+
+fn qr_from_row(row: &SqliteRow) -> Result<QrSessionRecord, StoreError> {
+    let state: String = column(row, "state")?;
+    let attempts: i64 = column(row, "confirmation_attempts")?;
+    let confirmation_hash: Option<Vec<u8>> = column(row, "confirmation_hash")?;
+    let authenticated_at: Option<i64> = column(row, "authenticated_at")?;
+    Ok(QrSessionRecord {
+        id: column(row, "id")?,
+        status_token_hash: hash_from_blob("status_token_hash", column(row, "status_token_hash")?)?,
+        confirmation_hash: confirmation_hash
+            .map(|bytes| hash_from_blob("confirmation_hash", bytes))
+            .transpose()?,
+        state: QrSessionState::from_name(&state).ok_or_else(|| corrupt("state", &state))?,
+        confirmed: column(row, "confirmed")?,
+        confirmation_attempts: u32::try_from(attempts)
+            .map_err(|error| corrupt("confirmation_attempts", error))?,
+        user_id: column(row, "user_id")?,
+        session_id: column(row, "session_id")?,
+        authenticated_at: authenticated_at.map(Timestamp::from_unix_millis),
+        created_at: timestamp_column(row, "created_at")?,
+        expires_at: timestamp_column(row, "expires_at")?,
+    })
+}
+
+/// `?first, ?first+1, …` for `count` parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|index| format!("?{index}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[async_trait]
@@ -577,6 +623,130 @@ impl Store for SqliteStore {
             .rows_affected())
     }
 
+    // ---- QR logins ----
+
+    async fn create_qr_session(&self, qr: &QrSessionRecord) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO qr_sessions ({QR_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))
+        .bind(&qr.id)
+        .bind(qr.status_token_hash.as_bytes().as_slice())
+        .bind(qr.confirmation_hash.map(|hash| hash.as_bytes().to_vec()))
+        .bind(qr.state.as_str())
+        .bind(qr.confirmed)
+        .bind(i64::from(qr.confirmation_attempts))
+        .bind(&qr.user_id)
+        .bind(&qr.session_id)
+        .bind(qr.authenticated_at.map(Timestamp::as_unix_millis))
+        .bind(qr.created_at.as_unix_millis())
+        .bind(qr.expires_at.as_unix_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {QR_COLUMNS} FROM qr_sessions WHERE id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_error)?
+        .as_ref()
+        .map(qr_from_row)
+        .transpose()
+    }
+
+    async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(QR_BATCH) {
+            let sql = format!(
+                "SELECT {QR_COLUMNS} FROM qr_sessions WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await.map_err(map_error)? {
+                found.push(qr_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn transition_qr_session(
+        &self,
+        id: &str,
+        change: &QrChange,
+        now: Timestamp,
+    ) -> Result<Option<QrSessionRecord>, StoreError> {
+        let from = change.transition.from;
+        if from.is_empty() {
+            return Ok(None);
+        }
+        // Compare and set in one statement; `fetch_all` runs it to completion.
+        let sql = format!(
+            "UPDATE qr_sessions SET state = ?3, confirmed = (confirmed OR ?4), \
+             user_id = COALESCE(?5, user_id), session_id = COALESCE(?6, session_id), \
+             authenticated_at = COALESCE(?7, authenticated_at), \
+             expires_at = COALESCE(?8, expires_at) \
+             WHERE id = ?1 AND expires_at > ?2 AND state IN ({}) RETURNING {QR_COLUMNS}",
+            placeholders(9, from.len())
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(id)
+            .bind(now.as_unix_millis())
+            .bind(change.transition.to.as_str())
+            .bind(change.confirm)
+            .bind(&change.user_id)
+            .bind(&change.session_id)
+            .bind(change.authenticated_at.map(Timestamp::as_unix_millis))
+            .bind(change.expires_at.map(Timestamp::as_unix_millis));
+        for state in from {
+            query = query.bind(state.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(map_error)?;
+        rows.first().map(qr_from_row).transpose()
+    }
+
+    async fn count_qr_confirmation_attempt(
+        &self,
+        id: &str,
+        states: &[QrSessionState],
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreError> {
+        if states.is_empty() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "UPDATE qr_sessions SET confirmation_attempts = confirmation_attempts + 1 \
+             WHERE id = ?1 AND expires_at > ?2 AND confirmed = 0 \
+             AND confirmation_attempts < ?3 AND state IN ({}) \
+             RETURNING confirmation_attempts",
+            placeholders(4, states.len())
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(id)
+            .bind(now.as_unix_millis())
+            .bind(i64::from(max_attempts));
+        for state in states {
+            query = query.bind(state.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(map_error)?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let attempts: i64 = column(row, "confirmation_attempts")?;
+        u32::try_from(attempts)
+            .map(Some)
+            .map_err(|error| corrupt("confirmation_attempts", error))
+    }
+
     async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO challenges (challenge, ceremony, expires_at) VALUES (?1, ?2, ?3) \
@@ -684,6 +854,7 @@ impl Store for SqliteStore {
             "DELETE FROM sessions WHERE expires_at <= ?1",
             "DELETE FROM challenges WHERE expires_at <= ?1",
             "DELETE FROM magic_links WHERE expires_at <= ?1",
+            "DELETE FROM qr_sessions WHERE expires_at <= ?1",
         ] {
             purged += sqlx::query(statement)
                 .bind(now.as_unix_millis())

@@ -318,6 +318,19 @@ impl Browser {
         }
     }
 
+    /// A browser at [`ORIGIN`] whose authenticator keeps its signature counter at 0 (as
+    /// many synced passkeys do), so that the same passkey can answer many challenges
+    /// that are verified in any order.
+    #[allow(dead_code)] // Not every test binary uses it.
+    pub(crate) fn without_counter() -> Self {
+        let mut browser = Self::at(ORIGIN);
+        browser
+            .client
+            .authenticator_mut()
+            .set_make_credentials_with_signature_counter(false);
+        browser
+    }
+
     /// Moves the same authenticator to a page on another origin.
     pub(crate) fn set_origin(&mut self, origin: &str) {
         self.origin = Url::parse(origin).unwrap();

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use ipnet::IpNet;
+use passkey_magic_server::qr::{DEFAULT_CODE_LENGTH, QrConfirmation};
 use passkey_magic_server::rate_limit::Budget;
 use passkey_magic_shared::RateLimitRule;
 use serde::Deserialize;
@@ -60,6 +61,15 @@ pub(crate) struct ServeArgs {
     /// [default: closed].
     #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_FAILURE_MODE")]
     pub(crate) rate_limit_failure_mode: Option<FailureModeSetting>,
+    /// Lifetime of a QR login in seconds [default: 300].
+    #[arg(long = "qr-ttl", env = "PASSKEY_MAGIC_QR_TTL")]
+    pub(crate) qr_ttl_seconds: Option<u64>,
+    /// Ask the phone for a code shown on the desktop (`true`/`false`) [default: false].
+    #[arg(long, env = "PASSKEY_MAGIC_QR_CONFIRMATION")]
+    pub(crate) qr_confirmation: Option<bool>,
+    /// Digits of the QR confirmation code, 4 to 8 [default: 6].
+    #[arg(long, env = "PASSKEY_MAGIC_QR_CODE_LENGTH")]
+    pub(crate) qr_code_length: Option<u8>,
 
     // ---- magic links and email ----
     /// Page magic links point to (absolute http/https URL; `?token=…` is added)
@@ -175,6 +185,15 @@ pub(crate) struct RateLimitFile {
     rules: BTreeMap<String, RuleSetting>,
 }
 
+/// `[qr]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QrFile {
+    ttl_seconds: Option<u64>,
+    confirmation: Option<bool>,
+    code_length: Option<u8>,
+}
+
 /// The config file's shape (all optional).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +210,8 @@ pub(crate) struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     rate_limit: RateLimitFile,
+    #[serde(default)]
+    qr: QrFile,
     magic_link_url: Option<String>,
     magic_link_ttl_seconds: Option<u64>,
     dev: Option<bool>,
@@ -210,6 +231,8 @@ pub(crate) struct Settings {
     pub(crate) origins: Vec<String>,
     pub(crate) session_ttl_seconds: Option<u64>,
     pub(crate) challenge_ttl_seconds: Option<u64>,
+    pub(crate) qr_ttl_seconds: Option<u64>,
+    pub(crate) qr_confirmation: QrConfirmation,
     pub(crate) demo_dir: Option<PathBuf>,
     pub(crate) database_url: String,
     pub(crate) trusted_proxies: Vec<IpNet>,
@@ -265,6 +288,17 @@ impl ServeArgs {
                 .or(file.rp_id)
                 .unwrap_or_else(|| "localhost".into()),
             rp_name: self.rp_name.or(file.rp_name),
+            qr_ttl_seconds: self.qr_ttl_seconds.or(file.qr.ttl_seconds),
+            qr_confirmation: QrConfirmation {
+                enabled: self
+                    .qr_confirmation
+                    .or(file.qr.confirmation)
+                    .unwrap_or(false),
+                code_length: self
+                    .qr_code_length
+                    .or(file.qr.code_length)
+                    .unwrap_or(DEFAULT_CODE_LENGTH),
+            },
             origins: if self.origins.is_empty() {
                 file.origins.unwrap_or_default()
             } else {
@@ -425,6 +459,35 @@ mod tests {
             None
         );
         assert_eq!(settings.database_url, "sqlite://passkey-magic.db");
+    }
+
+    #[test]
+    fn qr_settings_come_from_the_file_and_flags() {
+        let path = std::env::temp_dir().join(format!("pm-config-qr-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[qr]\nttl_seconds = 120\nconfirmation = true\ncode_length = 8\n",
+        )
+        .unwrap();
+        let settings = ServeArgs {
+            config: Some(path.clone()),
+            qr_code_length: Some(4),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(settings.qr_ttl_seconds, Some(120));
+        assert_eq!(
+            settings.qr_confirmation,
+            QrConfirmation {
+                enabled: true,
+                code_length: 4
+            }
+        );
+        let defaults = ServeArgs::default().settings().unwrap();
+        assert_eq!(defaults.qr_ttl_seconds, None);
+        assert_eq!(defaults.qr_confirmation, QrConfirmation::default());
     }
 
     #[test]

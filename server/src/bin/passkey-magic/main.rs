@@ -25,10 +25,30 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP API (and, with --demo-dir, the demo web app).
     Serve(ServeArgs),
+    /// Print a QR code of a URL: text for this terminal, or SVG with --svg.
+    Qr(QrArgs),
+}
+
+/// `passkey-magic qr URL [--svg] [--border N]`.
+#[derive(Debug, clap::Args)]
+struct QrArgs {
+    /// What the code holds, usually the phone page of a QR login.
+    url: String,
+    /// Print an SVG image instead of terminal text.
+    #[arg(long)]
+    svg: bool,
+    /// Quiet zone in modules [default: 4 for SVG, 2 for text].
+    #[arg(long)]
+    border: Option<u32>,
+    /// Draw dark modules as blocks (for dark-on-light terminals or printing).
+    #[arg(long)]
+    light_terminal: bool,
 }
 
 #[tokio::main]
@@ -40,7 +60,32 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve_command(args.settings()?).await,
+        Command::Qr(args) => qr_command(&args),
     }
+}
+
+fn qr_command(args: &QrArgs) -> anyhow::Result<()> {
+    use passkey_magic_server::qr::render::{self, SvgOptions, TextOptions};
+    let output = if args.svg {
+        let defaults = SvgOptions::default();
+        render::svg(
+            &args.url,
+            &SvgOptions {
+                border: args.border.unwrap_or(defaults.border),
+                ..defaults
+            },
+        )? + "\n"
+    } else {
+        render::text(
+            &args.url,
+            &TextOptions {
+                border: args.border.unwrap_or(TextOptions::default().border),
+                invert: !args.light_terminal,
+            },
+        )?
+    };
+    print!("{output}");
+    Ok(())
 }
 
 async fn serve_command(settings: Settings) -> anyhow::Result<()> {
@@ -72,6 +117,10 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     if let Some(seconds) = settings.challenge_ttl_seconds {
         builder = builder.challenge_ttl(Duration::from_secs(seconds));
     }
+    if let Some(seconds) = settings.qr_ttl_seconds {
+        builder = builder.qr_ttl(Duration::from_secs(seconds));
+    }
+    builder = builder.qr_confirmation(settings.qr_confirmation);
     builder = builder
         .trusted_proxies(settings.trusted_proxies.iter().copied())
         .rate_limit_failure_mode(match settings.rate_limit_failure_mode {
