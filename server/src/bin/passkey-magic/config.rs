@@ -42,10 +42,14 @@ pub(crate) struct ServeArgs {
     /// Serve this directory (the www-example demo) for paths outside the API.
     #[arg(long, env = "PASSKEY_MAGIC_DEMO_DIR")]
     pub(crate) demo_dir: Option<PathBuf>,
-    /// Storage: `sqlite://FILE` (created if missing) or `memory:` [default:
-    /// sqlite://passkey-magic.db].
+    /// Storage: `sqlite://FILE` (created if missing), `postgres://USER@HOST/DB` (feature
+    /// `postgres`) or `memory:` [default: sqlite://passkey-magic.db].
     #[arg(long, env = "PASSKEY_MAGIC_DATABASE_URL")]
     pub(crate) database_url: Option<String>,
+    /// PostgreSQL schema for the tables (created if missing), so several deployments can
+    /// share a database [default: the connection's search_path, usually `public`].
+    #[arg(long, env = "PASSKEY_MAGIC_DATABASE_SCHEMA")]
+    pub(crate) database_schema: Option<String>,
     /// Reverse proxy whose forwarding headers are believed (IP or CIDR); repeat for several
     /// (comma-separated in the environment) [default: none].
     #[arg(
@@ -207,6 +211,7 @@ pub(crate) struct FileConfig {
     challenge_ttl_seconds: Option<u64>,
     demo_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_schema: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     rate_limit: RateLimitFile,
@@ -235,6 +240,7 @@ pub(crate) struct Settings {
     pub(crate) qr_confirmation: QrConfirmation,
     pub(crate) demo_dir: Option<PathBuf>,
     pub(crate) database_url: String,
+    pub(crate) database_schema: Option<String>,
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) rate_limit_redis_url: Option<String>,
     pub(crate) rate_limit_failure_mode: FailureModeSetting,
@@ -307,6 +313,7 @@ impl ServeArgs {
             session_ttl_seconds: self.session_ttl_seconds.or(file.session_ttl_seconds),
             challenge_ttl_seconds: self.challenge_ttl_seconds.or(file.challenge_ttl_seconds),
             demo_dir: self.demo_dir.or(file.demo_dir),
+            database_schema: self.database_schema.or(file.database_schema),
             database_url: self
                 .database_url
                 .or(file.database_url)

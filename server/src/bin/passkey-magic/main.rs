@@ -31,6 +31,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (and, with --demo-dir, the demo web app).
     Serve(ServeArgs),
+    /// Create or update the database schema, then exit (`serve` also does this on start).
+    Migrate(ServeArgs),
     /// Print a QR code of a URL: text for this terminal, or SVG with --svg.
     Qr(QrArgs),
 }
@@ -60,6 +62,12 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve_command(args.settings()?).await,
+        Command::Migrate(args) => {
+            let settings = args.settings()?;
+            open_store(&settings.database_url, settings.database_schema.as_deref()).await?;
+            println!("database schema is up to date");
+            Ok(())
+        }
         Command::Qr(args) => qr_command(&args),
     }
 }
@@ -156,7 +164,9 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         }
         None => tracing::info!("magic links are off (set --magic-link-url to turn them on)"),
     }
-    builder = builder.shared_store(open_store(&settings.database_url).await?);
+    builder = builder.shared_store(
+        open_store(&settings.database_url, settings.database_schema.as_deref()).await?,
+    );
     let auth: Auth = builder.build()?;
     let _purge = auth.spawn_purge_task(Duration::from_secs(60));
     let magic_links = auth.magic_links().is_enabled();
@@ -246,8 +256,25 @@ fn smtp_sender(_: &SmtpSettings) -> anyhow::Result<Arc<dyn EmailSender>> {
     )
 }
 
-/// Opens the store named by a database URL.
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store named by a database URL (running its migrations).
+async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        {
+            use passkey_magic_server::store::PostgresStore;
+            let store = match schema {
+                Some(schema) => PostgresStore::connect_in_schema(url, schema).await,
+                None => PostgresStore::connect(url).await,
+            }
+            .with_context(|| "cannot open the PostgreSQL database")?;
+            return Ok(Arc::new(store));
+        }
+        #[cfg(not(feature = "postgres"))]
+        anyhow::bail!("this build has no PostgreSQL support: rebuild with `--features postgres`");
+    }
+    if schema.is_some() {
+        anyhow::bail!("--database-schema applies to PostgreSQL only");
+    }
     if url == "memory:" {
         tracing::warn!("using the in-memory store: everything is lost on restart");
         return Ok(Arc::new(passkey_magic_server::store::MemoryStore::new()));
@@ -263,7 +290,7 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         #[cfg(not(feature = "sqlite"))]
         anyhow::bail!("this build has no SQLite support (feature `sqlite`)");
     }
-    anyhow::bail!("unsupported database URL (expected sqlite://FILE or memory:)")
+    anyhow::bail!("unsupported database URL (expected sqlite://FILE, postgres://… or memory:)")
 }
 
 #[cfg(feature = "redis")]
