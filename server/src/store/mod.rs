@@ -27,6 +27,8 @@ mod memory;
 mod postgres;
 mod qr;
 mod records;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

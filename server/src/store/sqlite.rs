@@ -16,6 +16,7 @@
 //!   the compare and the set are one statement, so one racing request wins.
 
 use super::MagicLinkRecord;
+use super::sql::{corrupt, to_json, to_json_opt};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
     UserRecord,
@@ -25,7 +26,6 @@ use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
 use passkey_magic_shared::{AuthMethod, Metadata, Timestamp, email};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
@@ -35,7 +35,6 @@ use sqlx::sqlite::{
 use sqlx::{Decode, Row, Sqlite, Type};
 use std::str::FromStr;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// How long a statement waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -164,134 +163,7 @@ fn conflict_field(message: &str) -> &'static str {
     }
 }
 
-fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("corrupt {what} in SQLite store: {error}"))
-}
-
-// ---- encoding ----
-
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|error| StoreError::Internal(format!("cannot encode JSON: {error}")))
-}
-
-fn to_json_opt<T: Serialize>(value: Option<&T>) -> Result<Option<String>, StoreError> {
-    value.map(to_json).transpose()
-}
-
-fn column<'r, T>(row: &'r SqliteRow, name: &str) -> Result<T, StoreError>
-where
-    T: Decode<'r, Sqlite> + Type<Sqlite>,
-{
-    row.try_get(name).map_err(map_error)
-}
-
-fn json_column<T: DeserializeOwned>(row: &SqliteRow, name: &str) -> Result<T, StoreError> {
-    let text: String = column(row, name)?;
-    serde_json::from_str(&text).map_err(|error| corrupt(name, error))
-}
-
-fn json_column_opt<T: DeserializeOwned>(
-    row: &SqliteRow,
-    name: &str,
-) -> Result<Option<T>, StoreError> {
-    let text: Option<String> = column(row, name)?;
-    text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt(name, error)))
-        .transpose()
-}
-
-fn timestamp_column(row: &SqliteRow, name: &str) -> Result<Timestamp, StoreError> {
-    column::<i64>(row, name).map(Timestamp::from_unix_millis)
-}
-
-fn uuid_from_blob(name: &str, bytes: &[u8]) -> Result<Uuid, StoreError> {
-    Uuid::from_slice(bytes).map_err(|error| corrupt(name, error))
-}
-
-fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
-    let handle: Vec<u8> = column(row, "user_handle")?;
-    Ok(UserRecord {
-        id: column(row, "id")?,
-        email: column(row, "email")?,
-        user_handle: uuid_from_blob("user_handle", &handle)?,
-        created_at: timestamp_column(row, "created_at")?,
-        metadata: json_column_opt(row, "metadata")?,
-    })
-}
-
-fn credential_from_row(row: &SqliteRow) -> Result<CredentialRecord, StoreError> {
-    let counter: i64 = column(row, "counter")?;
-    let aaguid: Option<Vec<u8>> = column(row, "aaguid")?;
-    let last_used_at: Option<i64> = column(row, "last_used_at")?;
-    Ok(CredentialRecord {
-        id: column(row, "id")?,
-        user_id: column(row, "user_id")?,
-        passkey: json_column(row, "passkey")?,
-        public_key: column(row, "public_key")?,
-        counter: u32::try_from(counter).map_err(|error| corrupt("counter", error))?,
-        backup_eligible: column(row, "backup_eligible")?,
-        backed_up: column(row, "backed_up")?,
-        transports: json_column(row, "transports")?,
-        aaguid: aaguid
-            .map(|bytes| uuid_from_blob("aaguid", &bytes))
-            .transpose()?,
-        label: column(row, "label")?,
-        created_at: timestamp_column(row, "created_at")?,
-        last_used_at: last_used_at.map(Timestamp::from_unix_millis),
-        metadata: json_column_opt(row, "metadata")?,
-    })
-}
-
-fn session_from_row(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
-    let hash: Vec<u8> = column(row, "token_hash")?;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| corrupt("token_hash", "not 32 bytes"))?;
-    let method: String = column(row, "auth_method")?;
-    let auth_method: AuthMethod = serde_json::from_value(serde_json::Value::String(method))
-        .map_err(|error| corrupt("auth_method", error))?;
-    Ok(SessionRecord {
-        id: column(row, "id")?,
-        token_hash: TokenHash::from_bytes(hash),
-        user_id: column(row, "user_id")?,
-        auth_method,
-        created_at: timestamp_column(row, "created_at")?,
-        expires_at: timestamp_column(row, "expires_at")?,
-        user_agent: column(row, "user_agent")?,
-        ip_address: column(row, "ip_address")?,
-        auth_context: json_column_opt(row, "auth_context")?,
-    })
-}
-
-fn hash_from_blob(name: &str, bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| corrupt(name, "not 32 bytes"))?;
-    Ok(TokenHash::from_bytes(bytes))
-}
-
-fn qr_from_row(row: &SqliteRow) -> Result<QrSessionRecord, StoreError> {
-    let state: String = column(row, "state")?;
-    let attempts: i64 = column(row, "confirmation_attempts")?;
-    let confirmation_hash: Option<Vec<u8>> = column(row, "confirmation_hash")?;
-    let authenticated_at: Option<i64> = column(row, "authenticated_at")?;
-    Ok(QrSessionRecord {
-        id: column(row, "id")?,
-        status_token_hash: hash_from_blob("status_token_hash", column(row, "status_token_hash")?)?,
-        confirmation_hash: confirmation_hash
-            .map(|bytes| hash_from_blob("confirmation_hash", bytes))
-            .transpose()?,
-        state: QrSessionState::from_name(&state).ok_or_else(|| corrupt("state", &state))?,
-        confirmed: column(row, "confirmed")?,
-        confirmation_attempts: u32::try_from(attempts)
-            .map_err(|error| corrupt("confirmation_attempts", error))?,
-        user_id: column(row, "user_id")?,
-        session_id: column(row, "session_id")?,
-        authenticated_at: authenticated_at.map(Timestamp::from_unix_millis),
-        created_at: timestamp_column(row, "created_at")?,
-        expires_at: timestamp_column(row, "expires_at")?,
-    })
-}
+super::sql::record_decoders!(SqliteRow, Sqlite);
 
 /// `?first, ?first+1, …` for `count` parameters.
 fn placeholders(first: usize, count: usize) -> String {
@@ -897,7 +769,7 @@ mod tests {
         let user = UserRecord {
             id: "u-1".into(),
             email: Some("Ada@Example.com".into()),
-            user_handle: Uuid::from_u128(1),
+            user_handle: uuid::Uuid::from_u128(1),
             created_at: Timestamp::from_unix_millis(1),
             metadata: None,
         };
