@@ -1,5 +1,5 @@
 //! How calls reach the server. A [`Transport`] sends one request and decodes the answer;
-//! the browser uses `fetch` ([`FetchTransport`], wasm32), Rust apps use reqwest
+//! the browser uses `fetch` (`FetchTransport`, wasm32), Rust apps use reqwest
 //! ([`NativeTransport`], feature `native`), and tests may bring their own.
 //!
 //! Transports do their own JSON encoding so the browser build needs no `serde_json`.

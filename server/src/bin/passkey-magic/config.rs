@@ -30,7 +30,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSKEY_MAGIC_RP_NAME")]
     pub(crate) rp_name: Option<String>,
     /// Allowed origin; repeat for several (comma-separated in the environment)
-    /// [default: http://localhost:<port>].
+    /// [default: http://localhost:PORT].
     #[arg(long = "origin", env = "PASSKEY_MAGIC_ORIGINS", value_delimiter = ',')]
     pub(crate) origins: Vec<String>,
     /// Session lifetime in seconds [default: 604800 = 7 days].
