@@ -23,3 +23,74 @@ export declare function supportsAutofill(): Promise<boolean>;
 export declare function hasPlatformAuthenticator(): Promise<boolean>;
 /** The magic-link token of a URL (absolute or relative); throws `AuthClientError` when there is none. */
 export declare function extractMagicLinkToken(url: string): string;
+
+/** JSON metadata: any JSON object. */
+export type Metadata = Record<string, unknown>;
+
+export interface User {
+  id: string;
+  email?: string;
+  createdAt: string;
+  metadata?: Metadata;
+}
+
+export interface Session {
+  id: string;
+  /** Present only in the response that created the session. */
+  token?: string;
+  userId: string;
+  authMethod: 'passkey' | 'magic-link' | 'qr';
+  expiresAt: string;
+  createdAt: string;
+  userAgent?: string;
+  ipAddress?: string;
+  authContext?: { qrSessionId?: string };
+}
+
+export interface Credential {
+  id: string;
+  userId: string;
+  publicKey: string;
+  counter: number;
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  transports?: string[];
+  label?: string;
+  createdAt: string;
+  metadata?: Metadata;
+}
+
+export interface SignInResult {
+  method: 'passkey' | 'magic-link' | 'qr';
+  user: User;
+  session: Session;
+}
+
+export interface CallOptions {
+  /** Aborts the browser's passkey prompt. */
+  signal?: AbortSignal;
+}
+
+export interface ClientOptions {
+  /** Where the API is mounted. Default: `/auth`. */
+  baseUrl?: string;
+  /** A session token saved earlier. */
+  sessionToken?: string;
+}
+
+export interface AuthClient {
+  passkeys: {
+    register(
+      input?: { email?: string; userName?: string; userId?: string },
+      options?: CallOptions,
+    ): Promise<SignInResult & { credential: Credential }>;
+    signIn(input?: { userId?: string }, options?: CallOptions): Promise<SignInResult>;
+  };
+  getSession(): Promise<{ user: User; session: Session } | null>;
+  signOut(): Promise<void>;
+  readonly sessionToken: string | undefined;
+  setSessionToken(token: string | null): void;
+}
+
+/** A client of a passkey-magic server. */
+export declare function createClient(options?: ClientOptions): AuthClient;

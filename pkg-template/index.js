@@ -42,3 +42,31 @@ export const supportsAutofill = guarded(wasm.supportsAutofill);
 export const hasPlatformAuthenticator = guarded(wasm.hasPlatformAuthenticator);
 /** The magic-link token of a URL; throws `AuthClientError` when there is none. */
 export const extractMagicLinkToken = guarded(wasm.extractMagicLinkToken);
+
+/**
+ * A client of a passkey-magic server, with the grouped API of passkey-magic v0.4:
+ * `passkeys.register/signIn`, `getSession`, `signOut`. `options.baseUrl` is where the API
+ * is mounted (default `/auth`); `options.sessionToken` restores a saved session.
+ */
+export function createClient(options = {}) {
+  const client = wasm.createClient(options);
+  const call = (promise) => promise.catch(rethrow);
+  return {
+    passkeys: {
+      /** Signs up with a new passkey → `{ method, user, session, credential }`. */
+      register: (input = {}, callOptions = {}) => call(client.register(input, callOptions)),
+      /** Signs in with a passkey (any, or `{ userId }`'s) → `{ method, user, session }`. */
+      signIn: (input = {}, callOptions = {}) => call(client.signIn(input, callOptions)),
+    },
+    /** The current `{ user, session }`, or `null`. */
+    getSession: () => call(client.getSession()),
+    /** Ends the current session. */
+    signOut: () => call(client.signOut()),
+    /** The session token to save (e.g. in sessionStorage), or `undefined`. */
+    get sessionToken() {
+      return client.sessionToken;
+    },
+    /** Restores (or with `null` forgets) a session token. */
+    setSessionToken: (token) => client.setSessionToken(token ?? undefined),
+  };
+}

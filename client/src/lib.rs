@@ -13,7 +13,8 @@
 //! - [`error`]: [`ClientError`] `{status, code, message}`.
 //! - `capabilities` (wasm32): what the browser supports (passkeys, autofill, platform
 //!   authenticator).
-//! - `js` (wasm32): the JavaScript API exported with wasm-bindgen.
+//! - `webauthn` (wasm32): WebAuthn JSON ↔ `navigator.credentials`.
+//! - `js` (wasm32): the JavaScript API exported with wasm-bindgen (`createClient`).
 //!
 //! The protocol itself (routes, JSON shapes) comes from [`passkey_magic_shared`].
 
@@ -25,6 +26,8 @@ pub mod transport;
 pub mod capabilities;
 #[cfg(target_arch = "wasm32")]
 pub mod js;
+#[cfg(target_arch = "wasm32")]
+mod webauthn;
 
 pub use client::Client;
 pub use error::ClientError;

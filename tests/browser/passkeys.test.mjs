@@ -111,3 +111,55 @@ test('accounts, passkeys and sessions survive a server restart (SQLite)', async 
     await second.stop();
   }
 });
+
+test('the npm package registers, signs in and signs out with passkeys', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url('/'));
+  await page.waitForSelector('#status[data-ready="true"]');
+  await addVirtualAuthenticator(page);
+  const result = await page.evaluate(async () => {
+    const { createClient, AuthClientError } = await import('passkey-magic-wasm');
+    const auth = createClient({ baseUrl: '/auth' });
+    const registered = await auth.passkeys.register({ email: 'sdk@example.com' });
+    const afterRegister = await auth.getSession();
+    await auth.signOut();
+    const afterSignOut = await auth.getSession();
+    const signedIn = await auth.passkeys.signIn();
+    const afterSignIn = await auth.getSession();
+    let duplicate;
+    try {
+      await createClient().passkeys.register({ email: 'SDK@example.com' });
+    } catch (error) {
+      duplicate = {
+        isAuthClientError: error instanceof AuthClientError,
+        status: error.status,
+        code: error.code,
+        message: error.message,
+      };
+    }
+    return {
+      registered: { method: registered.method, email: registered.user.email, userId: registered.user.id },
+      credentialTransports: registered.credential.transports,
+      afterRegister: afterRegister?.user.id,
+      afterSignOut,
+      signedIn: { method: signedIn.method, userId: signedIn.user.id },
+      afterSignIn: afterSignIn?.session.authMethod,
+      tokenKept: typeof auth.sessionToken === 'string' && auth.sessionToken.length >= 43,
+      duplicate,
+    };
+  });
+  assert.equal(result.registered.method, 'passkey');
+  assert.equal(result.registered.email, 'sdk@example.com');
+  assert.deepEqual(result.credentialTransports, ['internal']);
+  assert.equal(result.afterRegister, result.registered.userId);
+  assert.equal(result.afterSignOut, null);
+  assert.deepEqual(result.signedIn, { method: 'passkey', userId: result.registered.userId });
+  assert.equal(result.afterSignIn, 'passkey');
+  assert.equal(result.tokenKept, true);
+  assert.deepEqual(result.duplicate, {
+    isAuthClientError: true,
+    status: 400,
+    code: 'invalid_request',
+    message: 'Email already in use',
+  });
+});

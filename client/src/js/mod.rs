@@ -3,6 +3,10 @@
 //! ESM wrapper (`pkg-template/index.js`) re-exports these and re-throws errors as
 //! `AuthClientError`.
 
+mod client;
+
+pub use client::{AuthClient, create_client};
+
 use crate::ClientError;
 use crate::capabilities;
 use js_sys::Reflect;

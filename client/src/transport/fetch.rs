@@ -4,7 +4,7 @@
 use super::{Request, Transport, join_url};
 use crate::ClientError;
 use js_sys::JSON;
-use passkey_magic_shared::ErrorBody;
+use passkey_magic_shared::{ErrorBody, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -43,38 +43,43 @@ pub(crate) fn describe(value: &JsValue) -> String {
         .unwrap_or_else(|| "unknown error".to_owned())
 }
 
-fn to_json<B: Serialize>(body: &B) -> Result<JsValue, ClientError> {
+/// A Rust value as a plain JS object (maps as objects, as `JSON.stringify` expects).
+pub(crate) fn to_js<B: Serialize>(body: &B) -> Result<JsValue, ClientError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let value = body
-        .serialize(&serializer)
-        .map_err(|error| ClientError::invalid(format!("cannot encode request: {error}")))?;
-    JSON::stringify(&value)
-        .map(JsValue::from)
-        .map_err(|error| ClientError::invalid(describe(&error)))
+    body.serialize(&serializer)
+        .map_err(|error| ClientError::invalid(format!("cannot encode request: {error}")))
 }
 
-impl Transport for FetchTransport {
-    async fn call<B, R>(&self, request: Request<'_, B>) -> Result<R, ClientError>
-    where
-        B: Serialize,
-        R: DeserializeOwned,
-    {
+impl FetchTransport {
+    /// Sends one request whose body is already a JS value and returns the parsed JSON
+    /// answer as a JS value: WebAuthn payloads stay opaque (no decoding in wasm).
+    ///
+    /// # Errors
+    /// The server's error body as a [`ClientError`], or a transport failure (status 0).
+    pub async fn call_js(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&JsValue>,
+    ) -> Result<JsValue, ClientError> {
         let headers = Headers::new().map_err(|e| ClientError::transport(describe(&e)))?;
         let init = RequestInit::new();
-        init.set_method(request.method.as_str());
-        if let Some(token) = request.bearer {
+        init.set_method(method.as_str());
+        if let Some(token) = bearer {
             headers
                 .set("Authorization", &format!("Bearer {token}"))
                 .map_err(|e| ClientError::transport(describe(&e)))?;
         }
-        if let Some(body) = request.body {
+        if let Some(body) = body {
             headers
                 .set("Content-Type", "application/json")
                 .map_err(|e| ClientError::transport(describe(&e)))?;
-            init.set_body(&to_json(body)?);
+            let text = JSON::stringify(body).map_err(|e| ClientError::invalid(describe(&e)))?;
+            init.set_body(&text);
         }
         init.set_headers(&headers);
-        let url = join_url(&self.base_url, &request.path);
+        let url = join_url(&self.base_url, path);
         let response: Response = JsFuture::from(global_fetch(&url, &init))
             .await
             .map_err(|error| ClientError::transport(describe(&error)))?
@@ -95,7 +100,20 @@ impl Transport for FetchTransport {
                 parsed.and_then(|value| serde_wasm_bindgen::from_value::<ErrorBody>(value).ok());
             return Err(ClientError::from_response(status, body));
         }
-        let value = parsed.ok_or_else(|| ClientError::transport("response is not JSON"))?;
+        parsed.ok_or_else(|| ClientError::transport("response is not JSON"))
+    }
+}
+
+impl Transport for FetchTransport {
+    async fn call<B, R>(&self, request: Request<'_, B>) -> Result<R, ClientError>
+    where
+        B: Serialize,
+        R: DeserializeOwned,
+    {
+        let body = request.body.map(to_js).transpose()?;
+        let value = self
+            .call_js(request.method, &request.path, request.bearer, body.as_ref())
+            .await?;
         serde_wasm_bindgen::from_value(value)
             .map_err(|error| ClientError::transport(format!("unexpected response: {error}")))
     }

@@ -12,6 +12,8 @@ mod native;
 
 #[cfg(target_arch = "wasm32")]
 pub use fetch::FetchTransport;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use fetch::describe;
 #[cfg(feature = "native")]
 pub use native::NativeTransport;
 
