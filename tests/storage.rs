@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use passkey_magic_server::store::conformance::Fixture;
-use passkey_magic_server::store::{MemoryStore, PostgresStore, SqliteStore, Store};
+use passkey_magic_server::store::{MemoryStore, PostgresStore, RedisStore, SqliteStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -116,7 +116,82 @@ impl Drop for TempPostgres {
     }
 }
 
+/// The Redis the tests use (a local one unless `PASSKEY_MAGIC_TEST_REDIS_URL` says).
+fn redis_url() -> String {
+    std::env::var("PASSKEY_MAGIC_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A Redis store under a key prefix of its own, whose keys are deleted when the test
+/// ends.
+struct TempRedis {
+    store: RedisStore,
+    prefix: String,
+}
+
+impl TempRedis {
+    async fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let prefix = format!(
+            "pm-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let store = RedisStore::connect(&redis_url(), &prefix).await.unwrap();
+        TempRedis { store, prefix }
+    }
+}
+
+impl Fixture for TempRedis {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+}
+
+impl Drop for TempRedis {
+    fn drop(&mut self) {
+        // Drop is synchronous and the test's runtime may be single-threaded: clean up on
+        // a thread with a runtime of its own.
+        let pattern = format!("{}:*", self.prefix);
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let client = ::redis::Client::open(redis_url()).unwrap();
+                let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+                let mut cursor: u64 = 0;
+                loop {
+                    let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut connection)
+                        .await
+                        .unwrap();
+                    if !keys.is_empty() {
+                        let _: () = ::redis::cmd("DEL")
+                            .arg(&keys)
+                            .query_async(&mut connection)
+                            .await
+                            .unwrap();
+                    }
+                    if next == 0 {
+                        break;
+                    }
+                    cursor = next;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
 passkey_magic_server::conformance_tests!(memory, MemoryStore::new());
+passkey_magic_server::conformance_tests!(redis, TempRedis::new().await);
 passkey_magic_server::conformance_tests!(postgres, TempPostgres::new().await);
 passkey_magic_server::conformance_tests!(sqlite_file, TempSqlite::new().await);
 passkey_magic_server::conformance_tests!(
@@ -162,4 +237,19 @@ async fn postgres_keeps_data_across_restarts() {
         .unwrap();
     reads_back_after_restart(&reopened).await;
     reopened.close().await;
+}
+
+/// Redis keeps users, credentials and sessions across a reconnect with the same prefix
+/// (a restart of every instance; Redis itself keeps running).
+#[tokio::test]
+async fn redis_keeps_data_across_restarts() {
+    use passkey_magic_server::store::conformance::{
+        reads_back_after_restart, write_before_restart,
+    };
+    let temp = TempRedis::new().await;
+    write_before_restart(&temp.store).await;
+    let reopened = RedisStore::connect(&redis_url(), &temp.prefix)
+        .await
+        .unwrap();
+    reads_back_after_restart(&reopened).await;
 }
