@@ -253,3 +253,97 @@ async fn redis_keeps_data_across_restarts() {
         .unwrap();
     reads_back_after_restart(&reopened).await;
 }
+
+/// The PTTL of a raw key (-1: no expiry, -2: no key).
+async fn redis_pttl(key: &str) -> i64 {
+    let client = ::redis::Client::open(redis_url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    ::redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut connection)
+        .await
+        .unwrap()
+}
+
+/// Sessions and magic links get a Redis expiry a little after their own, so they vanish
+/// without a purge; users do not. A record already past its expiry by the wall clock
+/// gets none (reads compare with the caller's `now`, and the purge removes it).
+#[tokio::test]
+async fn redis_expires_sessions_and_links_by_itself() {
+    use passkey_magic_server::secrets::{SecretToken, random_user_handle};
+    use passkey_magic_server::store::{MagicLinkRecord, SessionRecord, UserRecord};
+    use passkey_magic_shared::{AuthMethod, Timestamp};
+    const HOUR: i64 = 3_600_000;
+    let temp = TempRedis::new().await;
+    let store = &temp.store;
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let now = Timestamp::from_unix_millis(wall);
+    store
+        .create_user(&UserRecord {
+            id: "u-1".into(),
+            email: None,
+            user_handle: random_user_handle().unwrap(),
+            created_at: now,
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    let session = SessionRecord {
+        id: "s-1".into(),
+        token_hash: SecretToken::from_client("t-1").hash(),
+        user_id: "u-1".into(),
+        auth_method: AuthMethod::Passkey,
+        created_at: now,
+        expires_at: now.plus_millis(HOUR),
+        user_agent: None,
+        ip_address: None,
+        auth_context: None,
+    };
+    store.create_session(&session).await.unwrap();
+    let link = |token: &str, expires_at| MagicLinkRecord {
+        token_hash: SecretToken::from_client(token.to_owned()).hash(),
+        email: "a@example.com".into(),
+        created_at: now,
+        expires_at,
+    };
+    let live = link("live", now.plus_millis(HOUR));
+    let past = link("past", Timestamp::from_unix_millis(1_000_000_000_000));
+    store.put_magic_link(&live).await.unwrap();
+    store.put_magic_link(&past).await.unwrap();
+
+    let p = &temp.prefix;
+    let hash = session.token_hash.to_hex();
+    for key in [
+        format!("{p}:session:{hash}"),
+        format!("{p}:session_id:s-1"),
+        format!("{p}:magic:{}", live.token_hash.to_hex()),
+    ] {
+        let ttl = redis_pttl(&key).await;
+        assert!(ttl > HOUR - 60_000 && ttl <= 2 * HOUR, "{key}: {ttl}");
+    }
+    assert_eq!(redis_pttl(&format!("{p}:user:u-1")).await, -1);
+    assert_eq!(
+        redis_pttl(&format!("{p}:magic:{}", past.token_hash.to_hex())).await,
+        -1
+    );
+    // Still readable at a `now` before its expiry.
+    let before = Timestamp::from_unix_millis(999_000_000_000);
+    assert_eq!(
+        store.take_magic_link(&past.token_hash, before).await,
+        Ok(Some(past))
+    );
+}
+
+/// An unreachable Redis is reported as unavailable (retryable), not as a bug.
+#[tokio::test]
+async fn redis_down_is_unavailable() {
+    use passkey_magic_server::store::StoreError;
+    let result = RedisStore::connect("redis://127.0.0.1:1", "pm-test-down").await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+}
