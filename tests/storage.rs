@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use passkey_magic_server::store::conformance::Fixture;
-use passkey_magic_server::store::{MemoryStore, PostgresStore, SqliteStore, Store};
+use passkey_magic_server::store::{MemoryStore, PostgresStore, RedisStore, SqliteStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -116,7 +116,82 @@ impl Drop for TempPostgres {
     }
 }
 
+/// The Redis the tests use (a local one unless `PASSKEY_MAGIC_TEST_REDIS_URL` says).
+fn redis_url() -> String {
+    std::env::var("PASSKEY_MAGIC_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A Redis store under a key prefix of its own, whose keys are deleted when the test
+/// ends.
+struct TempRedis {
+    store: RedisStore,
+    prefix: String,
+}
+
+impl TempRedis {
+    async fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let prefix = format!(
+            "pm-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let store = RedisStore::connect(&redis_url(), &prefix).await.unwrap();
+        TempRedis { store, prefix }
+    }
+}
+
+impl Fixture for TempRedis {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+}
+
+impl Drop for TempRedis {
+    fn drop(&mut self) {
+        // Drop is synchronous and the test's runtime may be single-threaded: clean up on
+        // a thread with a runtime of its own.
+        let pattern = format!("{}:*", self.prefix);
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let client = ::redis::Client::open(redis_url()).unwrap();
+                let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+                let mut cursor: u64 = 0;
+                loop {
+                    let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut connection)
+                        .await
+                        .unwrap();
+                    if !keys.is_empty() {
+                        let _: () = ::redis::cmd("DEL")
+                            .arg(&keys)
+                            .query_async(&mut connection)
+                            .await
+                            .unwrap();
+                    }
+                    if next == 0 {
+                        break;
+                    }
+                    cursor = next;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
 passkey_magic_server::conformance_tests!(memory, MemoryStore::new());
+passkey_magic_server::conformance_tests!(redis, TempRedis::new().await);
 passkey_magic_server::conformance_tests!(postgres, TempPostgres::new().await);
 passkey_magic_server::conformance_tests!(sqlite_file, TempSqlite::new().await);
 passkey_magic_server::conformance_tests!(
@@ -162,4 +237,113 @@ async fn postgres_keeps_data_across_restarts() {
         .unwrap();
     reads_back_after_restart(&reopened).await;
     reopened.close().await;
+}
+
+/// Redis keeps users, credentials and sessions across a reconnect with the same prefix
+/// (a restart of every instance; Redis itself keeps running).
+#[tokio::test]
+async fn redis_keeps_data_across_restarts() {
+    use passkey_magic_server::store::conformance::{
+        reads_back_after_restart, write_before_restart,
+    };
+    let temp = TempRedis::new().await;
+    write_before_restart(&temp.store).await;
+    let reopened = RedisStore::connect(&redis_url(), &temp.prefix)
+        .await
+        .unwrap();
+    reads_back_after_restart(&reopened).await;
+}
+
+/// The PTTL of a raw key (-1: no expiry, -2: no key).
+async fn redis_pttl(key: &str) -> i64 {
+    let client = ::redis::Client::open(redis_url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    ::redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut connection)
+        .await
+        .unwrap()
+}
+
+/// Sessions and magic links get a Redis expiry a little after their own, so they vanish
+/// without a purge; users do not. A record already past its expiry by the wall clock
+/// gets none (reads compare with the caller's `now`, and the purge removes it).
+#[tokio::test]
+async fn redis_expires_sessions_and_links_by_itself() {
+    use passkey_magic_server::secrets::{SecretToken, random_user_handle};
+    use passkey_magic_server::store::{MagicLinkRecord, SessionRecord, UserRecord};
+    use passkey_magic_shared::{AuthMethod, Timestamp};
+    const HOUR: i64 = 3_600_000;
+    let temp = TempRedis::new().await;
+    let store = &temp.store;
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let now = Timestamp::from_unix_millis(wall);
+    store
+        .create_user(&UserRecord {
+            id: "u-1".into(),
+            email: None,
+            user_handle: random_user_handle().unwrap(),
+            created_at: now,
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    let session = SessionRecord {
+        id: "s-1".into(),
+        token_hash: SecretToken::from_client("t-1").hash(),
+        user_id: "u-1".into(),
+        auth_method: AuthMethod::Passkey,
+        created_at: now,
+        expires_at: now.plus_millis(HOUR),
+        user_agent: None,
+        ip_address: None,
+        auth_context: None,
+    };
+    store.create_session(&session).await.unwrap();
+    let link = |token: &str, expires_at| MagicLinkRecord {
+        token_hash: SecretToken::from_client(token.to_owned()).hash(),
+        email: "a@example.com".into(),
+        created_at: now,
+        expires_at,
+    };
+    let live = link("live", now.plus_millis(HOUR));
+    let past = link("past", Timestamp::from_unix_millis(1_000_000_000_000));
+    store.put_magic_link(&live).await.unwrap();
+    store.put_magic_link(&past).await.unwrap();
+
+    let p = &temp.prefix;
+    let hash = session.token_hash.to_hex();
+    for key in [
+        format!("{p}:session:{hash}"),
+        format!("{p}:session_id:s-1"),
+        format!("{p}:magic:{}", live.token_hash.to_hex()),
+    ] {
+        let ttl = redis_pttl(&key).await;
+        assert!(ttl > HOUR - 60_000 && ttl <= 2 * HOUR, "{key}: {ttl}");
+    }
+    assert_eq!(redis_pttl(&format!("{p}:user:u-1")).await, -1);
+    assert_eq!(
+        redis_pttl(&format!("{p}:magic:{}", past.token_hash.to_hex())).await,
+        -1
+    );
+    // Still readable at a `now` before its expiry.
+    let before = Timestamp::from_unix_millis(999_000_000_000);
+    assert_eq!(
+        store.take_magic_link(&past.token_hash, before).await,
+        Ok(Some(past))
+    );
+}
+
+/// An unreachable Redis is reported as unavailable (retryable), not as a bug.
+#[tokio::test]
+async fn redis_down_is_unavailable() {
+    use passkey_magic_server::store::StoreError;
+    let result = RedisStore::connect("redis://127.0.0.1:1", "pm-test-down").await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
 }

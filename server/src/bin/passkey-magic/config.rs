@@ -43,11 +43,13 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSKEY_MAGIC_DEMO_DIR")]
     pub(crate) demo_dir: Option<PathBuf>,
     /// Storage: `sqlite://FILE` (created if missing), `postgres://USER@HOST/DB` (feature
-    /// `postgres`) or `memory:` [default: sqlite://passkey-magic.db].
+    /// `postgres`), `redis://HOST:PORT` (feature `redis`) or `memory:`
+    /// [default: sqlite://passkey-magic.db].
     #[arg(long, env = "PASSKEY_MAGIC_DATABASE_URL")]
     pub(crate) database_url: Option<String>,
-    /// PostgreSQL schema for the tables (created if missing), so several deployments can
-    /// share a database [default: the connection's search_path, usually `public`].
+    /// PostgreSQL schema for the tables (created if missing), or the Redis key prefix, so
+    /// several deployments can share a database [default: the connection's search_path,
+    /// usually `public`; for Redis `passkey-magic`].
     #[arg(long, env = "PASSKEY_MAGIC_DATABASE_SCHEMA")]
     pub(crate) database_schema: Option<String>,
     /// Reverse proxy whose forwarding headers are believed (IP or CIDR); repeat for several

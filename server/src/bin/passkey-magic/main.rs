@@ -272,8 +272,22 @@ async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn S
         #[cfg(not(feature = "postgres"))]
         anyhow::bail!("this build has no PostgreSQL support: rebuild with `--features postgres`");
     }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        #[cfg(feature = "redis")]
+        {
+            let store = passkey_magic_server::store::RedisStore::connect(
+                url,
+                schema.unwrap_or("passkey-magic"),
+            )
+            .await
+            .with_context(|| "cannot connect the Redis store")?;
+            return Ok(Arc::new(store));
+        }
+        #[cfg(not(feature = "redis"))]
+        anyhow::bail!("this build has no Redis support: rebuild with `--features redis`");
+    }
     if schema.is_some() {
-        anyhow::bail!("--database-schema applies to PostgreSQL only");
+        anyhow::bail!("--database-schema applies to PostgreSQL and Redis (key prefix) only");
     }
     if url == "memory:" {
         tracing::warn!("using the in-memory store: everything is lost on restart");
@@ -290,7 +304,9 @@ async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn S
         #[cfg(not(feature = "sqlite"))]
         anyhow::bail!("this build has no SQLite support (feature `sqlite`)");
     }
-    anyhow::bail!("unsupported database URL (expected sqlite://FILE, postgres://… or memory:)")
+    anyhow::bail!(
+        "unsupported database URL (expected sqlite://FILE, postgres://…, redis://… or memory:)"
+    )
 }
 
 #[cfg(feature = "redis")]
