@@ -14,11 +14,9 @@ use passkey_magic_server::store::PostgresStore;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
-use support::{Browser, ORIGIN, RP_ID, TestServer};
+use support::{Browser, ORIGIN, Proxy, RP_ID, TestServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
-use tokio::task::JoinHandle;
 
 fn postgres_url() -> String {
     std::env::var("PASSKEY_MAGIC_TEST_POSTGRES_URL")
@@ -195,56 +193,6 @@ async fn two_instances_share_users_sessions_and_qr_logins() {
     drop_schema(&schema).await;
 }
 
-/// A TCP proxy to PostgreSQL whose traffic can be cut and restored.
-struct Proxy {
-    port: u16,
-    tasks: std::sync::Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy = Proxy {
-            port: listener.local_addr().unwrap().port(),
-            tasks: Default::default(),
-        };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn serve(&self, listener: TcpListener) {
-        let tasks = std::sync::Arc::clone(&self.tasks);
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let connection = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect("127.0.0.1:5432").await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                tasks.lock().unwrap().push(connection);
-            }
-        });
-        self.tasks.lock().unwrap().push(accept);
-    }
-
-    /// Closes the listener and every proxied connection.
-    fn cut(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    /// Accepts connections again on the same port.
-    async fn restore(&self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
-        self.serve(listener);
-    }
-
-    fn url(&self) -> String {
-        postgres_url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", self.port))
-    }
-}
-
 async fn raw(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
@@ -254,8 +202,9 @@ async fn raw(request: reqwest::RequestBuilder) -> (u16, Value) {
 #[tokio::test]
 async fn a_database_outage_is_a_503_and_the_server_recovers() {
     let schema = unique_schema("outage");
-    let proxy = Proxy::start().await;
-    let store = PostgresStore::connect_in_schema(&proxy.url(), &schema)
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let proxied_url = postgres_url().replace("127.0.0.1:5432", &proxy.address());
+    let store = PostgresStore::connect_in_schema(&proxied_url, &schema)
         .await
         .unwrap();
     let server = TestServer::start_with(support::builder().store(store)).await;

@@ -12,7 +12,9 @@ use passkey_types::ctap2::{Aaguid, Ctap2Error};
 use passkey_types::webauthn as pk;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use url::Url;
 
 /// The relying party every test server is for, unless a test says otherwise.
@@ -381,4 +383,62 @@ pub(crate) fn keys(value: &Value) -> Vec<&str> {
         .collect();
     keys.sort_unstable();
     keys
+}
+
+/// A TCP proxy to a service (PostgreSQL, Redis) whose traffic can be cut and restored:
+/// a real network outage between the server and its storage.
+#[allow(dead_code)] // Used by the storage outage tests only.
+pub(crate) struct Proxy {
+    target: &'static str,
+    port: u16,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+}
+
+#[allow(dead_code)]
+impl Proxy {
+    /// Listens on a free loopback port and forwards to `target` (`host:port`).
+    pub(crate) async fn start(target: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            target,
+            port: listener.local_addr().unwrap().port(),
+            tasks: Default::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let tasks = std::sync::Arc::clone(&self.tasks);
+        let target = self.target;
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(connection);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// Closes the listener and every proxied connection.
+    pub(crate) fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Accepts connections again on the same port.
+    pub(crate) async fn restore(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        self.serve(listener);
+    }
+
+    /// `127.0.0.1:<port>`: use it in place of the target's address.
+    pub(crate) fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
 }
