@@ -44,6 +44,33 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every category.
+    pub const ALL: [ErrorCode; 6] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::NotFound,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+    ];
+
+    /// The wire name (`invalid_request`, ...), as serde writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
+
+    /// The category with this wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     /// The HTTP status code of this category.
     pub const fn status(self) -> u16 {
         match self {
@@ -168,6 +195,16 @@ mod tests {
         // A v0.4 body (no code) parses too.
         let v04: ErrorBody = serde_json::from_str(r#"{"error":"x"}"#).unwrap();
         assert_eq!(v04.code, None);
+    }
+
+    #[test]
+    fn names_match_serde() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(json, code.as_str());
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_name("nope"), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 pub(crate) fn to_js_error(error: ClientError) -> JsValue {
     let js_error = js_sys::Error::new(&error.message);
     js_error.set_name("AuthClientError");
-    let code = serde_wasm_bindgen::to_value(&error.code).unwrap_or(JsValue::NULL);
+    let code = JsValue::from_str(error.code.as_str());
     // Setting properties on a fresh Error object cannot fail.
     let _ = Reflect::set(&js_error, &"status".into(), &error.status.into());
     let _ = Reflect::set(&js_error, &"code".into(), &code);

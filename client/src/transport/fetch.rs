@@ -4,7 +4,7 @@
 use super::{Request, Transport, join_url};
 use crate::ClientError;
 use js_sys::JSON;
-use passkey_magic_shared::{ErrorBody, Method};
+use passkey_magic_shared::{ErrorBody, ErrorCode, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -41,6 +41,17 @@ pub(crate) fn describe(value: &JsValue) -> String {
         .map(|error| String::from(error.message()))
         .or_else(|| value.as_string())
         .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+/// `{error, code?}` read field by field: no serde decoding in the browser bundle for the
+/// one body every failure carries.
+fn error_body(value: &JsValue) -> Option<ErrorBody> {
+    let field = |name: &str| js_sys::Reflect::get(value, &JsValue::from_str(name)).ok();
+    let error = field("error")?.as_string()?;
+    let code = field("code")
+        .and_then(|code| code.as_string())
+        .and_then(|name| ErrorCode::from_name(&name));
+    Some(ErrorBody { error, code })
 }
 
 /// A Rust value as a plain JS object (maps as objects, as `JSON.stringify` expects).
@@ -96,9 +107,10 @@ impl FetchTransport {
         .unwrap_or_default();
         let parsed = JSON::parse(&text).ok();
         if !response.ok() {
-            let body =
-                parsed.and_then(|value| serde_wasm_bindgen::from_value::<ErrorBody>(value).ok());
-            return Err(ClientError::from_response(status, body));
+            return Err(ClientError::from_response(
+                status,
+                parsed.as_ref().and_then(error_body),
+            ));
         }
         parsed.ok_or_else(|| ClientError::transport("response is not JSON"))
     }
