@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchChromium } from './harness.mjs';
+import { addVirtualAuthenticator } from './webauthn.mjs';
 
 let server;
 let browser;
@@ -64,4 +65,37 @@ test('the API is mounted beside the demo and answers unknown routes with JSON 40
   const response = await fetch(server.url('/auth/does-not-exist'));
   assert.equal(response.status, 404);
   assert.deepEqual(await response.json(), { error: 'Not found', code: 'not_found' });
+});
+
+test('a person signs up, out and in again with a passkey on the demo page', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url('/'));
+  await page.waitForSelector('#status[data-ready="true"]');
+  await addVirtualAuthenticator(page);
+
+  await page.fill('#email', 'demo-person@example.com');
+  await page.click('#sign-up button[type="submit"]');
+  await page.waitForFunction(() =>
+    document.getElementById('account').textContent.startsWith('Signed in as demo-person@'),
+  );
+  assert.equal(await page.textContent('#error'), '');
+
+  await page.click('#sign-out');
+  await page.waitForFunction(() => document.getElementById('account').textContent === 'Signed out.');
+
+  await page.click('#sign-in');
+  await page.waitForFunction(() =>
+    document.getElementById('account').textContent.startsWith('Signed in as demo-person@'),
+  );
+  // The session survives a reload of the tab.
+  await page.reload();
+  await page.waitForSelector('#status[data-ready="true"]');
+  assert.match(await page.textContent('#account'), /^Signed in as demo-person@example\.com \(passkey\)\.$/);
+
+  // A taken email is a readable error, not a crash.
+  await page.click('#sign-out');
+  await page.fill('#email', 'DEMO-person@example.com');
+  await page.click('#sign-up button[type="submit"]');
+  await page.waitForFunction(() => document.getElementById('error').textContent !== '');
+  assert.equal(await page.textContent('#error'), 'Email already in use');
 });
