@@ -25,13 +25,20 @@
 //!
 //! ## Layout
 //!
+//! - [`auth`]: the [`Auth`] handle and its builder; [`config`]: validated settings.
+//! - [`passkeys`], [`sessions`], [`accounts`]: the passkey ceremonies, sessions and
+//!   accounts (`auth.passkeys()`, `auth.sessions()`, `auth.accounts()`).
+//! - [`hooks`] (`before_*` may veto, `after_*` observe) and [`events`] (`auth.subscribe()`).
+//! - [`rate_limit`]: per-rule budgets, in-process or shared through Redis.
+//! - [`secrets`]: bearer tokens from the OS CSPRNG, stored as SHA-256, compared in constant
+//!   time; [`clock`]: time as a dependency (tests move it instead of sleeping).
 //! - [`http`]: the axum router that maps the wire protocol to the engine, and
 //!   [`http::error`], the one place where errors become HTTP responses.
 //! - [`error`]: the [`Error`] type every operation returns.
 //! - [`serve`]: running a router on a listener with graceful shutdown.
 //! - [`demo`]: serving the `www-example` demo app next to the API.
-//! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite), plus the
-//!   conformance suite every adapter must pass (feature `testing`).
+//! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite, PostgreSQL,
+//!   Redis), plus the conformance suite every adapter must pass (feature `testing`).
 //! - [`qr`]: QR cross-device login — the state machine ([`qr::state`]), long-polling
 //!   desktops, and drawing QR codes as SVG or terminal text ([`qr::render`]).
 //! - [`magic_links`]: sign-in links by email (request, verify), and [`mail`]: the
@@ -43,6 +50,8 @@
 //! |---|---|---|
 //! | `cli` | the `passkey-magic` binary (clap, log output) | yes |
 //! | `sqlite` | `store::SqliteStore`, the embedded SQL store (bundled SQLite) | yes |
+//! | `postgres` | `store::PostgresStore`, for several instances on one database | no |
+//! | `redis` | `store::RedisStore` and `rate_limit::RedisRateLimiter` | no |
 //! | `testing` | `store::conformance`, the storage conformance suite for custom stores | no |
 //! | `smtp` | `mail::SmtpSender`: magic-link emails over SMTP (lettre, rustls) | no |
 
