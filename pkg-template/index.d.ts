@@ -60,6 +60,14 @@ export interface Credential {
   metadata?: Metadata;
 }
 
+export interface QRStatus {
+  state: 'created' | 'scanned' | 'challenged' | 'authenticated' | 'expired' | 'cancelled';
+  confirmationRequired?: boolean;
+  confirmed?: boolean;
+  /** Present in exactly one `authenticated` status: the desktop's new session. */
+  session?: { token: string; expiresAt: string };
+}
+
 export interface SignInResult {
   method: 'passkey' | 'magic-link' | 'qr';
   user: User;
@@ -85,6 +93,25 @@ export interface AuthClient {
       options?: CallOptions,
     ): Promise<SignInResult & { credential: Credential }>;
     signIn(input?: { userId?: string }, options?: CallOptions): Promise<SignInResult>;
+  };
+  qr: {
+    create(): Promise<{ sessionId: string; statusToken: string; confirmationCode?: string }>;
+    status(sessionId: string, statusToken: string, options?: { wait?: number }): Promise<QRStatus>;
+    waitForAuthentication(
+      sessionId: string,
+      statusToken: string,
+      options?: { signal?: AbortSignal; timeoutMs?: number; intervalMs?: number },
+    ): Promise<QRStatus>;
+    cancel(input: { sessionId: string; statusToken: string }): Promise<{ ok: true }>;
+    scan(sessionId: string): Promise<{ ok: true }>;
+    confirm(sessionId: string, confirmationCode: string): Promise<{ ok: true }>;
+    complete(sessionId: string, options?: { userId?: string; signal?: AbortSignal }): Promise<SignInResult>;
+  };
+  magicLinks: {
+    request(input: { email: string }): Promise<{ sent: true }>;
+    verify(input: { token: string }): Promise<SignInResult & { isNewUser: boolean }>;
+    extractToken(url: string): string;
+    verifyURL(input: { url: string }): Promise<SignInResult & { isNewUser: boolean }>;
   };
   getSession(): Promise<{ user: User; session: Session } | null>;
   signOut(): Promise<void>;

@@ -58,6 +58,34 @@ export function createClient(options = {}) {
       /** Signs in with a passkey (any, or `{ userId }`'s) → `{ method, user, session }`. */
       signIn: (input = {}, callOptions = {}) => call(client.signIn(input, callOptions)),
     },
+    qr: {
+      /** Desktop: starts a QR login → `{ sessionId, statusToken, confirmationCode? }`. */
+      create: () => call(client.qrCreate()),
+      /** Desktop: the status now; `{ wait }` (seconds, ≤ 30) long-polls. */
+      status: (sessionId, statusToken, { wait } = {}) =>
+        call(client.qrStatus(sessionId, statusToken, wait)),
+      /** Desktop: resolves once signed in (this client then holds the session), expired or cancelled. */
+      waitForAuthentication: (sessionId, statusToken, options = {}) =>
+        call(client.qrWaitForAuthentication(sessionId, statusToken, options)),
+      /** Desktop: cancels the login. */
+      cancel: ({ sessionId, statusToken }) => call(client.qrCancel(sessionId, statusToken)),
+      /** Phone: reports the code as scanned. */
+      scan: (sessionId) => call(client.qrScan(sessionId)),
+      /** Phone: enters the code shown on the desktop. */
+      confirm: (sessionId, confirmationCode) => call(client.qrConfirm(sessionId, confirmationCode)),
+      /** Phone: signs the desktop in with one of this device's passkeys. */
+      complete: (sessionId, options = {}) => call(client.qrComplete(sessionId, options)),
+    },
+    magicLinks: {
+      /** Sends a sign-in link → `{ sent: true }`. */
+      request: ({ email }) => call(client.requestMagicLink(email)),
+      /** Signs in with a link's token → `{ method, user, session, isNewUser }`. */
+      verify: ({ token }) => call(client.verifyMagicLink(token)),
+      /** The token of a link URL (throws `AuthClientError` when there is none). */
+      extractToken: (url) => extractMagicLinkToken(url),
+      /** Signs in with the link in a URL, e.g. `location.href`. */
+      verifyURL: ({ url }) => call(client.verifyMagicLinkUrl(url)),
+    },
     /** The current `{ user, session }`, or `null`. */
     getSession: () => call(client.getSession()),
     /** Ends the current session. */

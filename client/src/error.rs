@@ -42,6 +42,24 @@ impl ClientError {
         }
     }
 
+    /// The caller aborted the call (its `AbortSignal` fired).
+    pub fn aborted() -> Self {
+        ClientError {
+            status: 0,
+            code: ErrorCode::Unavailable,
+            message: "The operation was aborted".into(),
+        }
+    }
+
+    /// A wait ran out of time.
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        ClientError {
+            status: 0,
+            code: ErrorCode::Unavailable,
+            message: message.into(),
+        }
+    }
+
     /// A bad argument caught on the client, before any request.
     pub fn invalid(message: impl Into<String>) -> Self {
         ClientError {

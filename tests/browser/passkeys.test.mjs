@@ -163,3 +163,70 @@ test('the npm package registers, signs in and signs out with passkeys', async ()
     message: 'Email already in use',
   });
 });
+
+test('the npm package logs a desktop in by QR from a phone with a passkey', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url('/'));
+  await page.waitForSelector('#status[data-ready="true"]');
+  await addVirtualAuthenticator(page);
+  const result = await page.evaluate(async () => {
+    const { createClient } = await import('passkey-magic-wasm');
+    const phone = createClient();
+    const registered = await phone.passkeys.register({});
+    const desktop = createClient();
+    const { sessionId, statusToken } = await desktop.qr.create();
+    const waiting = desktop.qr.waitForAuthentication(sessionId, statusToken, { timeoutMs: 20_000 });
+    await phone.qr.scan(sessionId);
+    await phone.qr.complete(sessionId);
+    const final = await waiting;
+    const session = await desktop.getSession();
+    const again = await desktop.qr.status(sessionId, statusToken);
+    return {
+      state: final.state,
+      gotToken: typeof final.session?.token === 'string',
+      desktopUser: session?.user.id,
+      phoneUser: registered.user.id,
+      method: session?.session.authMethod,
+      tokenAgain: again.session !== undefined,
+    };
+  });
+  assert.equal(result.state, 'authenticated');
+  assert.equal(result.gotToken, true);
+  assert.equal(result.desktopUser, result.phoneUser);
+  assert.equal(result.method, 'qr');
+  assert.equal(result.tokenAgain, false);
+});
+
+test('the npm package signs in with a magic link from the dev outbox', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url('/'));
+  await page.waitForSelector('#status[data-ready="true"]');
+  const result = await page.evaluate(async () => {
+    const { createClient } = await import('passkey-magic-wasm');
+    const auth = createClient();
+    await auth.magicLinks.request({ email: 'link@example.com' });
+    const outbox = await (await fetch('/auth/dev/outbox')).json();
+    const messages = Array.isArray(outbox) ? outbox : outbox.messages;
+    const url = messages.filter((m) => m.email === 'link@example.com').at(-1).url;
+    const signedIn = await auth.magicLinks.verifyURL({ url });
+    const current = await auth.getSession();
+    let reused;
+    try {
+      await createClient().magicLinks.verifyURL({ url });
+    } catch (error) {
+      reused = error.status;
+    }
+    return {
+      isNewUser: signedIn.isNewUser,
+      email: current?.user.email,
+      method: current?.session.authMethod,
+      reused,
+    };
+  });
+  assert.deepEqual(result, {
+    isNewUser: true,
+    email: 'link@example.com',
+    method: 'magic-link',
+    reused: 400,
+  });
+});

@@ -7,10 +7,12 @@ use crate::transport::FetchTransport;
 use crate::webauthn::ceremony;
 use js_sys::{Object, Promise, Reflect};
 use passkey_magic_shared::Endpoint;
+use passkey_magic_shared::limits::MAX_QR_WAIT_SECONDS;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
 
 /// Where the API lives when `baseUrl` is not given.
 const DEFAULT_BASE_URL: &str = "/auth";
@@ -146,6 +148,123 @@ impl Inner {
         }
     }
 
+    /// Calls an endpoint whose path has an `{id}`, optionally with a query.
+    async fn call_id(
+        &self,
+        endpoint: Endpoint,
+        id: &str,
+        query: Option<String>,
+        body: Option<&JsValue>,
+        signal: Option<&AbortSignal>,
+    ) -> Result<JsValue, ClientError> {
+        if id.is_empty() {
+            return Err(ClientError::invalid("a QR session id is required"));
+        }
+        let route = endpoint.client_route();
+        let mut path = route.path_with_id(id);
+        if let Some(query) = query {
+            path.push('?');
+            path.push_str(&query);
+        }
+        let bearer = self.token();
+        self.transport
+            .call_js_with_signal(route.method, &path, bearer.as_deref(), body, signal)
+            .await
+    }
+
+    async fn qr_status(
+        &self,
+        id: &str,
+        status_token: &str,
+        wait_seconds: u32,
+        signal: Option<&AbortSignal>,
+    ) -> Result<JsValue, ClientError> {
+        let mut query = format!("token={}", js_sys::encode_uri_component(status_token));
+        if wait_seconds > 0 {
+            query.push_str(&format!("&wait={wait_seconds}"));
+        }
+        let status = self
+            .call_id(Endpoint::QrStatus, id, Some(query), None, signal)
+            .await?;
+        // The desktop's session arrives once: keep it like any sign-in.
+        self.remember_session(&status);
+        Ok(status)
+    }
+
+    /// Long-polls until the QR login is authenticated, expired or cancelled. Servers
+    /// without long-polling (v0.4) answer at once; then polls are spaced `interval`.
+    async fn qr_wait(
+        &self,
+        id: &str,
+        status_token: &str,
+        options: &JsValue,
+    ) -> Result<JsValue, ClientError> {
+        let signal = signal_of(options).and_then(|s| s.dyn_into::<AbortSignal>().ok());
+        let interval = field(options, "intervalMs")
+            .as_f64()
+            .unwrap_or(1000.0)
+            .max(100.0);
+        let timeout = field(options, "timeoutMs")
+            .as_f64()
+            .unwrap_or(5.0 * 60_000.0);
+        let started = js_sys::Date::now();
+        loop {
+            if signal.as_ref().is_some_and(AbortSignal::aborted) {
+                return Err(ClientError::aborted());
+            }
+            let remaining = timeout - (js_sys::Date::now() - started);
+            if remaining <= 0.0 {
+                return Err(ClientError::timed_out(
+                    "The QR login was not completed in time",
+                ));
+            }
+            let wait = (remaining / 1000.0).clamp(1.0, f64::from(MAX_QR_WAIT_SECONDS)) as u32;
+            let asked_at = js_sys::Date::now();
+            let status = self
+                .qr_status(id, status_token, wait, signal.as_ref())
+                .await?;
+            let state = text_field(&status, "state").unwrap_or_default();
+            if matches!(state.as_str(), "authenticated" | "expired" | "cancelled") {
+                return Ok(status);
+            }
+            let answered_in = js_sys::Date::now() - asked_at;
+            if answered_in < interval {
+                gloo_timers::future::TimeoutFuture::new((interval - answered_in) as u32).await;
+            }
+        }
+    }
+
+    /// The phone side: scan (and confirm) happened; sign in with a passkey into the
+    /// desktop's login.
+    async fn qr_complete(&self, id: &str, options: JsValue) -> Result<JsValue, ClientError> {
+        let request = Object::new();
+        Reflect::set(&request, &"qrSessionId".into(), &JsValue::from_str(id)).ok();
+        if let Some(user_id) = text_field(&options, "userId") {
+            Reflect::set(&request, &"userId".into(), &JsValue::from_str(&user_id)).ok();
+        }
+        let started = self
+            .post(Endpoint::AuthenticateOptions, &request.into())
+            .await?;
+        let answer = ceremony(
+            &field(&started, "options"),
+            false,
+            signal_of(&options).as_ref(),
+        )
+        .await?;
+        let body = Object::new();
+        Reflect::set(&body, &"response".into(), &answer).ok();
+        self.call_id(Endpoint::QrComplete, id, None, Some(&body.into()), None)
+            .await
+    }
+
+    async fn verify_magic_link(&self, token: &str) -> Result<JsValue, ClientError> {
+        let body = Object::new();
+        Reflect::set(&body, &"token".into(), &JsValue::from_str(token)).ok();
+        let result = self.post(Endpoint::MagicLinkVerify, &body.into()).await?;
+        self.remember_session(&result);
+        Ok(result)
+    }
+
     async fn sign_out(&self) -> Result<JsValue, ClientError> {
         if self.token().is_some() {
             match self
@@ -200,6 +319,127 @@ impl AuthClient {
     #[wasm_bindgen(js_name = signOut)]
     pub fn sign_out(&self) -> Promise {
         promise(&self.inner, |inner| async move { inner.sign_out().await })
+    }
+
+    /// Desktop: starts a QR login → `{sessionId, statusToken, confirmationCode?}`. Show a
+    /// QR code of a URL with `sessionId`; keep `statusToken` on this device only.
+    #[wasm_bindgen(js_name = qrCreate)]
+    pub fn qr_create(&self) -> Promise {
+        promise(&self.inner, |inner| async move {
+            inner.post(Endpoint::QrCreate, &Object::new().into()).await
+        })
+    }
+
+    /// Desktop: the login's status now (`{state, ...}`); `waitSeconds` > 0 long-polls.
+    #[wasm_bindgen(js_name = qrStatus)]
+    pub fn qr_status(
+        &self,
+        id: String,
+        status_token: String,
+        wait_seconds: Option<u32>,
+    ) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            inner
+                .qr_status(&id, &status_token, wait_seconds.unwrap_or(0), None)
+                .await
+        })
+    }
+
+    /// Desktop: resolves with the final status once the phone signed in (this client then
+    /// holds the new session), or the login expired or was cancelled. Options:
+    /// `{signal, timeoutMs, intervalMs}`.
+    #[wasm_bindgen(js_name = qrWaitForAuthentication)]
+    pub fn qr_wait_for_authentication(
+        &self,
+        id: String,
+        status_token: String,
+        options: JsValue,
+    ) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            inner.qr_wait(&id, &status_token, &options).await
+        })
+    }
+
+    /// Desktop: cancels the login.
+    #[wasm_bindgen(js_name = qrCancel)]
+    pub fn qr_cancel(&self, id: String, status_token: String) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            let body = Object::new();
+            Reflect::set(
+                &body,
+                &"statusToken".into(),
+                &JsValue::from_str(&status_token),
+            )
+            .ok();
+            inner
+                .call_id(Endpoint::QrCancel, &id, None, Some(&body.into()), None)
+                .await
+        })
+    }
+
+    /// Phone: tells the desktop its code was scanned.
+    #[wasm_bindgen(js_name = qrScan)]
+    pub fn qr_scan(&self, id: String) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            inner
+                .call_id(
+                    Endpoint::QrScanned,
+                    &id,
+                    None,
+                    Some(&Object::new().into()),
+                    None,
+                )
+                .await
+        })
+    }
+
+    /// Phone: enters the confirmation code shown on the desktop.
+    #[wasm_bindgen(js_name = qrConfirm)]
+    pub fn qr_confirm(&self, id: String, code: String) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            let body = Object::new();
+            Reflect::set(&body, &"confirmationCode".into(), &JsValue::from_str(&code)).ok();
+            inner
+                .call_id(Endpoint::QrConfirm, &id, None, Some(&body.into()), None)
+                .await
+        })
+    }
+
+    /// Phone: signs the desktop in with one of this device's passkeys. Options:
+    /// `{userId?, signal?}`.
+    #[wasm_bindgen(js_name = qrComplete)]
+    pub fn qr_complete(&self, id: String, options: JsValue) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            inner.qr_complete(&id, options).await
+        })
+    }
+
+    /// Sends a sign-in link to `email` → `{sent: true}`.
+    #[wasm_bindgen(js_name = requestMagicLink)]
+    pub fn request_magic_link(&self, email: String) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            let body = Object::new();
+            Reflect::set(&body, &"email".into(), &JsValue::from_str(&email)).ok();
+            inner.post(Endpoint::MagicLinkSend, &body.into()).await
+        })
+    }
+
+    /// Signs in with a magic-link token → `{method, user, session, isNewUser}`.
+    #[wasm_bindgen(js_name = verifyMagicLink)]
+    pub fn verify_magic_link(&self, token: String) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            inner.verify_magic_link(&token).await
+        })
+    }
+
+    /// Signs in with the magic link of a URL (e.g. `location.href`).
+    #[wasm_bindgen(js_name = verifyMagicLinkUrl)]
+    pub fn verify_magic_link_url(&self, url: String) -> Promise {
+        promise(&self.inner, move |inner| async move {
+            let token = passkey_magic_shared::magic_link::extract_token(&url)
+                .map_err(|error| ClientError::invalid(error.to_string()))?;
+            inner.verify_magic_link(&token).await
+        })
     }
 
     /// The current session token (to save and restore), or `undefined`.

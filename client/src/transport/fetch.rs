@@ -74,8 +74,25 @@ impl FetchTransport {
         bearer: Option<&str>,
         body: Option<&JsValue>,
     ) -> Result<JsValue, ClientError> {
+        self.call_js_with_signal(method, path, bearer, body, None)
+            .await
+    }
+
+    /// [`FetchTransport::call_js`] that an `AbortSignal` can cancel.
+    ///
+    /// # Errors
+    /// As [`FetchTransport::call_js`]; an aborted call fails with status 0.
+    pub async fn call_js_with_signal(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&JsValue>,
+        signal: Option<&web_sys::AbortSignal>,
+    ) -> Result<JsValue, ClientError> {
         let headers = Headers::new().map_err(|e| ClientError::transport(describe(&e)))?;
         let init = RequestInit::new();
+        init.set_signal(signal);
         init.set_method(method.as_str());
         if let Some(token) = bearer {
             headers
