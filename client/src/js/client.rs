@@ -92,36 +92,46 @@ impl Inner {
         }
     }
 
-    async fn register(&self, input: JsValue, options: JsValue) -> Result<JsValue, ClientError> {
-        let started = self
-            .post(Endpoint::RegisterOptions, &body_of(&input))
-            .await?;
+    /// Asks `start` for WebAuthn options, runs the browser's passkey prompt with them and
+    /// returns the options response and the verify body `{response}` to send next.
+    async fn passkey_ceremony(
+        &self,
+        start: Endpoint,
+        request: &JsValue,
+        creation: bool,
+        options: &JsValue,
+    ) -> Result<(JsValue, Object), ClientError> {
+        let started = self.post(start, request).await?;
         let answer = ceremony(
             &field(&started, "options"),
-            true,
-            signal_of(&options).as_ref(),
+            creation,
+            signal_of(options).as_ref(),
         )
         .await?;
         let body = Object::new();
-        Reflect::set(&body, &"userId".into(), &field(&started, "userId")).ok();
         Reflect::set(&body, &"response".into(), &answer).ok();
+        Ok((started, body))
+    }
+
+    async fn register(&self, input: JsValue, options: JsValue) -> Result<JsValue, ClientError> {
+        let (started, body) = self
+            .passkey_ceremony(Endpoint::RegisterOptions, &body_of(&input), true, &options)
+            .await?;
+        Reflect::set(&body, &"userId".into(), &field(&started, "userId")).ok();
         let result = self.post(Endpoint::RegisterVerify, &body.into()).await?;
         self.remember_session(&result);
         Ok(result)
     }
 
     async fn sign_in(&self, input: JsValue, options: JsValue) -> Result<JsValue, ClientError> {
-        let started = self
-            .post(Endpoint::AuthenticateOptions, &body_of(&input))
+        let (_, body) = self
+            .passkey_ceremony(
+                Endpoint::AuthenticateOptions,
+                &body_of(&input),
+                false,
+                &options,
+            )
             .await?;
-        let answer = ceremony(
-            &field(&started, "options"),
-            false,
-            signal_of(&options).as_ref(),
-        )
-        .await?;
-        let body = Object::new();
-        Reflect::set(&body, &"response".into(), &answer).ok();
         let result = self
             .post(Endpoint::AuthenticateVerify, &body.into())
             .await?;
@@ -242,17 +252,14 @@ impl Inner {
         if let Some(user_id) = text_field(&options, "userId") {
             Reflect::set(&request, &"userId".into(), &JsValue::from_str(&user_id)).ok();
         }
-        let started = self
-            .post(Endpoint::AuthenticateOptions, &request.into())
+        let (_, body) = self
+            .passkey_ceremony(
+                Endpoint::AuthenticateOptions,
+                &request.into(),
+                false,
+                &options,
+            )
             .await?;
-        let answer = ceremony(
-            &field(&started, "options"),
-            false,
-            signal_of(&options).as_ref(),
-        )
-        .await?;
-        let body = Object::new();
-        Reflect::set(&body, &"response".into(), &answer).ok();
         self.call_id(Endpoint::QrComplete, id, None, Some(&body.into()), None)
             .await
     }
