@@ -270,7 +270,7 @@ async fn redis_pttl(key: &str) -> i64 {
 /// gets none (reads compare with the caller's `now`, and the purge removes it).
 #[tokio::test]
 async fn redis_expires_sessions_and_links_by_itself() {
-    use passkey_magic_server::secrets::{SecretToken, random_user_handle};
+    use passkey_magic_server::secrets::{TokenHash, random_user_handle};
     use passkey_magic_server::store::{MagicLinkRecord, SessionRecord, UserRecord};
     use passkey_magic_shared::{AuthMethod, Timestamp};
     const HOUR: i64 = 3_600_000;
@@ -293,7 +293,7 @@ async fn redis_expires_sessions_and_links_by_itself() {
         .unwrap();
     let session = SessionRecord {
         id: "s-1".into(),
-        token_hash: SecretToken::from_client("t-1").hash(),
+        token_hash: TokenHash::of("t-1"),
         user_id: "u-1".into(),
         auth_method: AuthMethod::Passkey,
         created_at: now,
@@ -304,7 +304,7 @@ async fn redis_expires_sessions_and_links_by_itself() {
     };
     store.create_session(&session).await.unwrap();
     let link = |token: &str, expires_at| MagicLinkRecord {
-        token_hash: SecretToken::from_client(token.to_owned()).hash(),
+        token_hash: TokenHash::of(token),
         email: "a@example.com".into(),
         created_at: now,
         expires_at,

@@ -3,20 +3,22 @@
 //! user without a way to sign in.
 
 use crate::auth::{Auth, MetadataType};
-use crate::error::{Error, Result};
+use crate::entities;
+use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::LinkEmailAttempt;
 use crate::store::{Guarded, StoreError, UserRecord};
-use crate::views;
 use passkey_magic_shared::accounts::{CanLinkEmailResponse, CannotLinkReason};
-use passkey_magic_shared::{User, email};
+use passkey_magic_shared::{RequestError, User, email};
 
 /// Message when an email is not valid syntax.
-pub const INVALID_EMAIL: &str = "Invalid email";
+pub const INVALID_EMAIL: &str = Reason::InvalidEmail.message();
 /// Message when an email belongs to another user.
-pub const EMAIL_IN_USE: &str = "Email already in use";
+pub const EMAIL_IN_USE: &str = Reason::EmailInUse.message();
 /// Message when unlinking would leave the user without a way in.
-pub const UNLINK_LOCKOUT: &str = "Cannot unlink the email of an account without a passkey";
+pub const UNLINK_LOCKOUT: &str = Reason::UnlinkLockout.message();
+/// Message when unlinking the email of a user who has none.
+pub const NO_EMAIL_TO_UNLINK: &str = Reason::NoEmailToUnlink.message();
 
 /// Account operations: `auth.accounts()`.
 #[derive(Debug)]
@@ -32,6 +34,7 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
 }
 
 impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub(crate) async fn record(&self, user_id: &str) -> Result<UserRecord> {
         self.auth
             .inner
@@ -45,9 +48,10 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn get(&self, user_id: &str) -> Result<Option<User<U>>> {
         match self.auth.inner.store.user_by_id(user_id).await? {
-            Some(record) => Ok(Some(views::user(&record)?)),
+            Some(record) => Ok(Some(entities::user(&record)?)),
             None => Ok(None),
         }
     }
@@ -56,12 +60,13 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all)]
     pub async fn get_by_email(&self, address: &str) -> Result<Option<User<U>>> {
         if !email::is_valid(address) {
             return Ok(None);
         }
         match self.auth.inner.store.user_by_email(address).await? {
-            Some(record) => Ok(Some(views::user(&record)?)),
+            Some(record) => Ok(Some(entities::user(&record)?)),
             None => Ok(None),
         }
     }
@@ -70,6 +75,7 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all)]
     pub async fn is_email_available(&self, address: &str) -> Result<bool> {
         Ok(email::is_valid(address)
             && self
@@ -85,6 +91,7 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn can_link_email(
         &self,
         user_id: &str,
@@ -106,16 +113,17 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     ///
     /// # Errors
     /// `400` for invalid syntax, an email in use, or a hook veto; `404` for an unknown user.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn link_email(&self, user_id: &str, address: &str) -> Result<User<U>> {
         if !email::is_valid(address) {
-            return Err(Error::InvalidRequest(INVALID_EMAIL.into()));
+            return Err(Error::InvalidRequest(Reason::InvalidEmail));
         }
         let user = self.record(user_id).await?;
         self.auth
             .inner
             .hooks
             .before_link_email(&LinkEmailAttempt {
-                user: &views::plain_user(&user),
+                user: &entities::plain_user(&user),
                 email: address,
             })
             .await?;
@@ -129,41 +137,47 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
             Ok(Guarded::Done) => {}
             Ok(Guarded::NotFound) => return Err(Error::NotFound),
             Ok(Guarded::WouldLockOut) => {
-                return Err(Error::Internal("setting an email cannot lock out".into()));
+                return Err(Error::invariant("setting an email cannot lock out"));
             }
-            Err(StoreError::Conflict(_)) => return Err(Error::InvalidRequest(EMAIL_IN_USE.into())),
+            Err(StoreError::Conflict("email")) => return Err(Reason::EmailInUse.into()),
             Err(error) => return Err(error.into()),
         }
         self.auth.emit(Event::EmailLinked {
             user_id: user_id.to_owned(),
         });
-        views::user(&self.record(user_id).await?)
+        entities::user(&self.record(user_id).await?)
     }
 
-    /// Removes a user's email; refused when the user has no passkey (it would be locked
-    /// out).
+    /// Removes a user's email; refused when the user has none (as v0.4) or has no passkey
+    /// (it would be locked out).
     ///
     /// # Errors
-    /// `400` when it would lock the user out; `404` for an unknown user.
+    /// `400` when the user has no email or it would lock the user out; `404` for an
+    /// unknown user.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn unlink_email(&self, user_id: &str) -> Result<User<U>> {
+        if self.record(user_id).await?.email.is_none() {
+            return Err(Error::InvalidRequest(Reason::NoEmailToUnlink));
+        }
         match self.auth.inner.store.set_user_email(user_id, None).await? {
             Guarded::Done => {}
             Guarded::NotFound => return Err(Error::NotFound),
-            Guarded::WouldLockOut => return Err(Error::InvalidRequest(UNLINK_LOCKOUT.into())),
+            Guarded::WouldLockOut => return Err(Error::InvalidRequest(Reason::UnlinkLockout)),
         }
         self.auth.emit(Event::EmailUnlinked {
             user_id: user_id.to_owned(),
         });
-        views::user(&self.record(user_id).await?)
+        entities::user(&self.record(user_id).await?)
     }
 
     /// Replaces a user's metadata; `None` changes nothing. Returns the user.
     ///
     /// # Errors
     /// `400` when the metadata is not a JSON object or too large; `404` for an unknown user.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn update_metadata(&self, user_id: &str, metadata: Option<&U>) -> Result<User<U>> {
         if let Some(metadata) = metadata {
-            let stored = views::metadata_to_store(metadata)?;
+            let stored = entities::metadata_to_store(metadata)?;
             check_metadata_size(&stored)?;
             if !self
                 .auth
@@ -175,13 +189,14 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
                 return Err(Error::NotFound);
             }
         }
-        views::user(&self.record(user_id).await?)
+        entities::user(&self.record(user_id).await?)
     }
 
     /// Deletes a user with all its passkeys and sessions.
     ///
     /// # Errors
     /// `404` for an unknown user.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn delete(&self, user_id: &str) -> Result<()> {
         if !self.auth.inner.store.delete_user(user_id).await? {
             return Err(Error::NotFound);
@@ -199,7 +214,7 @@ pub(crate) fn check_metadata_size(metadata: &passkey_magic_shared::Metadata) -> 
         .map(|b| b.len())
         .unwrap_or(usize::MAX);
     if size > passkey_magic_shared::limits::MAX_METADATA_BYTES {
-        return Err(Error::InvalidRequest("Invalid field: metadata".into()));
+        return Err(RequestError::InvalidField("metadata").into());
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! Lifecycle hooks: `before_*` may veto an operation (the caller gets `400` with the
 //! hook's message and nothing is changed); `after_*` observe a completed one.
 //!
+//! Hooks never receive a bearer secret: every [`Session`] handed to a hook has
+//! `token: None`, on every path (sign-up, passkey, magic link, QR).
+//!
 //! ```
 //! use passkey_magic_server::hooks::{Hooks, RegisterAttempt, Veto};
 //!
@@ -94,7 +97,7 @@ pub trait Hooks: Send + Sync + 'static {
         Ok(())
     }
 
-    /// After a new user registered a passkey and got a session.
+    /// After a new user registered a passkey and got a session (without its token).
     async fn after_register(&self, _user: &User, _session: &Session) {}
 
     /// Before a sign-in (passkey, and later magic link or QR) creates a session.
@@ -102,7 +105,7 @@ pub trait Hooks: Send + Sync + 'static {
         Ok(())
     }
 
-    /// After a sign-in created a session.
+    /// After a sign-in created a session (without its token).
     async fn after_authenticate(&self, _user: &User, _session: &Session) {}
 
     /// Before a signed-in user is offered options to add a passkey.

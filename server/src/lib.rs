@@ -25,7 +25,7 @@
 //!
 //! ## Layout
 //!
-//! - [`auth`]: the [`Auth`] handle and its builder; [`config`]: validated settings.
+//! - [`auth`]: the [`Auth`] handle; [`config`]: every setting and the [`AuthBuilder`].
 //! - [`passkeys`], [`sessions`], [`accounts`]: the passkey ceremonies, sessions and
 //!   accounts (`auth.passkeys()`, `auth.sessions()`, `auth.accounts()`).
 //! - [`hooks`] (`before_*` may veto, `after_*` observe) and [`events`] (`auth.subscribe()`).
@@ -34,7 +34,7 @@
 //!   time; [`clock`]: time as a dependency (tests move it instead of sleeping).
 //! - [`http`]: the axum router that maps the wire protocol to the engine, and
 //!   [`http::error`], the one place where errors become HTTP responses.
-//! - [`error`]: the [`Error`] type every operation returns.
+//! - [`error`]: the [`Error`] type every operation returns, with typed reasons.
 //! - [`serve`]: running a router on a listener with graceful shutdown.
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite, PostgreSQL,
@@ -43,6 +43,25 @@
 //!   desktops, and drawing QR codes as SVG or terminal text ([`qr::render`]).
 //! - [`magic_links`]: sign-in links by email (request, verify), and [`mail`]: the
 //!   [`mail::EmailSender`] trait with the dev outbox and the SMTP sender (feature `smtp`).
+//!
+//! ## Layers
+//!
+//! Each module imports only from the layers below it, so there is no import circle:
+//!
+//! 1. **Foundation** — [`clock`], [`secrets`], [`qr::state`] and [`qr::render`] (plain
+//!    data and drawing), and the settings of [`config`] ([`config::qr`],
+//!    [`config::magic_links`], [`config::rate_limits`]), which know nothing of the
+//!    engine.
+//! 2. **Infrastructure** — [`store`] (and the long-poll wake-ups built on it), [`mail`],
+//!    [`rate_limit`], [`hooks`], [`events`].
+//! 3. **Errors** — [`error`], which folds the failures of the layers below into one type.
+//! 4. **Core** — [`auth`]: the [`Auth`] handle over the layers below. It names no
+//!    feature module.
+//! 5. **Features** — [`sessions`] and [`accounts`], then [`passkeys`], [`magic_links`]
+//!    and [`qr`], which may import those two; each adds its group of operations to
+//!    [`Auth`] (records become wire entities in one private module of this layer).
+//! 6. **Assembly and transport** — [`config::builder`] (builds the [`Auth`]), [`http`],
+//!    [`serve`], [`demo`], and the `passkey-magic` binary.
 //!
 //! ## Feature flags
 //!
@@ -60,6 +79,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+mod entities;
 pub mod error;
 pub mod events;
 pub mod hooks;
@@ -73,7 +93,8 @@ pub mod secrets;
 pub mod serve;
 pub mod sessions;
 pub mod store;
-mod views;
+mod watch;
 
-pub use auth::{Auth, AuthBuilder};
+pub use auth::Auth;
+pub use config::AuthBuilder;
 pub use error::{Error, Result};

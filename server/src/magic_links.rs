@@ -45,120 +45,29 @@
 //! [`Hooks::after_authenticate`](crate::hooks::Hooks::after_authenticate).
 //!
 //! Rate limits are an HTTP concern: route 7 counts `magicLink.send` per client address
-//! *and* email, route 8 counts `magicLink.verify` per address.
+//! *and* email and `magicLink.send.address` per address alone, route 8 counts
+//! `magicLink.verify` per address.
 
-use crate::accounts::INVALID_EMAIL;
 use crate::auth::{Auth, MetadataType};
-use crate::config::{ConfigError, millis};
-use crate::error::{Error, Result};
+pub use crate::config::magic_links::{DEFAULT_MAGIC_LINK_TTL, MagicLinkConfig};
+use crate::entities;
+use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::{MagicLinkAttempt, RegisterAttempt, SignInAttempt};
-use crate::mail::{EmailSender, MagicLinkEmail, MailError, recipient_fingerprint};
-use crate::secrets::{SecretToken, TokenHash, random_user_handle};
+use crate::mail::MagicLinkSetup;
+use crate::mail::{MagicLinkEmail, recipient_fingerprint};
+use crate::secrets::{TokenHash, generate_token, random_user_handle};
 use crate::sessions::ClientInfo;
 use crate::store::{MagicLinkRecord, StoreError, UserRecord};
-use crate::views;
-use passkey_magic_shared::error::messages::MAGIC_LINK_NOT_CONFIGURED;
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
-use passkey_magic_shared::magic_link::{TOKEN_PARAM, build_url};
+use passkey_magic_shared::magic_link::build_url;
 use passkey_magic_shared::magic_links::{SendMagicLinkResponse, VerifyMagicLinkResponse};
 use passkey_magic_shared::{AuthMethod, RequestError, email};
-use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
-use url::Url;
 
-/// Default lifetime of a magic link (15 minutes, as v0.4).
-pub const DEFAULT_MAGIC_LINK_TTL: Duration = Duration::from_secs(15 * 60);
 /// A token that is unknown, used, or expired.
-pub const INVALID_MAGIC_LINK: &str = "Invalid or expired magic link";
+pub const INVALID_MAGIC_LINK: &str = Reason::InvalidMagicLink.message();
 /// The email sender failed; the link was discarded.
 pub const SEND_FAILED: &str = "Could not send the magic link email";
-
-/// Where magic links point and how long they work.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MagicLinkConfig {
-    /// The page that takes the token out of the link and verifies it, e.g.
-    /// `https://example.com/auth/verify`. Absolute `http`/`https`; may have a query.
-    pub url: String,
-    /// Link lifetime. Default: [`DEFAULT_MAGIC_LINK_TTL`].
-    pub ttl: Duration,
-}
-
-impl MagicLinkConfig {
-    /// Links to `url`, valid for [`DEFAULT_MAGIC_LINK_TTL`].
-    pub fn new(url: impl Into<String>) -> Self {
-        MagicLinkConfig {
-            url: url.into(),
-            ttl: DEFAULT_MAGIC_LINK_TTL,
-        }
-    }
-
-    /// Sets the link lifetime.
-    pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    /// Checks the URL and lifetime.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidMagicLinkUrl`] when the URL is not an absolute `http`/`https`
-    /// URL with a host, or already has a `token` parameter (the link's own would be
-    /// shadowed); [`ConfigError::InvalidTtl`] for a lifetime under a second or over a day.
-    ///
-    /// ```
-    /// use passkey_magic_server::magic_links::MagicLinkConfig;
-    /// assert!(MagicLinkConfig::new("https://example.com/verify?lang=fr").validate().is_ok());
-    /// assert!(MagicLinkConfig::new("/verify").validate().is_err());
-    /// ```
-    pub fn validate(&self) -> std::result::Result<(), ConfigError> {
-        let invalid = || ConfigError::InvalidMagicLinkUrl(self.url.clone());
-        let url = Url::parse(&self.url).map_err(|_| invalid())?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.host_str().is_none_or(str::is_empty)
-            || url.query_pairs().any(|(name, _)| name == TOKEN_PARAM)
-        {
-            return Err(invalid());
-        }
-        const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-        if self.ttl < Duration::from_secs(1) || self.ttl > DAY {
-            return Err(ConfigError::InvalidTtl("magic link ttl"));
-        }
-        Ok(())
-    }
-}
-
-/// Magic-link settings and sender of an engine where magic links are on.
-pub(crate) struct MagicLinkSetup {
-    config: MagicLinkConfig,
-    sender: Arc<dyn EmailSender>,
-}
-
-impl fmt::Debug for MagicLinkSetup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MagicLinkSetup")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MagicLinkSetup {
-    /// Validates the builder's settings; magic links are on only with both a config and
-    /// a sender.
-    pub(crate) fn from_builder(
-        config: Option<MagicLinkConfig>,
-        sender: Option<Arc<dyn EmailSender>>,
-    ) -> std::result::Result<Option<Self>, ConfigError> {
-        if let Some(config) = &config {
-            config.validate()?;
-        }
-        Ok(match (config, sender) {
-            (Some(config), Some(sender)) => Some(MagicLinkSetup { config, sender }),
-            _ => None,
-        })
-    }
-}
 
 /// Magic-link operations: `auth.magic_links()`.
 #[derive(Debug)]
@@ -193,7 +102,7 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             .inner
             .magic_links
             .as_ref()
-            .ok_or_else(|| Error::InvalidRequest(MAGIC_LINK_NOT_CONFIGURED.to_owned()))
+            .ok_or(Error::InvalidRequest(Reason::MagicLinkNotConfigured))
     }
 
     /// Sends a sign-in link to `address`. The answer is the same whether or not the
@@ -203,23 +112,24 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
     /// `400` when magic links are not configured, the email is invalid, or
     /// `before_magic_link` vetoes; [`Error::Mail`] (`503`) when the email could not be
     /// sent (the link is discarded first); storage failures.
+    #[tracing::instrument(skip_all)]
     pub async fn request(&self, address: &str) -> Result<SendMagicLinkResponse> {
         let setup = self.setup()?;
         if !email::is_valid(address) {
-            return Err(Error::InvalidRequest(INVALID_EMAIL.into()));
+            return Err(Error::InvalidRequest(Reason::InvalidEmail));
         }
         let hooks = &self.auth.inner.hooks;
         let attempt = MagicLinkAttempt { email: address };
         hooks.before_magic_link(&attempt).await?;
 
-        let token = SecretToken::generate()?;
+        let token = generate_token()?;
         let now = self.auth.now();
         let ttl = setup.config.ttl;
         let record = MagicLinkRecord {
-            token_hash: token.hash(),
+            token_hash: TokenHash::of_token(&token),
             email: address.to_owned(),
             created_at: now,
-            expires_at: now.plus_millis(millis(ttl)),
+            expires_at: now.saturating_add(ttl),
         };
         self.auth.inner.store.put_magic_link(&record).await?;
         let message = MagicLinkEmail::new(
@@ -237,10 +147,7 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
                 %error,
                 "magic link email not sent; link discarded"
             );
-            return Err(match error {
-                MailError::InvalidRecipient(_) => Error::InvalidRequest(INVALID_EMAIL.into()),
-                other => Error::Mail(other),
-            });
+            return Err(error.into());
         }
         self.auth.emit(Event::MagicLinkSent {
             email: address.to_owned(),
@@ -264,6 +171,7 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
     /// `400` when magic links are not configured, the token is empty or longer than any
     /// token (`Invalid field: token`), unknown, used or expired
     /// ([`INVALID_MAGIC_LINK`]), or a hook vetoes; storage failures.
+    #[tracing::instrument(skip_all)]
     pub async fn verify(
         &self,
         token: &str,
@@ -276,16 +184,16 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
         if token.chars().count() > MAX_TOKEN_LEN {
             return Err(RequestError::InvalidField("token").into());
         }
-        let hash = SecretToken::from_client(token).hash();
+        let hash = TokenHash::of(token);
         let link = self
             .auth
             .inner
             .store
             .take_magic_link(&hash, self.auth.now())
             .await?
-            .ok_or_else(|| Error::InvalidRequest(INVALID_MAGIC_LINK.into()))?;
+            .ok_or(Error::InvalidRequest(Reason::InvalidMagicLink))?;
         let (user, is_new_user) = self.user_for(&link.email).await?;
-        let plain = views::plain_user(&user);
+        let plain = entities::plain_user(&user);
         let session = self
             .auth
             .sessions()
@@ -294,11 +202,11 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
         self.auth
             .inner
             .hooks
-            .after_authenticate(&plain, &session)
+            .after_authenticate(&plain, &entities::without_token(&session))
             .await;
         Ok(VerifyMagicLinkResponse {
             method: AuthMethod::MagicLink,
-            user: views::user(&user)?,
+            user: entities::user(&user)?,
             session,
             is_new_user,
         })
@@ -337,9 +245,10 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             }
             // A concurrent first sign-in (or sign-up) took the email: sign in its user.
             Err(StoreError::Conflict("email")) => {
-                let owner = store.user_by_email(address).await?.ok_or_else(|| {
-                    Error::Internal("the owner of a conflicting email vanished".into())
-                })?;
+                let owner = store
+                    .user_by_email(address)
+                    .await?
+                    .ok_or_else(|| Error::invariant("the owner of a conflicting email vanished"))?;
                 self.allow_sign_in(&owner).await?;
                 Ok((owner, false))
             }
@@ -352,78 +261,10 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             .inner
             .hooks
             .before_authenticate(&SignInAttempt {
-                user: &views::plain_user(user),
+                user: &entities::plain_user(user),
                 method: AuthMethod::MagicLink,
             })
             .await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_urls_must_be_absolute_http_without_a_token() {
-        for good in [
-            "https://example.com/auth/verify",
-            "http://localhost:8787/",
-            "https://example.com/verify?lang=fr#top",
-        ] {
-            assert_eq!(MagicLinkConfig::new(good).validate(), Ok(()), "{good}");
-        }
-        for bad in [
-            "/verify",
-            "example.com/verify",
-            "ftp://example.com/verify",
-            "mailto:ada@example.com",
-            "https://example.com/verify?token=fixed",
-            "",
-        ] {
-            assert_eq!(
-                MagicLinkConfig::new(bad).validate(),
-                Err(ConfigError::InvalidMagicLinkUrl(bad.to_owned())),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn lifetimes_are_bounded() {
-        let config = MagicLinkConfig::new("https://example.com/verify");
-        assert_eq!(config.ttl, DEFAULT_MAGIC_LINK_TTL);
-        assert!(
-            config
-                .clone()
-                .ttl(Duration::from_secs(60))
-                .validate()
-                .is_ok()
-        );
-        for bad in [Duration::ZERO, Duration::from_secs(2 * 24 * 60 * 60)] {
-            assert_eq!(
-                config.clone().ttl(bad).validate(),
-                Err(ConfigError::InvalidTtl("magic link ttl"))
-            );
-        }
-    }
-
-    #[test]
-    fn magic_links_need_a_url_and_a_sender() {
-        let config = || Some(MagicLinkConfig::new("https://example.com/verify"));
-        let sender = || Some(Arc::new(crate::mail::DevOutbox::new()) as Arc<dyn EmailSender>);
-        assert!(matches!(
-            MagicLinkSetup::from_builder(config(), sender()),
-            Ok(Some(_))
-        ));
-        assert!(matches!(
-            MagicLinkSetup::from_builder(config(), None),
-            Ok(None)
-        ));
-        assert!(matches!(
-            MagicLinkSetup::from_builder(None, sender()),
-            Ok(None)
-        ));
-        assert!(MagicLinkSetup::from_builder(Some(MagicLinkConfig::new("/v")), sender()).is_err());
     }
 }

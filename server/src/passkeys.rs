@@ -6,10 +6,9 @@
 //! Verification is entirely webauthn-rs's (origin, rp id, signature, user verification);
 //! this module adds storage, counters, identity checks and sessions.
 
-use crate::accounts::{EMAIL_IN_USE, INVALID_EMAIL};
 use crate::auth::{Auth, MetadataType};
-use crate::config::millis;
-use crate::error::{Error, Result};
+use crate::entities;
+use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::{AddPasskeyAttempt, RegisterAttempt, SignInAttempt};
 use crate::secrets::{base64url, random_user_handle};
@@ -17,7 +16,6 @@ use crate::sessions::ClientInfo;
 use crate::store::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, StoreError, UserRecord,
 };
-use crate::views;
 use passkey_magic_shared::passkeys::{
     AddPasskeyOptionsResponse, AuthenticateOptionsRequest, AuthenticateOptionsResponse,
     OptionsResponse, RegisterOptionsRequest, RegisterOptionsResponse, RegisterVerifyRequest,
@@ -32,19 +30,19 @@ use webauthn_rs::prelude::{CreationChallengeResponse, Passkey};
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 /// The answer does not match a pending, unexpired ceremony of the right kind.
-pub const CHALLENGE_EXPIRED: &str = "Challenge expired or not found";
+pub const CHALLENGE_EXPIRED: &str = Reason::ChallengeExpired.message();
 /// webauthn-rs rejected the answer (origin, rp id, signature, user verification, ...).
-pub const VERIFICATION_FAILED: &str = "Passkey verification failed";
+pub const VERIFICATION_FAILED: &str = Reason::VerificationFailed.message();
 /// No stored credential has the answer's id.
-pub const UNKNOWN_PASSKEY: &str = "Passkey not recognised";
+pub const UNKNOWN_PASSKEY: &str = Reason::UnknownPasskey.message();
 /// `register/options` for a user id that exists.
-pub const USER_EXISTS: &str = "User already exists";
+pub const USER_EXISTS: &str = Reason::UserExists.message();
 /// The credential is registered already.
-pub const PASSKEY_EXISTS: &str = "Passkey already registered";
+pub const PASSKEY_EXISTS: &str = Reason::PasskeyExists.message();
 /// Scoped sign-in for a user without passkeys.
-pub const NO_PASSKEYS: &str = "No passkeys registered for this user";
+pub const NO_PASSKEYS: &str = Reason::NoPasskeys.message();
 /// Removing the last way in.
-pub const REMOVE_LOCKOUT: &str = "Cannot remove the last passkey of an account without email";
+pub const REMOVE_LOCKOUT: &str = Reason::RemoveLockout.message();
 
 /// Passkey operations: `auth.passkeys()`.
 #[derive(Debug)]
@@ -57,10 +55,6 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
     pub fn passkeys(&self) -> Passkeys<'_, U, C> {
         Passkeys { auth: self }
     }
-}
-
-fn invalid(message: &str) -> Error {
-    Error::InvalidRequest(message.to_owned())
 }
 
 /// An empty name counts as none: webauthn-rs refuses empty user names.
@@ -76,7 +70,7 @@ fn challenge_of(client_data_json: &[u8]) -> Result<String> {
     }
     serde_json::from_slice::<ClientData>(client_data_json)
         .map(|data| data.challenge)
-        .map_err(|_| invalid("Invalid field: response"))
+        .map_err(|_| Error::Request(RequestError::InvalidField("response")))
 }
 
 /// webauthn-rs issues `residentKey: discouraged`; passkeys must be discoverable so that
@@ -127,7 +121,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let expires_at = self
             .auth
             .now()
-            .plus_millis(millis(self.auth.inner.config.challenge_ttl));
+            .saturating_add(self.auth.inner.config.challenge_ttl);
         self.auth
             .inner
             .store
@@ -148,7 +142,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .take_challenge(&challenge, self.auth.now())
             .await?
             .map(|record| record.ceremony)
-            .ok_or_else(|| invalid(CHALLENGE_EXPIRED))
+            .ok_or(Error::InvalidRequest(Reason::ChallengeExpired))
     }
 
     fn new_credential(
@@ -195,6 +189,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// # Errors
     /// `400` when `user_id` is empty or exists, the email is invalid or taken, or a hook
     /// vetoes.
+    #[tracing::instrument(skip_all)]
     pub async fn start_registration(
         &self,
         request: &RegisterOptionsRequest,
@@ -204,16 +199,18 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             Some(id) if id.is_empty() => {
                 return Err(Error::Request(RequestError::InvalidField("userId")));
             }
-            Some(id) if store.user_by_id(id).await?.is_some() => return Err(invalid(USER_EXISTS)),
+            Some(id) if store.user_by_id(id).await?.is_some() => {
+                return Err(Error::InvalidRequest(Reason::UserExists));
+            }
             Some(id) => id.clone(),
             None => self.auth.new_id()?,
         };
         if let Some(address) = &request.email {
             if !email::is_valid(address) {
-                return Err(invalid(INVALID_EMAIL));
+                return Err(Error::InvalidRequest(Reason::InvalidEmail));
             }
             if store.user_by_email(address).await?.is_some() {
-                return Err(invalid(EMAIL_IN_USE));
+                return Err(Error::InvalidRequest(Reason::EmailInUse));
             }
         }
         self.auth
@@ -228,12 +225,11 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let name = non_empty(request.user_name.as_deref())
             .or(request.email.as_deref())
             .unwrap_or(&user_id);
-        let (mut options, state) = self
-            .auth
-            .inner
-            .webauthn
-            .start_passkey_registration(user_handle, name, name, None)
-            .map_err(|error| Error::Internal(format!("start registration: {error}")))?;
+        let (mut options, state) =
+            self.auth
+                .inner
+                .webauthn
+                .start_passkey_registration(user_handle, name, name, None)?;
         require_discoverable(&mut options);
         self.put_ceremony(
             &options.public_key.challenge,
@@ -256,6 +252,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     ///
     /// # Errors
     /// `400` when the challenge is unknown, expired or used, or verification fails.
+    #[tracing::instrument(skip_all)]
     pub async fn finish_registration(
         &self,
         request: &RegisterVerifyRequest,
@@ -271,10 +268,10 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .take_ceremony(&response.response.client_data_json)
             .await?
         else {
-            return Err(invalid(CHALLENGE_EXPIRED));
+            return Err(Error::InvalidRequest(Reason::ChallengeExpired));
         };
         if user_id != request.user_id {
-            return Err(invalid(CHALLENGE_EXPIRED));
+            return Err(Error::InvalidRequest(Reason::ChallengeExpired));
         }
         let passkey = self
             .auth
@@ -283,7 +280,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .finish_passkey_registration(response, &state)
             .map_err(|error| {
                 tracing::info!(%error, "passkey registration rejected");
-                invalid(VERIFICATION_FAILED)
+                Error::InvalidRequest(Reason::VerificationFailed)
             })?;
         let store = &self.auth.inner.store;
         let user = UserRecord {
@@ -295,8 +292,9 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         };
         match store.create_user(&user).await {
             Ok(()) => {}
-            Err(StoreError::Conflict("email")) => return Err(invalid(EMAIL_IN_USE)),
-            Err(StoreError::Conflict(_)) => return Err(invalid(USER_EXISTS)),
+            Err(StoreError::Conflict("email")) => return Err(Reason::EmailInUse.into()),
+            // The id may be the client's (`userId` in the options request).
+            Err(StoreError::Conflict("id")) => return Err(Reason::UserExists.into()),
             Err(error) => return Err(error.into()),
         }
         let credential = self.new_credential(&user_id, passkey, response);
@@ -304,7 +302,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             // Do not leave a user without a way in.
             let _ = store.delete_user(&user_id).await;
             return Err(match error {
-                StoreError::Conflict(_) => invalid(PASSKEY_EXISTS),
+                StoreError::Conflict("id") => Reason::PasskeyExists.into(),
                 other => other.into(),
             });
         }
@@ -323,13 +321,16 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         self.auth
             .inner
             .hooks
-            .after_register(&views::plain_user(&user), &session)
+            .after_register(
+                &entities::plain_user(&user),
+                &entities::without_token(&session),
+            )
             .await;
         Ok(RegisterVerifyResponse {
             method: AuthMethod::Passkey,
-            user: views::user(&user)?,
+            user: entities::user(&user)?,
             session,
-            credential: views::credential(&credential)?,
+            credential: entities::credential(&credential)?,
         })
     }
 
@@ -342,6 +343,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// # Errors
     /// `400` when the user has no passkeys, or the named QR login is not scanned, not
     /// confirmed (if confirmation is on), or over; `404` for an unknown QR login.
+    #[tracing::instrument(skip_all)]
     pub async fn start_sign_in(
         &self,
         request: &AuthenticateOptionsRequest,
@@ -354,12 +356,10 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             Some(user_id) => {
                 let credentials = self.auth.inner.store.credentials_for_user(user_id).await?;
                 if credentials.is_empty() {
-                    return Err(invalid(NO_PASSKEYS));
+                    return Err(Error::InvalidRequest(Reason::NoPasskeys));
                 }
                 let passkeys: Vec<Passkey> = credentials.into_iter().map(|c| c.passkey).collect();
-                let (options, state) = webauthn
-                    .start_passkey_authentication(&passkeys)
-                    .map_err(|error| Error::Internal(format!("start sign-in: {error}")))?;
+                let (options, state) = webauthn.start_passkey_authentication(&passkeys)?;
                 (
                     options,
                     Ceremony::ScopedSignIn {
@@ -369,9 +369,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
                 )
             }
             None => {
-                let (options, state) = webauthn
-                    .start_discoverable_authentication()
-                    .map_err(|error| Error::Internal(format!("start sign-in: {error}")))?;
+                let (options, state) = webauthn.start_discoverable_authentication()?;
                 (options, Ceremony::DiscoverableSignIn { state })
             }
         };
@@ -391,6 +389,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
 
     /// Verifies a sign-in answer and returns its user and credential, without creating a
     /// session. Challenges bound to a QR login are refused here.
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn verify_sign_in(
         &self,
         response: &AuthenticationResponse,
@@ -403,6 +402,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// (`None`). A QR login accepts challenges bound to it and unbound ones (v0.4 phones);
     /// the returned flag says whether the challenge was bound. The challenge is consumed
     /// either way.
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn verify_sign_in_for(
         &self,
         response: &AuthenticationResponse,
@@ -417,7 +417,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
                 sign_in,
             } => {
                 if qr_session_id != Some(bound_to.as_str()) {
-                    return Err(invalid(CHALLENGE_EXPIRED));
+                    return Err(Error::InvalidRequest(Reason::ChallengeExpired));
                 }
                 (*sign_in, true)
             }
@@ -429,15 +429,15 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let mut credential = store
             .credential_by_id(&credential_id)
             .await?
-            .ok_or_else(|| invalid(UNKNOWN_PASSKEY))?;
+            .ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
         let user = store
             .user_by_id(&credential.user_id)
             .await?
-            .ok_or_else(|| invalid(UNKNOWN_PASSKEY))?;
+            .ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
         let verified = match ceremony {
             Ceremony::ScopedSignIn { user_id, state } => {
                 if user_id != credential.user_id {
-                    return Err(invalid(VERIFICATION_FAILED));
+                    return Err(Error::InvalidRequest(Reason::VerificationFailed));
                 }
                 webauthn.finish_passkey_authentication(response, &state)
             }
@@ -446,39 +446,40 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
                 // user's: a passkey cannot sign in as someone else.
                 let (user_handle, _) = webauthn
                     .identify_discoverable_authentication(response)
-                    .map_err(|_| invalid(VERIFICATION_FAILED))?;
+                    .map_err(|_| Error::InvalidRequest(Reason::VerificationFailed))?;
                 if user_handle != user.user_handle {
-                    return Err(invalid(VERIFICATION_FAILED));
+                    return Err(Error::InvalidRequest(Reason::VerificationFailed));
                 }
                 webauthn.finish_discoverable_authentication_v2(response, state, &credential.passkey)
             }
             Ceremony::Registration { .. }
             | Ceremony::AddPasskey { .. }
             | Ceremony::QrSignIn { .. } => {
-                return Err(invalid(CHALLENGE_EXPIRED));
+                return Err(Error::InvalidRequest(Reason::ChallengeExpired));
             }
         };
         let result = verified.map_err(|error| {
             tracing::info!(%error, "passkey sign-in rejected");
-            invalid(VERIFICATION_FAILED)
+            Error::InvalidRequest(Reason::VerificationFailed)
         })?;
-        let counter = result.counter();
-        if (counter != 0 || credential.counter != 0) && counter <= credential.counter {
-            tracing::warn!(
-                credential_id = %credential.id,
-                "signature counter did not increase: possible cloned authenticator"
-            );
-            return Err(invalid(VERIFICATION_FAILED));
-        }
         credential.passkey.update_credential(&result);
         let usage = CredentialUsage {
             id: credential.id.clone(),
             passkey: credential.passkey.clone(),
-            counter,
+            counter: result.counter(),
             backed_up: result.backup_state(),
             used_at: self.auth.now(),
         };
-        store.record_credential_use(&usage).await?;
+        // The counter check is the store's compare-and-set, not a check before the write:
+        // two copies of one authenticator racing with the same counter cannot both pass.
+        if !usage.advances(credential.counter) || !store.record_credential_use(&usage).await? {
+            tracing::warn!(
+                credential_id = %credential.id,
+                "signature counter did not increase: possible cloned authenticator"
+            );
+            return Err(Error::InvalidRequest(Reason::VerificationFailed));
+        }
+        let counter = usage.counter;
         credential.counter = counter;
         credential.backed_up = usage.backed_up;
         Ok((user, credential, bound))
@@ -489,13 +490,14 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// # Errors
     /// `400` when the challenge is unknown, expired or used, the passkey is unknown or
     /// not the requested user's, verification fails, or a hook vetoes.
+    #[tracing::instrument(skip_all)]
     pub async fn finish_sign_in(
         &self,
         response: &AuthenticationResponse,
         client: &ClientInfo,
     ) -> Result<SignInResponse<U>> {
         let (user, _) = self.verify_sign_in(response).await?;
-        let plain = views::plain_user(&user);
+        let plain = entities::plain_user(&user);
         self.auth
             .inner
             .hooks
@@ -512,11 +514,11 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         self.auth
             .inner
             .hooks
-            .after_authenticate(&plain, &session)
+            .after_authenticate(&plain, &entities::without_token(&session))
             .await;
         Ok(SignInResponse {
             method: AuthMethod::Passkey,
-            user: views::user(&user)?,
+            user: entities::user(&user)?,
             session,
         })
     }
@@ -525,6 +527,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     ///
     /// # Errors
     /// `404` for an unknown user; `400` when a hook vetoes.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn start_add(
         &self,
         user_id: &str,
@@ -535,7 +538,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .inner
             .hooks
             .before_add_passkey(&AddPasskeyAttempt {
-                user: &views::plain_user(&user),
+                user: &entities::plain_user(&user),
             })
             .await?;
         let existing = self.auth.inner.store.credentials_for_user(user_id).await?;
@@ -546,12 +549,12 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let name = non_empty(user_name)
             .or(user.email.as_deref())
             .unwrap_or(&user.id);
-        let (mut options, state) = self
-            .auth
-            .inner
-            .webauthn
-            .start_passkey_registration(user.user_handle, name, name, Some(exclude))
-            .map_err(|error| Error::Internal(format!("start add passkey: {error}")))?;
+        let (mut options, state) = self.auth.inner.webauthn.start_passkey_registration(
+            user.user_handle,
+            name,
+            name,
+            Some(exclude),
+        )?;
         require_discoverable(&mut options);
         self.put_ceremony(
             &options.public_key.challenge,
@@ -571,6 +574,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// # Errors
     /// `400` when the challenge is unknown, expired, used or another user's, or
     /// verification fails.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn finish_add(
         &self,
         user_id: &str,
@@ -583,10 +587,10 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .take_ceremony(&response.response.client_data_json)
             .await?
         else {
-            return Err(invalid(CHALLENGE_EXPIRED));
+            return Err(Error::InvalidRequest(Reason::ChallengeExpired));
         };
         if pending_user != user_id {
-            return Err(invalid(CHALLENGE_EXPIRED));
+            return Err(Error::InvalidRequest(Reason::ChallengeExpired));
         }
         let passkey = self
             .auth
@@ -595,25 +599,26 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .finish_passkey_registration(response, &state)
             .map_err(|error| {
                 tracing::info!(%error, "adding a passkey rejected");
-                invalid(VERIFICATION_FAILED)
+                Error::InvalidRequest(Reason::VerificationFailed)
             })?;
         let credential = self.new_credential(user_id, passkey, response);
         match self.auth.inner.store.create_credential(&credential).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(invalid(PASSKEY_EXISTS)),
+            Err(StoreError::Conflict("id")) => return Err(Reason::PasskeyExists.into()),
             Err(error) => return Err(error.into()),
         }
         self.auth.emit(Event::CredentialCreated {
             credential_id: credential.id.clone(),
             user_id: user_id.to_owned(),
         });
-        views::credential(&credential)
+        entities::credential(&credential)
     }
 
     /// A user's passkeys, oldest first.
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn list(&self, user_id: &str) -> Result<Vec<Credential<C>>> {
         self.auth
             .inner
@@ -621,7 +626,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .credentials_for_user(user_id)
             .await?
             .iter()
-            .map(views::credential)
+            .map(entities::credential)
             .collect()
     }
 
@@ -630,6 +635,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// # Errors
     /// `404` when the passkey is not the user's; `400` for metadata that is not an object
     /// or too large.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, credential_id = %credential_id))]
     pub async fn update(
         &self,
         user_id: &str,
@@ -637,7 +643,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         label: Option<&str>,
         metadata: Option<&C>,
     ) -> Result<()> {
-        let stored = metadata.map(views::metadata_to_store).transpose()?;
+        let stored = metadata.map(entities::metadata_to_store).transpose()?;
         if let Some(stored) = &stored {
             crate::accounts::check_metadata_size(stored)?;
         }
@@ -661,6 +667,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     ///
     /// # Errors
     /// `404` when the passkey is not the user's; `400` when it would lock the user out.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, credential_id = %credential_id))]
     pub async fn remove(&self, user_id: &str, credential_id: &str) -> Result<()> {
         match self
             .auth
@@ -671,7 +678,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         {
             Guarded::Done => {}
             Guarded::NotFound => return Err(Error::NotFound),
-            Guarded::WouldLockOut => return Err(invalid(REMOVE_LOCKOUT)),
+            Guarded::WouldLockOut => return Err(Error::InvalidRequest(Reason::RemoveLockout)),
         }
         self.auth.emit(Event::CredentialRemoved {
             credential_id: credential_id.to_owned(),

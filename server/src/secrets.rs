@@ -1,8 +1,12 @@
 //! Bearer secrets: generated from the OS CSPRNG, stored only as SHA-256 hashes, compared
 //! in constant time, never printed.
+//!
+//! Every bearer secret is a [`BearerToken`] (the protocol's type, whose `Debug` is
+//! redacted); what storage keeps is its [`TokenHash`].
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use passkey_magic_shared::BearerToken;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -26,41 +30,14 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     Ok(bytes)
 }
 
-/// A bearer token as handed to a client. `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretToken(String);
-
-impl SecretToken {
-    /// A new random token: 256 bits, base64url (43 characters).
-    ///
-    /// # Errors
-    /// [`RandomError`] if the OS refuses.
-    pub fn generate() -> Result<Self, RandomError> {
-        Ok(SecretToken(
-            URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()?),
-        ))
-    }
-
-    /// Wraps a token received from a client.
-    pub fn from_client(token: impl Into<String>) -> Self {
-        SecretToken(token.into())
-    }
-
-    /// The token text, to send to its owner.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The SHA-256 hash under which the token is stored.
-    pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
-    }
-}
-
-impl fmt::Debug for SecretToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretToken(<redacted>)")
-    }
+/// A new random bearer token: 256 bits, base64url (43 characters).
+///
+/// # Errors
+/// [`RandomError`] if the OS refuses.
+pub fn generate_token() -> Result<BearerToken, RandomError> {
+    Ok(BearerToken::new(
+        URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()?),
+    ))
 }
 
 /// SHA-256 of a bearer secret: what storage keeps. Compared in constant time.
@@ -68,6 +45,17 @@ impl fmt::Debug for SecretToken {
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
+    /// The SHA-256 hash under which a bearer secret (a token as issued or as a client
+    /// presented it, or a salted confirmation code) is stored.
+    pub fn of(secret: &str) -> Self {
+        TokenHash(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// The hash of a [`BearerToken`].
+    pub fn of_token(token: &BearerToken) -> Self {
+        Self::of(token.expose())
+    }
+
     /// From stored bytes.
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         TokenHash(bytes)
@@ -156,21 +144,20 @@ mod tests {
 
     #[test]
     fn tokens_are_long_random_and_distinct() {
-        let a = SecretToken::generate().unwrap();
-        let b = SecretToken::generate().unwrap();
+        let a = generate_token().unwrap();
+        let b = generate_token().unwrap();
         assert_eq!(a.expose().len(), 43);
         assert_ne!(a, b);
-        assert_ne!(a.hash(), b.hash());
+        assert_ne!(TokenHash::of_token(&a), TokenHash::of_token(&b));
     }
 
     #[test]
     fn hashes_are_stable_and_round_trip() {
-        let token = SecretToken::from_client("abc");
         assert_eq!(
-            token.hash().to_hex(),
+            TokenHash::of("abc").to_hex(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        let hash = token.hash();
+        let hash = TokenHash::of_token(&BearerToken::new("abc"));
         assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
         assert_eq!(TokenHash::from_hex("zz"), None);
         let json = serde_json::to_string(&hash).unwrap();
@@ -179,9 +166,10 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let token = SecretToken::from_client("super-secret");
+        let token = BearerToken::new("super-secret");
+        let hash = TokenHash::of_token(&token);
         assert!(!format!("{token:?}").contains("super"));
-        assert!(!format!("{:?}", token.hash()).contains(&token.hash().to_hex()));
+        assert!(!format!("{hash:?}").contains(&hash.to_hex()));
     }
 
     #[test]

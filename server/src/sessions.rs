@@ -2,12 +2,11 @@
 //! Validation is one indexed lookup by hash plus the user; it never writes.
 
 use crate::auth::{Auth, MetadataType};
-use crate::config::millis;
+use crate::entities;
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::secrets::SecretToken;
+use crate::secrets::{TokenHash, generate_token};
 use crate::store::SessionRecord;
-use crate::views;
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
 use passkey_magic_shared::{AuthContext, AuthMethod, Session, User};
 
@@ -44,6 +43,7 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
 
 impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
     /// Creates a session for a user; the returned view carries the token (once).
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub(crate) async fn create(
         &self,
         user_id: &str,
@@ -51,15 +51,15 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
         client: &ClientInfo,
         auth_context: Option<AuthContext>,
     ) -> Result<Session> {
-        let token = SecretToken::generate()?;
+        let token = generate_token()?;
         let now = self.auth.now();
         let record = SessionRecord {
             id: self.auth.new_id()?,
-            token_hash: token.hash(),
+            token_hash: TokenHash::of_token(&token),
             user_id: user_id.to_owned(),
             auth_method: method,
             created_at: now,
-            expires_at: now.plus_millis(millis(self.auth.inner.config.session_ttl)),
+            expires_at: now.saturating_add(self.auth.inner.config.session_ttl),
             user_agent: client.user_agent.clone(),
             ip_address: client.ip_address.clone(),
             auth_context,
@@ -70,18 +70,19 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
             user_id: record.user_id.clone(),
             method,
         });
-        Ok(views::session(&record, Some(&token)))
+        Ok(entities::session(&record, Some(&token)))
     }
 
     /// The user and session of a bearer token, if it is valid and unexpired.
     ///
     /// # Errors
     /// Storage failures only; an unknown token is `Ok(None)`.
+    #[tracing::instrument(skip_all)]
     pub async fn validate(&self, token: &str) -> Result<Option<Authenticated<U>>> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Ok(None);
         }
-        let hash = SecretToken::from_client(token).hash();
+        let hash = TokenHash::of(token);
         let store = &self.auth.inner.store;
         let Some(session) = store.session_by_token_hash(&hash, self.auth.now()).await? else {
             return Ok(None);
@@ -90,8 +91,8 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
             return Ok(None);
         };
         Ok(Some(Authenticated {
-            user: views::user(&user)?,
-            session: views::session(&session, None),
+            user: entities::user(&user)?,
+            session: entities::session(&session, None),
         }))
     }
 
@@ -99,6 +100,7 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn list(&self, user_id: &str) -> Result<Vec<Session>> {
         let records = self
             .auth
@@ -106,13 +108,14 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
             .store
             .sessions_for_user(user_id, self.auth.now())
             .await?;
-        Ok(records.iter().map(|r| views::session(r, None)).collect())
+        Ok(records.iter().map(|r| entities::session(r, None)).collect())
     }
 
     /// Ends the session of a token (sign out). Unknown tokens are ignored.
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke(&self, token: &str) -> Result<()> {
         if let Some(current) = self.validate(token).await? {
             self.revoke_by_id(&current.user.id, &current.session.id)
@@ -125,6 +128,7 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
     ///
     /// # Errors
     /// [`Error::NotFound`] when the session is not the user's.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, session_id = %session_id))]
     pub async fn revoke_by_id(&self, user_id: &str, session_id: &str) -> Result<()> {
         if !self
             .auth
@@ -146,6 +150,7 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
     ///
     /// # Errors
     /// Storage failures.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn revoke_all(&self, user_id: &str) -> Result<u64> {
         let count = self
             .auth

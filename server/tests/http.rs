@@ -7,13 +7,15 @@
 
 mod support;
 
-use passkey_magic_server::accounts::{EMAIL_IN_USE, INVALID_EMAIL, UNLINK_LOCKOUT};
+use passkey_magic_server::accounts::{
+    EMAIL_IN_USE, INVALID_EMAIL, NO_EMAIL_TO_UNLINK, UNLINK_LOCKOUT,
+};
 use passkey_magic_server::events::Event;
 use passkey_magic_server::hooks::{Hooks, RegisterAttempt, Veto};
 use passkey_magic_server::passkeys::{
     CHALLENGE_EXPIRED, REMOVE_LOCKOUT, UNKNOWN_PASSKEY, USER_EXISTS, VERIFICATION_FAILED,
 };
-use passkey_magic_shared::AuthMethod;
+use passkey_magic_shared::{AuthMethod, Session, User};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Browser, TestServer, USER_AGENT, builder, flip_bit, keys};
@@ -390,6 +392,36 @@ async fn concurrent_verifications_of_one_answer_create_one_session() {
         .await
         .ok();
     assert_eq!(listed["sessions"].as_array().unwrap().len(), 2);
+}
+
+/// Two copies of one authenticator answer two challenges with the same signature counter
+/// and race: the counter check is the store's compare-and-set, so exactly one signs in.
+#[tokio::test]
+async fn a_cloned_authenticator_racing_itself_signs_in_once() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new();
+    let account = server.sign_up(&mut browser).await;
+    let mut clone = browser.clone_authenticator();
+
+    for round in 0..5 {
+        let original = server.sign_in_answer(&mut browser, json!({})).await;
+        let copied = server.sign_in_answer(&mut clone, json!({})).await;
+        let path = "/passkey/authenticate/verify";
+        let (first, second) = tokio::join!(server.post(path, original), server.post(path, copied));
+        let statuses = [first.status, second.status];
+        assert_eq!(
+            statuses.iter().filter(|&&status| status == 200).count(),
+            1,
+            "round {round}: {first:?} {second:?}"
+        );
+        let loser = if first.status == 200 { second } else { first };
+        loser.assert_error(400, VERIFICATION_FAILED);
+    }
+    let listed = server
+        .get_as(&account.token, "/account/sessions")
+        .await
+        .ok();
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 1 + 5);
 }
 
 #[tokio::test]
@@ -1097,6 +1129,25 @@ async fn unlinking_the_email_of_a_user_without_passkeys_is_refused() {
 }
 
 #[tokio::test]
+async fn unlinking_when_the_user_has_no_email_is_refused_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new();
+    let account = server.sign_up(&mut browser).await;
+    let mut events = server.auth.subscribe();
+
+    server
+        .post_as(&account.token, "/account/unlink-email", json!({}))
+        .await
+        .assert_error(400, NO_EMAIL_TO_UNLINK);
+    let current = server.get_as(&account.token, "/account").await.ok();
+    assert_eq!(
+        current,
+        json!({"user": {"id": account.user_id, "createdAt": START}})
+    );
+    assert!(events.try_recv().is_err(), "no email:unlinked event");
+}
+
+#[tokio::test]
 async fn unlinking_the_email_of_a_user_with_a_passkey_works() {
     let server = TestServer::start().await;
     let mut browser = Browser::new();
@@ -1494,4 +1545,44 @@ async fn before_register_veto_is_a_400_with_its_message_and_stores_nothing() {
         .post("/account/email-available", json!({"email": "vetoed@x.com"}))
         .await;
     assert_eq!(reply.ok(), json!({"available": true}));
+}
+
+/// Records every session the `after_*` hooks are handed.
+#[derive(Clone, Default)]
+struct RecordingHooks(std::sync::Arc<std::sync::Mutex<Vec<(&'static str, Session)>>>);
+
+#[async_trait::async_trait]
+impl Hooks for RecordingHooks {
+    async fn after_register(&self, _user: &User, session: &Session) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(("after_register", session.clone()));
+    }
+
+    async fn after_authenticate(&self, _user: &User, session: &Session) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(("after_authenticate", session.clone()));
+    }
+}
+
+#[tokio::test]
+async fn hooks_never_receive_a_session_token() {
+    let hooks = RecordingHooks::default();
+    let server = TestServer::start_with(builder().hooks(hooks.clone())).await;
+    let mut browser = Browser::new();
+    let signed_up = server.sign_up(&mut browser).await;
+    let signed_in = server.sign_in(&mut browser).await;
+
+    let seen = hooks.0.lock().unwrap().clone();
+    let names: Vec<&str> = seen.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["after_register", "after_authenticate"]);
+    for ((name, session), account) in seen.iter().zip([&signed_up, &signed_in]) {
+        assert_eq!(session.id, account.session_id, "{name}");
+        assert_eq!(session.token, None, "{name} got a token");
+        let printed = format!("{session:?} {}", serde_json::to_string(session).unwrap());
+        assert!(!printed.contains(&account.token), "{name}: {printed}");
+    }
 }

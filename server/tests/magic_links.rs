@@ -18,7 +18,7 @@ use passkey_magic_server::magic_links::{INVALID_MAGIC_LINK, MagicLinkConfig, SEN
 use passkey_magic_server::mail::{
     DevOutbox, EmailSender, MagicLinkEmail, MailError, SmtpConfig, SmtpSecurity, SmtpSender,
 };
-use passkey_magic_server::secrets::SecretToken;
+use passkey_magic_server::secrets::TokenHash;
 use passkey_magic_server::store::SqliteStore;
 use passkey_magic_server::{Auth, AuthBuilder};
 use passkey_magic_shared::magic_link::extract_token;
@@ -164,7 +164,7 @@ impl<S: EmailSender> EmailSender for Recording<S> {
 /// Asserts that a failed delivery left nothing usable behind: no stored link for the
 /// recorded token, verification refused, no user created.
 async fn assert_undelivered_link_is_dead(server: &TestServer, token: &str, email: &str) {
-    let hash = SecretToken::from_client(token).hash();
+    let hash = TokenHash::of(token);
     assert!(
         !server.auth.store().delete_magic_link(&hash).await.unwrap(),
         "the link of a failed delivery must not be stored"
@@ -639,6 +639,28 @@ async fn the_sixth_send_for_one_address_and_email_is_rate_limited() {
     // After the window, Ada can ask again.
     server.clock.advance_millis(15 * MINUTE);
     send(&server, "ada@example.com").await.ok();
+}
+
+/// `magicLink.send.address`: one client address may send 20 links per 15 minutes in
+/// all, whatever the emails, so it cannot mail many people.
+#[tokio::test]
+async fn one_address_cannot_mail_many_emails() {
+    let sink = SmtpSink::start().await;
+    let server = start(&sink).await;
+    for index in 0..20 {
+        send(&server, &format!("user{index}@example.com"))
+            .await
+            .ok();
+    }
+    let reply = send(&server, "user20@example.com").await;
+    assert_eq!(reply.status, 429, "{reply:?}");
+    assert_eq!(
+        sink.messages().len(),
+        20,
+        "the limited request sent nothing"
+    );
+    server.clock.advance_millis(15 * MINUTE);
+    send(&server, "user20@example.com").await.ok();
 }
 
 // ---------------------------------------------------------------- input, hooks, config

@@ -14,7 +14,7 @@ use passkey_magic_server::qr::{
     CONFIRMATION_LOCKED, INVALID_CONFIRMATION_CODE, QR_ALREADY_COMPLETED, QR_CANCELLED,
     QR_CONFIRMATION_REQUIRED, QR_EXPIRED, QrConfirmation,
 };
-use passkey_magic_server::secrets::SecretToken;
+use passkey_magic_server::secrets::TokenHash;
 use passkey_magic_shared::RateLimitRule;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -134,7 +134,7 @@ async fn qr_login_signs_the_desktop_in_with_a_new_qr_session() {
         .unwrap();
     assert_eq!(
         stored.status_token_hash,
-        SecretToken::from_client(desktop.status_token.as_str()).hash()
+        TokenHash::of(&desktop.status_token)
     );
     assert!(!format!("{stored:?}").contains(&desktop.status_token));
     assert_eq!(
@@ -583,16 +583,21 @@ async fn parallel_guessers_get_five_tries_in_all() {
         .assert_error(400, CONFIRMATION_LOCKED);
 }
 
+/// v0.4 apps may send a code although confirmation is off: a harmless `{ok: true}` that
+/// changes nothing (the status still has no confirmation fields).
 #[tokio::test]
-async fn confirming_without_confirmation_enabled_is_refused() {
+async fn confirming_without_confirmation_enabled_is_a_no_op() {
     let server = TestServer::start().await;
     let desktop = server.create_qr().await;
     assert!(desktop.code.is_none());
     server.scan(&desktop.id).await.ok();
-    server
-        .confirm(&desktop.id, "123456")
-        .await
-        .assert_error(400, passkey_magic_server::qr::CONFIRMATION_NOT_ENABLED);
+    let before = server.qr_status(&desktop).await.ok();
+    assert_eq!(
+        server.confirm(&desktop.id, "123456").await.ok(),
+        json!({"ok": true})
+    );
+    assert_eq!(server.qr_status(&desktop).await.ok(), before);
+    assert_eq!(before, json!({"state": "scanned"}));
 }
 
 // ---------------------------------------------------------------- races

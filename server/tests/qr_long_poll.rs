@@ -4,6 +4,10 @@
 //! `cargo test -p passkey-magic-server --test qr_long_poll -- --nocapture`) and the test
 //! asserts on counts, never on durations.
 //!
+//! Time is tokio's paused clock (`start_paused`): waits and fallback rounds advance
+//! virtual time as soon as every task is idle, so the tests take no wall-clock seconds
+//! and cannot be flaky on a loaded machine.
+//!
 //! The waiters call the engine directly (`auth.qr().status`): the HTTP layer adds no
 //! storage reads, and 10 000 loopback connections would need 20 000 file descriptors.
 
@@ -20,7 +24,8 @@ use passkey_magic_server::{Auth, secrets::TokenHash};
 use passkey_magic_shared::{Metadata, QrState, Timestamp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Counts the QR reads that reach the store it wraps.
 #[derive(Debug, Default)]
@@ -81,7 +86,7 @@ impl Store for CountingStore {
     ) -> Result<Vec<CredentialRecord>, StoreError> {
         self.inner.credentials_for_user(user_id).await
     }
-    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<(), StoreError> {
+    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError> {
         self.inner.record_credential_use(usage).await
     }
     async fn update_credential(
@@ -202,7 +207,7 @@ async fn until_waiting(auth: &Auth, count: usize) {
 
 const DESKTOPS: usize = 10_000;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn ten_thousand_waiting_desktops_cost_one_batched_read_per_interval() {
     let counts = Arc::new(Counts::default());
     // A 1 s fallback (the default is 3 s) to see several rounds in a short test.
@@ -219,7 +224,12 @@ async fn ten_thousand_waiting_desktops_cost_one_batched_read_per_interval() {
             let (id, token) = (login.session_id.clone(), login.status_token.clone());
             tokio::spawn(async move {
                 auth.qr()
-                    .status(&id, &token, Duration::from_secs(30), &ClientInfo::default())
+                    .status(
+                        &id,
+                        token.expose(),
+                        Duration::from_secs(30),
+                        &ClientInfo::default(),
+                    )
                     .await
             })
         })
@@ -236,7 +246,7 @@ async fn ten_thousand_waiting_desktops_cost_one_batched_read_per_interval() {
     let batches = batches_after - batches_before;
     let rows = rows_after - rows_before;
     println!(
-        "{DESKTOPS} waiting desktops, fallback {fallback:?}, over {elapsed:.1} s: \
+        "{DESKTOPS} waiting desktops, fallback {fallback:?}, over {elapsed:.1} virtual s: \
          {by_id} single reads, {batches} batched reads ({:.1} store calls/s), \
          {rows} rows re-checked ({:.0} rows/s)",
         (by_id + batches) as f64 / elapsed,
@@ -253,7 +263,7 @@ async fn ten_thousand_waiting_desktops_cost_one_batched_read_per_interval() {
     // An in-process change wakes its waiter at once (no fallback round needed)...
     let first = &logins[0];
     auth.qr()
-        .cancel(&first.session_id, &first.status_token)
+        .cancel(&first.session_id, first.status_token.expose())
         .await
         .unwrap();
     let mut waiters = waiters.into_iter();
@@ -269,7 +279,7 @@ async fn ten_thousand_waiting_desktops_cost_one_batched_read_per_interval() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_change_made_by_another_instance_wakes_the_waiter_through_the_fallback() {
     let counts = Arc::new(Counts::default());
     let shared = MemoryStore::new();
@@ -281,7 +291,12 @@ async fn a_change_made_by_another_instance_wakes_the_waiter_through_the_fallback
         let (id, token) = (login.session_id.clone(), login.status_token.clone());
         tokio::spawn(async move {
             auth.qr()
-                .status(&id, &token, Duration::from_secs(30), &ClientInfo::default())
+                .status(
+                    &id,
+                    token.expose(),
+                    Duration::from_secs(30),
+                    &ClientInfo::default(),
+                )
                 .await
         })
     };

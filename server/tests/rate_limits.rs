@@ -105,6 +105,80 @@ async fn forwarding_headers_from_untrusted_peers_do_not_change_the_key() {
     assert_eq!(check_email(&base, Some("198.51.100.3")).await.0, 429);
 }
 
+/// One host floods from ever-new addresses of its IPv6 /64: they share one budget, and a
+/// client of another network is not affected.
+#[tokio::test]
+async fn an_ipv6_64_flood_shares_one_budget() {
+    let auth = builder()
+        .trusted_proxies(["127.0.0.0/8".parse().unwrap()])
+        .rate_limit(
+            RateLimitRule::EmailAvailable,
+            Some(Budget::new(3, Duration::from_secs(60))),
+        )
+        .build()
+        .unwrap();
+    let (base, _stop) = serve(auth).await;
+    let mut statuses = Vec::new();
+    for host in 1..=50u32 {
+        let address = format!("2001:db8:1:2:{:x}:{:x}::{host:x}", host * 7, host * 13);
+        statuses.push(check_email(&base, Some(&address)).await.0);
+    }
+    assert_eq!(statuses[..3], [200, 200, 200]);
+    assert!(
+        statuses[3..].iter().all(|&status| status == 429),
+        "{statuses:?}"
+    );
+    // The next /64 over, and an IPv4 client, have budgets of their own.
+    assert_eq!(check_email(&base, Some("2001:db8:1:3::1")).await.0, 200);
+    assert_eq!(check_email(&base, Some("198.51.100.9")).await.0, 200);
+}
+
+/// With `/128` configured, each IPv6 address counts alone.
+#[tokio::test]
+async fn the_ipv6_grouping_is_configurable() {
+    let auth = builder()
+        .trusted_proxies(["127.0.0.0/8".parse().unwrap()])
+        .rate_limit_ipv6_prefix(128)
+        .rate_limit(
+            RateLimitRule::EmailAvailable,
+            Some(Budget::new(1, Duration::from_secs(60))),
+        )
+        .build()
+        .unwrap();
+    let (base, _stop) = serve(auth).await;
+    for host in 1..=5u32 {
+        let address = format!("2001:db8:1:2::{host:x}");
+        assert_eq!(check_email(&base, Some(&address)).await.0, 200, "{address}");
+    }
+    assert_eq!(check_email(&base, Some("2001:db8:1:2::1")).await.0, 429);
+}
+
+#[test]
+fn invalid_budgets_are_refused_when_the_engine_is_built() {
+    use passkey_magic_server::config::ConfigError;
+    let zero = builder()
+        .rate_limit(
+            RateLimitRule::QrCreate,
+            Some(Budget::new(0, Duration::from_secs(60))),
+        )
+        .build::<passkey_magic_shared::Metadata, passkey_magic_shared::Metadata>();
+    assert!(matches!(
+        zero,
+        Err(ConfigError::InvalidRateLimit("qr.create"))
+    ));
+    let forever = builder()
+        .rate_limit(RateLimitRule::QrCreate, Some(Budget::new(5, Duration::MAX)))
+        .build::<passkey_magic_shared::Metadata, passkey_magic_shared::Metadata>();
+    assert!(matches!(
+        forever,
+        Err(ConfigError::InvalidRateLimit("qr.create"))
+    ));
+    let prefix = builder()
+        .rate_limit_ipv6_prefix(0)
+        .build::<passkey_magic_shared::Metadata, passkey_magic_shared::Metadata>();
+    assert!(matches!(prefix, Err(ConfigError::InvalidIpv6Prefix(0))));
+}
+
 #[tokio::test]
 async fn a_trusted_proxy_forwards_each_clients_own_budget() {
     let auth = builder()

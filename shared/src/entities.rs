@@ -4,6 +4,7 @@
 //! `User` and `Credential` are generic over their metadata type (default: a JSON object),
 //! so apps can use their own serde types, like v0.4's `createAuth<UserMeta, CredentialMeta>`.
 
+use crate::secret::BearerToken;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +69,7 @@ pub struct Session {
     pub id: String,
     /// The bearer token: present only in the response that created the session.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub token: Option<BearerToken>,
     /// The signed-in user.
     pub user_id: String,
     /// How the user signed in.
@@ -161,7 +162,7 @@ impl QrState {
 #[serde(rename_all = "camelCase")]
 pub struct SessionGrant {
     /// The desktop's new bearer token.
-    pub token: String,
+    pub token: BearerToken,
     /// When it expires.
     pub expires_at: Timestamp,
 }

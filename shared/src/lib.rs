@@ -16,6 +16,7 @@
 //!   bodies, one module per group of routes.
 //! - [`request`]: strict parsing of request bodies with the spec's error messages.
 //! - [`error`]: the error body every failure carries.
+//! - [`secret`]: [`BearerToken`], the one type of every bearer secret (redacted `Debug`).
 //! - [`limits`], [`email`], [`magic_link`]: field limits, email syntax, magic-link URLs.
 //! - [`time`]: the [`Timestamp`] type (ISO-8601 on the wire, Unix milliseconds inside).
 //! - [`webauthn`]: the WebAuthn JSON types (from `webauthn-rs-proto`).
@@ -41,6 +42,7 @@ pub mod passkeys;
 pub mod qr;
 pub mod request;
 pub mod routes;
+pub mod secret;
 pub mod sessions;
 pub mod time;
 pub mod webauthn;
@@ -51,4 +53,5 @@ pub use entities::{
 };
 pub use error::{ErrorBody, ErrorCode, RequestError};
 pub use routes::{Access, Endpoint, Method, RateLimitRule, Route};
+pub use secret::BearerToken;
 pub use time::Timestamp;

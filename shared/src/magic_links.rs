@@ -4,6 +4,7 @@ use crate::entities::{AuthMethod, Metadata, Session, User};
 use crate::error::RequestError;
 use crate::limits::{MAX_EMAIL_LEN, MAX_TOKEN_LEN};
 use crate::request::{Fields, FromJsonObject};
+use crate::secret::BearerToken;
 use serde::{Deserialize, Serialize};
 
 /// Route 7 request: `{email}`.
@@ -32,13 +33,13 @@ pub struct SendMagicLinkResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyMagicLinkRequest {
     /// The token from the link (see [`crate::magic_link::extract_token`]).
-    pub token: String,
+    pub token: BearerToken,
 }
 
 impl FromJsonObject for VerifyMagicLinkRequest {
     fn from_object(fields: &Fields<'_>) -> Result<Self, RequestError> {
         Ok(VerifyMagicLinkRequest {
-            token: fields.required_string("token", MAX_TOKEN_LEN)?,
+            token: fields.required_string("token", MAX_TOKEN_LEN)?.into(),
         })
     }
 }

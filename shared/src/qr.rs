@@ -6,6 +6,7 @@
 use crate::error::RequestError;
 use crate::limits::{MAX_CONFIRMATION_CODE_LEN, MAX_QR_WAIT_SECONDS, MAX_TOKEN_LEN};
 use crate::request::{Fields, FromJsonObject};
+use crate::secret::BearerToken;
 use crate::webauthn::AuthenticationResponse;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +17,7 @@ pub struct CreateQrResponse {
     /// Goes into the QR code.
     pub session_id: String,
     /// Desktop-only secret for polling and cancelling.
-    pub status_token: String,
+    pub status_token: BearerToken,
     /// Digits the desktop shows and the phone must enter, when confirmation is enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation_code: Option<String>,
@@ -27,7 +28,7 @@ pub struct CreateQrResponse {
 pub struct QrStatusQuery {
     /// The status token from route 9.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub token: Option<BearerToken>,
     /// Long-poll: answer as soon as the state changes, or after this many seconds
     /// (at most [`MAX_QR_WAIT_SECONDS`]). Absent: answer at once.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,13 +67,13 @@ pub type CompleteQrRequest<R = AuthenticationResponse> = crate::passkeys::Respon
 #[serde(rename_all = "camelCase")]
 pub struct CancelQrRequest {
     /// The status token from route 9.
-    pub status_token: String,
+    pub status_token: BearerToken,
 }
 
 impl FromJsonObject for CancelQrRequest {
     fn from_object(fields: &Fields<'_>) -> Result<Self, RequestError> {
         Ok(CancelQrRequest {
-            status_token: fields.required_string("statusToken", MAX_TOKEN_LEN)?,
+            status_token: fields.required_string("statusToken", MAX_TOKEN_LEN)?.into(),
         })
     }
 }

@@ -64,6 +64,9 @@ pub enum RateLimitRule {
     PasskeyAuthenticateVerify,
     /// `magicLink.send`: 5 per 15 minutes, per address and email.
     MagicLinkSend,
+    /// `magicLink.send.address`: 20 per 15 minutes per address, whatever the emails (a
+    /// ceiling on top of `magicLink.send`, so one client cannot mail many addresses).
+    MagicLinkSendPerAddress,
     /// `magicLink.verify`: 10 per 15 minutes.
     MagicLinkVerify,
     /// `qr.create`: 20 per 5 minutes.
@@ -80,11 +83,12 @@ pub enum RateLimitRule {
 
 impl RateLimitRule {
     /// Every rule, in spec order.
-    pub const ALL: [RateLimitRule; 10] = [
+    pub const ALL: [RateLimitRule; 11] = [
         RateLimitRule::PasskeyRegisterOptions,
         RateLimitRule::PasskeyAuthenticateOptions,
         RateLimitRule::PasskeyAuthenticateVerify,
         RateLimitRule::MagicLinkSend,
+        RateLimitRule::MagicLinkSendPerAddress,
         RateLimitRule::MagicLinkVerify,
         RateLimitRule::QrCreate,
         RateLimitRule::QrScan,
@@ -100,6 +104,7 @@ impl RateLimitRule {
             RateLimitRule::PasskeyAuthenticateOptions => "passkey.authenticate.options",
             RateLimitRule::PasskeyAuthenticateVerify => "passkey.authenticate.verify",
             RateLimitRule::MagicLinkSend => "magicLink.send",
+            RateLimitRule::MagicLinkSendPerAddress => "magicLink.send.address",
             RateLimitRule::MagicLinkVerify => "magicLink.verify",
             RateLimitRule::QrCreate => "qr.create",
             RateLimitRule::QrScan => "qr.scan",
@@ -122,6 +127,7 @@ impl RateLimitRule {
             RateLimitRule::PasskeyAuthenticateOptions => (30, 5 * MINUTE),
             RateLimitRule::PasskeyAuthenticateVerify => (30, 5 * MINUTE),
             RateLimitRule::MagicLinkSend => (5, 15 * MINUTE),
+            RateLimitRule::MagicLinkSendPerAddress => (20, 15 * MINUTE),
             RateLimitRule::MagicLinkVerify => (10, 15 * MINUTE),
             RateLimitRule::QrCreate => (20, 5 * MINUTE),
             RateLimitRule::QrScan => (30, 5 * MINUTE),

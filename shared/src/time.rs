@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use std::fmt;
+use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
@@ -39,6 +40,41 @@ impl Timestamp {
     /// This timestamp moved forward by `millis` milliseconds (saturating).
     pub const fn plus_millis(self, millis: i64) -> Self {
         Timestamp(self.0.saturating_add(millis))
+    }
+
+    /// This timestamp moved forward by `duration` (whole milliseconds), saturating at the
+    /// end of the representable range instead of overflowing.
+    ///
+    /// ```
+    /// use passkey_magic_shared::Timestamp;
+    /// use std::time::Duration;
+    /// let t = Timestamp::from_unix_millis(1_000);
+    /// assert_eq!(t.saturating_add(Duration::from_secs(2)).as_unix_millis(), 3_000);
+    /// assert_eq!(t.saturating_add(Duration::MAX).as_unix_millis(), i64::MAX);
+    /// ```
+    pub fn saturating_add(self, duration: Duration) -> Self {
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        self.plus_millis(millis)
+    }
+
+    /// This timestamp moved back by `duration` (whole milliseconds), saturating.
+    pub fn saturating_sub(self, duration: Duration) -> Self {
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_sub(millis))
+    }
+
+    /// How long after `earlier` this timestamp is; zero when it is not later.
+    ///
+    /// ```
+    /// use passkey_magic_shared::Timestamp;
+    /// use std::time::Duration;
+    /// let (a, b) = (Timestamp::from_unix_millis(1_000), Timestamp::from_unix_millis(3_500));
+    /// assert_eq!(b.saturating_duration_since(a), Duration::from_millis(2_500));
+    /// assert_eq!(a.saturating_duration_since(b), Duration::ZERO);
+    /// ```
+    pub fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
+        let millis = self.0.saturating_sub(earlier.0);
+        Duration::from_millis(u64::try_from(millis).unwrap_or(0))
     }
 
     fn to_offset_date_time(self) -> Option<OffsetDateTime> {

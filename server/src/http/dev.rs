@@ -51,7 +51,7 @@ async fn list_outbox(State(outbox): State<DevOutbox>) -> Json<OutboxResponse> {
 mod tests {
     use super::*;
     use crate::mail::{EmailSender, MagicLinkEmail};
-    use crate::secrets::SecretToken;
+    use crate::secrets::BearerToken;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use http_body_util::BodyExt;
@@ -66,7 +66,7 @@ mod tests {
             let message = MagicLinkEmail::new(
                 "ada@example.com",
                 format!("http://localhost:8787/?token={token}"),
-                SecretToken::from_client(token),
+                BearerToken::new(token),
                 "Demo",
                 Timestamp::from_unix_millis(900_000),
                 Duration::from_secs(900),

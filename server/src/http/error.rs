@@ -5,6 +5,7 @@
 //! so nothing internal reaches the client.
 
 use crate::Error;
+use crate::error::chain;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use passkey_magic_shared::error::{ErrorBody, ErrorCode, messages};
@@ -13,7 +14,9 @@ impl Error {
     /// The protocol's error category of this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidRequest(_) | Error::Request(_) => ErrorCode::InvalidRequest,
+            Error::InvalidRequest(_) | Error::Request(_) | Error::Vetoed(_) => {
+                ErrorCode::InvalidRequest
+            }
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::NotFound => ErrorCode::NotFound,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
@@ -28,16 +31,16 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let code = self.code();
         let message = match &self {
-            Error::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "dependency unavailable");
+            Error::Unavailable(_) => {
+                tracing::warn!(error = %chain(&self), "dependency unavailable");
                 messages::UNAVAILABLE.to_owned()
             }
-            Error::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
+            Error::Internal(_) => {
+                tracing::error!(error = %chain(&self), "internal error");
                 messages::INTERNAL.to_owned()
             }
-            Error::Mail(detail) => {
-                tracing::warn!(error = %detail, "email not sent");
+            Error::Mail(_) => {
+                tracing::warn!(error = %chain(&self), "email not sent");
                 crate::magic_links::SEND_FAILED.to_owned()
             }
             other => other.to_string(),
@@ -60,6 +63,7 @@ impl IntoResponse for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
     use http_body_util::BodyExt;
     use passkey_magic_shared::RequestError;
 
@@ -96,12 +100,24 @@ mod tests {
 
     #[tokio::test]
     async fn internals_never_reach_the_client() {
-        let (status, _, body) = render(Error::Internal("db password=hunter2".into())).await;
+        let internal = StoreError::Internal("db password=hunter2".into());
+        let (status, _, body) = render(internal.into()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body.error, messages::INTERNAL);
-        let (status, _, body) = render(Error::Unavailable("connection refused".into())).await;
+        let unavailable = StoreError::Unavailable("connection refused".into());
+        let (status, _, body) = render(unavailable.into()).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body.error, messages::UNAVAILABLE);
+    }
+
+    /// A conflict on an id the server generated is the server's problem: a 500 that
+    /// names no column, not a 400 "id already in use".
+    #[tokio::test]
+    async fn a_stray_store_conflict_is_a_500() {
+        let (status, _, body) = render(StoreError::Conflict("id").into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body.error, messages::INTERNAL);
+        assert_eq!(body.code, Some(ErrorCode::Internal));
     }
 
     #[tokio::test]

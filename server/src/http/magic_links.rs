@@ -7,12 +7,12 @@
 
 use super::extract::{Client, JsonBody, client_ip};
 use crate::auth::{Auth, MetadataType};
+use crate::error::Reason;
 use crate::{Error, Result};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use passkey_magic_shared::RateLimitRule;
-use passkey_magic_shared::error::messages::MAGIC_LINK_NOT_CONFIGURED;
 use passkey_magic_shared::magic_links::{
     SendMagicLinkRequest, SendMagicLinkResponse, VerifyMagicLinkRequest, VerifyMagicLinkResponse,
 };
@@ -31,7 +31,7 @@ impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for MagicLin
         if auth.magic_links().is_enabled() {
             Ok(MagicLinksEnabled)
         } else {
-            Err(Error::InvalidRequest(MAGIC_LINK_NOT_CONFIGURED.to_owned()))
+            Err(Error::InvalidRequest(Reason::MagicLinkNotConfigured))
         }
     }
 }
@@ -56,7 +56,17 @@ pub(super) async fn send<U: MetadataType, C: MetadataType>(
     ClientIp(address): ClientIp,
     JsonBody(request): JsonBody<SendMagicLinkRequest>,
 ) -> Result<Json<SendMagicLinkResponse>> {
-    auth.rate_limits()
+    let limits = auth.rate_limits();
+    // The per-address ceiling first: one client cannot mail many addresses.
+    limits
+        .check(
+            RateLimitRule::MagicLinkSendPerAddress,
+            address,
+            None,
+            auth.now(),
+        )
+        .await?;
+    limits
         .check(
             RateLimitRule::MagicLinkSend,
             address,
@@ -74,6 +84,8 @@ pub(super) async fn verify<U: MetadataType, C: MetadataType>(
     JsonBody(request): JsonBody<VerifyMagicLinkRequest>,
 ) -> Result<Json<VerifyMagicLinkResponse<U>>> {
     Ok(Json(
-        auth.magic_links().verify(&request.token, &client).await?,
+        auth.magic_links()
+            .verify(request.token.expose(), &client)
+            .await?,
     ))
 }

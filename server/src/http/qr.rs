@@ -31,7 +31,7 @@ pub(super) async fn status<U: MetadataType, C: MetadataType>(
     query: std::result::Result<Query<QrStatusQuery>, QueryRejection>,
 ) -> Result<Json<QrStatus>> {
     let Query(query) = query.map_err(|_| Error::Request(RequestError::InvalidField("wait")))?;
-    let token = query.token.as_deref().unwrap_or_default();
+    let token = query.token.as_ref().map_or("", |token| token.expose());
     let wait = Duration::from_secs(u64::from(query.wait_seconds()));
     Ok(Json(auth.qr().status(&id, token, wait, &client).await?))
 }
@@ -67,6 +67,6 @@ pub(super) async fn cancel<U: MetadataType, C: MetadataType>(
     IdParam(id): IdParam,
     JsonBody(request): JsonBody<CancelQrRequest>,
 ) -> Result<Json<OkResponse>> {
-    auth.qr().cancel(&id, &request.status_token).await?;
+    auth.qr().cancel(&id, request.status_token.expose()).await?;
     Ok(Json(OkResponse::OK))
 }

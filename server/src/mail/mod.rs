@@ -31,7 +31,7 @@ pub use outbox::{DEFAULT_OUTBOX_CAPACITY, DevOutbox, OutboxMessage};
 #[cfg(feature = "smtp")]
 pub use smtp::{DEFAULT_SMTP_TIMEOUT, SmtpConfig, SmtpSecurity, SmtpSender};
 
-use crate::secrets::SecretToken;
+use crate::secrets::BearerToken;
 use async_trait::async_trait;
 use passkey_magic_shared::{Timestamp, email};
 use sha2::{Digest, Sha256};
@@ -104,7 +104,7 @@ impl<S: EmailSender + ?Sized> EmailSender for Arc<S> {
 pub struct MagicLinkEmail {
     to: String,
     url: String,
-    token: SecretToken,
+    token: BearerToken,
     app_name: String,
     expires_at: Timestamp,
     valid_for: Duration,
@@ -116,7 +116,7 @@ impl MagicLinkEmail {
     pub fn new(
         to: impl Into<String>,
         url: impl Into<String>,
-        token: SecretToken,
+        token: BearerToken,
         app_name: impl Into<String>,
         expires_at: Timestamp,
         valid_for: Duration,
@@ -142,7 +142,7 @@ impl MagicLinkEmail {
     }
 
     /// The link's token. A bearer secret: never log it.
-    pub fn token(&self) -> &SecretToken {
+    pub fn token(&self) -> &BearerToken {
         &self.token
     }
 
@@ -275,6 +275,37 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// Magic-link settings and sender of an engine where magic links are on.
+pub(crate) struct MagicLinkSetup {
+    pub(crate) config: crate::config::MagicLinkConfig,
+    pub(crate) sender: Arc<dyn EmailSender>,
+}
+
+impl std::fmt::Debug for MagicLinkSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MagicLinkSetup")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MagicLinkSetup {
+    /// Validates the builder's settings; magic links are on only with both a config and
+    /// a sender.
+    pub(crate) fn from_builder(
+        config: Option<crate::config::MagicLinkConfig>,
+        sender: Option<Arc<dyn EmailSender>>,
+    ) -> Result<Option<Self>, crate::config::ConfigError> {
+        if let Some(config) = &config {
+            config.validate()?;
+        }
+        Ok(match (config, sender) {
+            (Some(config), Some(sender)) => Some(MagicLinkSetup { config, sender }),
+            _ => None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,7 +314,7 @@ mod tests {
         MagicLinkEmail::new(
             "Ada@Example.com",
             url,
-            SecretToken::from_client("tok3n"),
+            BearerToken::new("tok3n"),
             app_name,
             Timestamp::from_unix_millis(1_795_988_498_000 + 15 * 60_000),
             Duration::from_secs(15 * 60),
@@ -346,5 +377,31 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(7200)), "2 hours");
         assert_eq!(human_duration(Duration::from_secs(90)), "90 seconds");
         assert_eq!(human_duration(Duration::from_secs(1)), "1 second");
+    }
+
+    #[test]
+    fn magic_links_need_a_url_and_a_sender() {
+        let config = || {
+            Some(crate::config::MagicLinkConfig::new(
+                "https://example.com/verify",
+            ))
+        };
+        let sender = || Some(Arc::new(crate::mail::DevOutbox::new()) as Arc<dyn EmailSender>);
+        assert!(matches!(
+            MagicLinkSetup::from_builder(config(), sender()),
+            Ok(Some(_))
+        ));
+        assert!(matches!(
+            MagicLinkSetup::from_builder(config(), None),
+            Ok(None)
+        ));
+        assert!(matches!(
+            MagicLinkSetup::from_builder(None, sender()),
+            Ok(None)
+        ));
+        assert!(
+            MagicLinkSetup::from_builder(Some(crate::config::MagicLinkConfig::new("/v")), sender())
+                .is_err()
+        );
     }
 }

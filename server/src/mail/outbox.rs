@@ -11,7 +11,6 @@
 //! The outbox holds live sign-in links: never expose it (or its file) in production.
 
 use super::{EmailSender, MagicLinkEmail, MailError, recipient_fingerprint};
-use crate::config::millis;
 use async_trait::async_trait;
 use passkey_magic_shared::{Timestamp, email};
 use serde::{Deserialize, Serialize};
@@ -193,9 +192,7 @@ impl DevOutbox {
 #[async_trait]
 impl EmailSender for DevOutbox {
     async fn send_magic_link(&self, message: &MagicLinkEmail) -> Result<(), MailError> {
-        let sent_at = message
-            .expires_at()
-            .plus_millis(-millis(message.valid_for()));
+        let sent_at = message.expires_at().saturating_sub(message.valid_for());
         let entry = OutboxMessage {
             email: message.to().to_owned(),
             url: message.url().to_owned(),
@@ -225,14 +222,14 @@ impl EmailSender for DevOutbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::SecretToken;
+    use crate::secrets::BearerToken;
     use std::time::Duration;
 
     fn message(to: &str, token: &str) -> MagicLinkEmail {
         MagicLinkEmail::new(
             to,
             format!("http://localhost:8787/?token={token}"),
-            SecretToken::from_client(token),
+            BearerToken::new(token),
             "Demo",
             Timestamp::from_unix_millis(1_000_000 + 900_000),
             Duration::from_secs(900),

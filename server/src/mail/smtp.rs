@@ -283,7 +283,7 @@ impl EmailSender for SmtpSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::SecretToken;
+    use crate::secrets::BearerToken;
     use passkey_magic_shared::Timestamp;
 
     fn config(security: SmtpSecurity) -> SmtpConfig {
@@ -357,7 +357,7 @@ mod tests {
         let message = MagicLinkEmail::new(
             "ada@example.com",
             "https://example.com/verify?token=abc",
-            SecretToken::from_client("abc"),
+            BearerToken::new("abc"),
             "Example",
             Timestamp::from_unix_millis(900_000),
             Duration::from_secs(900),
@@ -376,7 +376,7 @@ mod tests {
         let message = MagicLinkEmail::new(
             "not an address",
             "https://example.com/verify?token=abc",
-            SecretToken::from_client("abc"),
+            BearerToken::new("abc"),
             "Example",
             Timestamp::from_unix_millis(900_000),
             Duration::from_secs(900),

@@ -1,26 +1,33 @@
-//! The in-process limiter: fixed windows in a map whose size stays bounded.
+//! The in-process limiter: fixed windows in a map whose size stays bounded, evicting the
+//! oldest windows when it is full so that new clients are always served.
 
-use super::{Budget, Decision, LimiterError, RateLimiter};
-use crate::config::millis;
+use super::{Budget, Decision, LimiterError, LimiterKey, RateLimiter};
 use async_trait::async_trait;
 use passkey_magic_shared::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// Default bound on tracked keys.
 pub const DEFAULT_MAX_KEYS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
-    ends_at: i64,
+    ends_at: Timestamp,
     count: u32,
+    /// Which entry of [`State::order`] belongs to this window.
+    generation: u64,
 }
 
-/// Counts requests in process memory. Expired windows are evicted as new keys arrive, and
-/// the number of live keys never exceeds the bound: past it, requests from *new* keys are
-/// limited (fail closed) until windows expire, so a flood of addresses cannot reset the
-/// counters of others.
+/// Counts requests in process memory, at most `max_keys` windows at a time.
+///
+/// When the map is full, a request from a new key evicts the **oldest** window (the one
+/// that started first) instead of being refused: a flood of addresses can never lock new
+/// clients out. The price is that such a flood resets the oldest counters first, so it
+/// must cycle through the whole table (100 000 windows by default) before it touches a
+/// recent one — and IPv6 floods from one network are one key (`/64` grouping).
+///
+/// Keys are fixed-size hashes ([`LimiterKey`]); a hit allocates nothing once the map and
+/// the queue have grown to their bound.
 #[derive(Debug)]
 pub struct MemoryRateLimiter {
     // std Mutex: tiny critical sections, never held across an await.
@@ -30,10 +37,11 @@ pub struct MemoryRateLimiter {
 
 #[derive(Debug, Default)]
 struct State {
-    windows: HashMap<String, Window>,
-    /// No window ends before this: a full map is swept only once something can expire,
-    /// so a flood of new keys costs O(1) each, not a scan.
-    earliest_end: i64,
+    windows: HashMap<LimiterKey, Window>,
+    /// Windows in the order they started. An entry whose generation no longer matches its
+    /// window's is stale (the window was restarted later) and is skipped.
+    order: VecDeque<(LimiterKey, u64)>,
+    next_generation: u64,
 }
 
 impl Default for MemoryRateLimiter {
@@ -43,7 +51,7 @@ impl Default for MemoryRateLimiter {
 }
 
 impl MemoryRateLimiter {
-    /// A limiter tracking at most `max_keys` live keys.
+    /// A limiter tracking at most `max_keys` windows (at least 1).
     pub fn with_max_keys(max_keys: usize) -> Self {
         MemoryRateLimiter {
             state: Mutex::new(State::default()),
@@ -57,58 +65,100 @@ impl MemoryRateLimiter {
     }
 }
 
+impl State {
+    fn hit(
+        &mut self,
+        key: LimiterKey,
+        budget: Budget,
+        now: Timestamp,
+        max_keys: usize,
+    ) -> Decision {
+        let restart = match self.windows.get(&key) {
+            Some(window) => window.ends_at <= now,
+            None => {
+                self.make_room(max_keys);
+                true
+            }
+        };
+        if restart {
+            let generation = self.next_generation;
+            self.next_generation = self.next_generation.wrapping_add(1);
+            let window = Window {
+                ends_at: now.saturating_add(budget.window),
+                count: 0,
+                generation,
+            };
+            self.windows.insert(key, window);
+            self.order.push_back((key, generation));
+            self.compact(max_keys);
+        }
+        let Some(window) = self.windows.get_mut(&key) else {
+            // Inserted just above if it was missing.
+            return Decision::Allowed;
+        };
+        window.count = window.count.saturating_add(1);
+        if window.count <= budget.limit {
+            Decision::Allowed
+        } else {
+            Decision::Limited {
+                retry_after: window.ends_at.saturating_duration_since(now),
+            }
+        }
+    }
+
+    /// Evicts the oldest windows until there is room for one more.
+    fn make_room(&mut self, max_keys: usize) {
+        while self.windows.len() >= max_keys {
+            let Some((key, generation)) = self.order.pop_front() else {
+                // Every window has an entry in `order`; not reached.
+                return;
+            };
+            if self
+                .windows
+                .get(&key)
+                .is_some_and(|window| window.generation == generation)
+            {
+                self.windows.remove(&key);
+            }
+        }
+    }
+
+    /// Drops stale queue entries once they outnumber the windows, in place: the queue
+    /// stays within twice the bound.
+    fn compact(&mut self, max_keys: usize) {
+        if self.order.len() > max_keys.saturating_mul(2) {
+            let windows = &self.windows;
+            self.order.retain(|(key, generation)| {
+                windows
+                    .get(key)
+                    .is_some_and(|window| window.generation == *generation)
+            });
+        }
+    }
+}
+
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
     async fn hit(
         &self,
-        key: &str,
+        key: &LimiterKey,
         budget: Budget,
         now: Timestamp,
     ) -> Result<Decision, LimiterError> {
-        let now = now.as_unix_millis();
         let mut state = self
             .state
             .lock()
             .map_err(|_| LimiterError("memory limiter lock poisoned".into()))?;
-        if !state.windows.contains_key(key) && state.windows.len() >= self.max_keys {
-            if state.earliest_end <= now {
-                state.windows.retain(|_, window| window.ends_at > now);
-                state.earliest_end = state.windows.values().map(|w| w.ends_at).min().unwrap_or(0);
-            }
-            if state.windows.len() >= self.max_keys {
-                return Ok(Decision::Limited {
-                    retry_after: Duration::from_millis((state.earliest_end - now).max(0) as u64),
-                });
-            }
-        }
-        let new_end = now + millis(budget.window);
-        if state.windows.is_empty() || new_end < state.earliest_end {
-            state.earliest_end = new_end;
-        }
-        let window = state.windows.entry(key.to_owned()).or_insert(Window {
-            ends_at: now + millis(budget.window),
-            count: 0,
-        });
-        if window.ends_at <= now {
-            *window = Window {
-                ends_at: now + millis(budget.window),
-                count: 0,
-            };
-        }
-        window.count = window.count.saturating_add(1);
-        Ok(if window.count <= budget.limit {
-            Decision::Allowed
-        } else {
-            Decision::Limited {
-                retry_after: Duration::from_millis((window.ends_at - now).max(0) as u64),
-            }
-        })
+        Ok(state.hit(*key, budget, now, self.max_keys))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use passkey_magic_shared::RateLimitRule;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
 
     const BUDGET: Budget = Budget::new(3, Duration::from_secs(60));
 
@@ -116,65 +166,92 @@ mod tests {
         Timestamp::from_unix_millis(1_800_000_000_000 + seconds * 1000)
     }
 
+    fn key(name: &str) -> LimiterKey {
+        LimiterKey::new(RateLimitRule::QrCreate, None, Some(name), 64)
+    }
+
+    fn client(index: u32) -> LimiterKey {
+        let address = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + index));
+        LimiterKey::new(RateLimitRule::QrCreate, Some(address), None, 64)
+    }
+
     #[tokio::test]
     async fn the_request_after_the_budget_is_limited_until_the_window_ends() {
         let limiter = MemoryRateLimiter::default();
         for _ in 0..3 {
             assert_eq!(
-                limiter.hit("k", BUDGET, at(0)).await.unwrap(),
+                limiter.hit(&key("k"), BUDGET, at(0)).await.unwrap(),
                 Decision::Allowed
             );
         }
         assert_eq!(
-            limiter.hit("k", BUDGET, at(20)).await.unwrap(),
+            limiter.hit(&key("k"), BUDGET, at(20)).await.unwrap(),
             Decision::Limited {
                 retry_after: Duration::from_secs(40)
             }
         );
         // Other keys have their own budget.
         assert_eq!(
-            limiter.hit("other", BUDGET, at(20)).await.unwrap(),
+            limiter.hit(&key("other"), BUDGET, at(20)).await.unwrap(),
             Decision::Allowed
         );
         // A new window starts after the old one ends.
         assert_eq!(
-            limiter.hit("k", BUDGET, at(60)).await.unwrap(),
+            limiter.hit(&key("k"), BUDGET, at(60)).await.unwrap(),
             Decision::Allowed
         );
     }
 
+    /// A flood of distinct clients fills the table; new clients are still admitted (the
+    /// oldest windows make room), the table stays bounded, and recent clients keep
+    /// their counters.
     #[tokio::test]
-    async fn memory_stays_bounded_under_100_000_distinct_keys() {
-        let limiter = MemoryRateLimiter::with_max_keys(50_000);
-        for index in 0..100_000 {
-            let decision = limiter
-                .hit(&format!("key-{index}"), BUDGET, at(0))
+    async fn a_full_limiter_still_admits_new_clients() {
+        let limiter = MemoryRateLimiter::with_max_keys(1_000);
+        // A client that used up its budget just before the flood.
+        let victim = client(999_999);
+        for _ in 0..3 {
+            limiter.hit(&victim, BUDGET, at(0)).await.unwrap();
+        }
+        for index in 0..5_000 {
+            let decision = limiter.hit(&client(index), BUDGET, at(1)).await.unwrap();
+            assert_eq!(decision, Decision::Allowed, "flooding client {index}");
+            assert!(limiter.tracked_keys() <= 1_000);
+        }
+        assert_eq!(limiter.tracked_keys(), 1_000);
+        // Brand-new clients are served while the table is full and no window expired.
+        for index in 10_000..10_010 {
+            assert_eq!(
+                limiter.hit(&client(index), BUDGET, at(2)).await.unwrap(),
+                Decision::Allowed
+            );
+        }
+        // Recent clients keep their counters: the last of the flood used 1 of 3, so two
+        // more pass and the next is limited.
+        let recent = client(4_999);
+        limiter.hit(&recent, BUDGET, at(3)).await.unwrap();
+        limiter.hit(&recent, BUDGET, at(3)).await.unwrap();
+        assert!(matches!(
+            limiter.hit(&recent, BUDGET, at(3)).await.unwrap(),
+            Decision::Limited { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_eviction_queue_stays_bounded_when_windows_restart() {
+        let limiter = MemoryRateLimiter::with_max_keys(10);
+        for round in 0..1_000 {
+            limiter
+                .hit(&key("busy"), BUDGET, at(round * 61))
                 .await
                 .unwrap();
-            if index < 50_000 {
-                assert_eq!(decision, Decision::Allowed);
-            } else {
-                assert!(matches!(decision, Decision::Limited { .. }));
-            }
         }
-        assert_eq!(limiter.tracked_keys(), 50_000);
-        // Existing keys keep their counters while new keys are refused.
-        assert_eq!(
-            limiter.hit("key-1", BUDGET, at(1)).await.unwrap(),
-            Decision::Allowed
+        let state = limiter.state.lock().unwrap();
+        assert_eq!(state.windows.len(), 1);
+        assert!(
+            state.order.len() <= 21,
+            "{} queue entries",
+            state.order.len()
         );
-        // Once their windows end, expired keys are evicted and new keys are served.
-        for index in 100_000..200_000 {
-            let key = format!("key-{index}");
-            let decision = limiter.hit(&key, BUDGET, at(61)).await.unwrap();
-            assert_eq!(decision, Decision::Allowed, "{key}");
-            if index == 100_000 {
-                assert_eq!(limiter.tracked_keys(), 1);
-            }
-            if limiter.tracked_keys() >= 50_000 {
-                break;
-            }
-        }
-        assert!(limiter.tracked_keys() <= 50_000);
     }
 }

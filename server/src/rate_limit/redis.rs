@@ -1,7 +1,6 @@
 //! The shared limiter: counters in Redis, so every instance enforces one budget.
 
-use super::{Budget, Decision, LimiterError, RateLimiter};
-use crate::config::millis;
+use super::{Budget, Decision, LimiterError, LimiterKey, RateLimiter};
 use async_trait::async_trait;
 use passkey_magic_shared::Timestamp;
 use redis::aio::ConnectionManager;
@@ -64,13 +63,13 @@ impl RedisRateLimiter {
 impl RateLimiter for RedisRateLimiter {
     async fn hit(
         &self,
-        key: &str,
+        key: &LimiterKey,
         budget: Budget,
         _now: Timestamp,
     ) -> Result<Decision, LimiterError> {
         let mut connection = self.connection.clone();
         let mut invocation = self.script.key(format!("{}:rl:{key}", self.prefix));
-        invocation.arg(millis(budget.window));
+        invocation.arg(u64::try_from(budget.window.as_millis()).unwrap_or(u64::MAX));
         let call = invocation.invoke_async::<(u64, i64)>(&mut connection);
         let (count, ttl) = tokio::time::timeout(self.timeout, call)
             .await
@@ -80,7 +79,7 @@ impl RateLimiter for RedisRateLimiter {
             Decision::Allowed
         } else {
             Decision::Limited {
-                retry_after: Duration::from_millis(ttl.max(0) as u64),
+                retry_after: Duration::from_millis(u64::try_from(ttl).unwrap_or(0)),
             }
         })
     }

@@ -191,15 +191,12 @@ impl Store for MemoryStore {
         Ok(found)
     }
 
-    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<(), StoreError> {
+    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError> {
         let mut data = self.data()?;
-        if let Some(credential) = data.credentials.get_mut(&usage.id) {
-            credential.passkey = usage.passkey.clone();
-            credential.counter = usage.counter;
-            credential.backed_up = usage.backed_up;
-            credential.last_used_at = Some(usage.used_at);
-        }
-        Ok(())
+        Ok(data
+            .credentials
+            .get_mut(&usage.id)
+            .is_some_and(|credential| usage.apply(credential)))
     }
 
     async fn update_credential(
@@ -363,24 +360,7 @@ impl Store for MemoryStore {
         let Some(qr) = data.qr_sessions.get_mut(id) else {
             return Ok(None);
         };
-        if qr.expires_at <= now || !change.transition.from.contains(&qr.state) {
-            return Ok(None);
-        }
-        qr.state = change.transition.to;
-        qr.confirmed |= change.confirm;
-        if let Some(user_id) = &change.user_id {
-            qr.user_id = Some(user_id.clone());
-        }
-        if let Some(session_id) = &change.session_id {
-            qr.session_id = Some(session_id.clone());
-        }
-        if let Some(at) = change.authenticated_at {
-            qr.authenticated_at = Some(at);
-        }
-        if let Some(expires_at) = change.expires_at {
-            qr.expires_at = expires_at;
-        }
-        Ok(Some(qr.clone()))
+        Ok(change.apply(qr, now).then(|| qr.clone()))
     }
 
     async fn count_qr_confirmation_attempt(
@@ -391,18 +371,10 @@ impl Store for MemoryStore {
         now: Timestamp,
     ) -> Result<Option<u32>, StoreError> {
         let mut data = self.data()?;
-        let Some(qr) = data.qr_sessions.get_mut(id) else {
-            return Ok(None);
-        };
-        if qr.expires_at <= now
-            || qr.confirmed
-            || !states.contains(&qr.state)
-            || qr.confirmation_attempts >= max_attempts
-        {
-            return Ok(None);
-        }
-        qr.confirmation_attempts += 1;
-        Ok(Some(qr.confirmation_attempts))
+        Ok(data
+            .qr_sessions
+            .get_mut(id)
+            .and_then(|qr| qr.count_confirmation_attempt(states, max_attempts, now)))
     }
 
     async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {

@@ -122,8 +122,12 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
     ) -> Result<Vec<CredentialRecord>, StoreError>;
 
-    /// Records a sign-in with a credential (counter, backup state, last use).
-    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<(), StoreError>;
+    /// Records a sign-in with a credential (counter, backup state, last use), as a
+    /// compare-and-set on the signature counter: only if `usage.counter` is greater than
+    /// the stored counter, or both are 0 (an authenticator without a counter). Of racing
+    /// sign-ins that report the same counter (a cloned authenticator), exactly one is
+    /// recorded. `false` when refused or when the credential does not exist.
+    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError>;
 
     /// Sets a credential's label and/or metadata (`None` leaves a field unchanged).
     /// `false` when the credential is not the user's.

@@ -53,7 +53,55 @@ pub struct QrChange {
     pub expires_at: Option<Timestamp>,
 }
 
+impl QrSessionRecord {
+    /// Counts one confirmation attempt on a record in hand, if one is allowed: the login
+    /// is unexpired at `now`, unconfirmed, in one of `states`, and has had fewer than
+    /// `max_attempts`. Returns the attempt's number. (The SQL stores do the same in
+    /// one `UPDATE`.)
+    pub fn count_confirmation_attempt(
+        &mut self,
+        states: &[QrSessionState],
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> Option<u32> {
+        if self.expires_at <= now
+            || self.confirmed
+            || !states.contains(&self.state)
+            || self.confirmation_attempts >= max_attempts
+        {
+            return None;
+        }
+        self.confirmation_attempts += 1;
+        Some(self.confirmation_attempts)
+    }
+}
+
 impl QrChange {
+    /// The compare-and-set on a record in hand, for stores that read, change and write
+    /// back under their own atomicity (the memory store's lock, Redis's `WATCH`-free
+    /// compare-and-swap): applies the change and returns `true` only if the login is
+    /// unexpired at `now` and in one of `transition.from`; otherwise leaves it as it was.
+    pub fn apply(&self, qr: &mut QrSessionRecord, now: Timestamp) -> bool {
+        if qr.expires_at <= now || !self.transition.from.contains(&qr.state) {
+            return false;
+        }
+        qr.state = self.transition.to;
+        qr.confirmed |= self.confirm;
+        if let Some(user_id) = &self.user_id {
+            qr.user_id = Some(user_id.clone());
+        }
+        if let Some(session_id) = &self.session_id {
+            qr.session_id = Some(session_id.clone());
+        }
+        if let Some(at) = self.authenticated_at {
+            qr.authenticated_at = Some(at);
+        }
+        if let Some(expires_at) = self.expires_at {
+            qr.expires_at = expires_at;
+        }
+        true
+    }
+
     /// A transition that changes nothing but the state.
     pub const fn state(transition: Transition) -> Self {
         QrChange {

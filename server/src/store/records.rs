@@ -69,6 +69,27 @@ pub struct CredentialUsage {
     pub used_at: Timestamp,
 }
 
+impl CredentialUsage {
+    /// Whether this use may replace a stored counter: it must be greater, unless both
+    /// are 0 (an authenticator that keeps no counter).
+    pub fn advances(&self, stored_counter: u32) -> bool {
+        self.counter > stored_counter || (self.counter == 0 && stored_counter == 0)
+    }
+
+    /// Records this use on a credential in hand if its counter [advances](Self::advances);
+    /// `false` (and nothing changed) otherwise.
+    pub fn apply(&self, credential: &mut CredentialRecord) -> bool {
+        if !self.advances(credential.counter) {
+            return false;
+        }
+        credential.passkey = self.passkey.clone();
+        credential.counter = self.counter;
+        credential.backed_up = self.backed_up;
+        credential.last_used_at = Some(self.used_at);
+        true
+    }
+}
+
 /// A signed-in session. Only the token's hash is kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {

@@ -641,21 +641,21 @@ impl Store for RedisStore {
         Ok(found)
     }
 
-    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<(), StoreError> {
+    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError> {
         let key = self.key("cred", &usage.id);
         for _ in 0..MAX_ROUNDS {
             let Some((raw, mut credential)) = self.get_json::<CredentialRecord>(&key).await? else {
-                return Ok(());
+                return Ok(false);
             };
-            credential.passkey = usage.passkey.clone();
-            credential.counter = usage.counter;
-            credential.backed_up = usage.backed_up;
-            credential.last_used_at = Some(usage.used_at);
+            // Checked against the value the compare-and-set below replaces.
+            if !usage.apply(&mut credential) {
+                return Ok(false);
+            }
             if self
                 .compare_and_set(&key, &raw, &to_json(&credential)?, None)
                 .await?
             {
-                return Ok(());
+                return Ok(true);
             }
         }
         Err(contention())
@@ -814,22 +814,8 @@ impl Store for RedisStore {
             let Some((raw, mut qr)) = self.get_json::<QrSessionRecord>(&key).await? else {
                 return Ok(None);
             };
-            if qr.expires_at <= now || !change.transition.from.contains(&qr.state) {
+            if !change.apply(&mut qr, now) {
                 return Ok(None);
-            }
-            qr.state = change.transition.to;
-            qr.confirmed |= change.confirm;
-            if let Some(user_id) = &change.user_id {
-                qr.user_id = Some(user_id.clone());
-            }
-            if let Some(session_id) = &change.session_id {
-                qr.session_id = Some(session_id.clone());
-            }
-            if let Some(at) = change.authenticated_at {
-                qr.authenticated_at = Some(at);
-            }
-            if let Some(expires_at) = change.expires_at {
-                qr.expires_at = expires_at;
             }
             let new = to_json(&qr)?;
             if self
@@ -854,19 +840,14 @@ impl Store for RedisStore {
             let Some((raw, mut qr)) = self.get_json::<QrSessionRecord>(&key).await? else {
                 return Ok(None);
             };
-            if qr.expires_at <= now
-                || qr.confirmed
-                || !states.contains(&qr.state)
-                || qr.confirmation_attempts >= max_attempts
-            {
+            let Some(attempt) = qr.count_confirmation_attempt(states, max_attempts, now) else {
                 return Ok(None);
-            }
-            qr.confirmation_attempts += 1;
+            };
             if self
                 .compare_and_set(&key, &raw, &to_json(&qr)?, None)
                 .await?
             {
-                return Ok(Some(qr.confirmation_attempts));
+                return Ok(Some(attempt));
             }
         }
         Err(contention())

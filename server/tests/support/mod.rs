@@ -333,6 +333,15 @@ impl Browser {
         browser
     }
 
+    /// A second browser holding a copy of this authenticator's passkey, signature counter
+    /// included: what an attacker who cloned the key would have.
+    #[allow(dead_code)] // Not every test binary uses it.
+    pub(crate) fn clone_authenticator(&self) -> Self {
+        let mut clone = Self::at(self.origin.as_str());
+        *clone.client.authenticator_mut().store_mut() = self.client.authenticator().store().clone();
+        clone
+    }
+
     /// Moves the same authenticator to a page on another origin.
     pub(crate) fn set_origin(&mut self, origin: &str) {
         self.origin = Url::parse(origin).unwrap();

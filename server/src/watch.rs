@@ -14,8 +14,8 @@
 //!   there are waiters and stops by itself when the last one leaves or the engine is
 //!   dropped.
 
-use super::state::QrSessionState;
 use crate::clock::Clock;
+use crate::qr::state::QrSessionState;
 use crate::secrets::random_bytes;
 use crate::store::{QrSessionRecord, Store};
 use passkey_magic_shared::Timestamp;
@@ -132,6 +132,12 @@ impl Watchers {
     /// How many QR ids have waiters (for tests and metrics).
     pub(crate) fn watched(&self) -> usize {
         self.registry().entries.len()
+    }
+
+    /// Whether the background re-check task is running (for tests).
+    #[cfg(test)]
+    pub(crate) fn is_checking(&self) -> bool {
+        self.registry().checker_running
     }
 
     fn unsubscribe(&self, id: &str) {

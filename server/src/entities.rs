@@ -1,10 +1,10 @@
 //! Records → wire entities, with the app's metadata types.
 
 use crate::auth::MetadataType;
-use crate::error::{Error, Result};
-use crate::secrets::{SecretToken, base64url};
+use crate::error::{Error, InternalError, Result};
+use crate::secrets::{BearerToken, base64url};
 use crate::store::{CredentialRecord, SessionRecord, UserRecord};
-use passkey_magic_shared::{Credential, DeviceType, Metadata, Session, User};
+use passkey_magic_shared::{Credential, DeviceType, Metadata, RequestError, Session, User};
 use serde_json::Value;
 
 /// Stored JSON-object metadata as the app's type.
@@ -12,11 +12,8 @@ pub(crate) fn metadata_from_store<M: MetadataType>(stored: &Option<Metadata>) ->
     stored
         .as_ref()
         .map(|map| {
-            serde_json::from_value(Value::Object(map.clone())).map_err(|error| {
-                Error::Internal(format!(
-                    "stored metadata does not fit the app's type: {error}"
-                ))
-            })
+            serde_json::from_value(Value::Object(map.clone()))
+                .map_err(|error| Error::Internal(InternalError::Metadata(error)))
         })
         .transpose()
 }
@@ -25,10 +22,11 @@ pub(crate) fn metadata_from_store<M: MetadataType>(stored: &Option<Metadata>) ->
 pub(crate) fn metadata_to_store<M: MetadataType>(metadata: &M) -> Result<Metadata> {
     match serde_json::to_value(metadata) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Error::InvalidRequest(
-            "Invalid field: metadata (expected object)".into(),
-        )),
-        Err(error) => Err(Error::Internal(format!("cannot encode metadata: {error}"))),
+        Ok(_) => Err(Error::Request(RequestError::WrongType {
+            name: "metadata",
+            expected: "object",
+        })),
+        Err(error) => Err(Error::Internal(InternalError::Metadata(error))),
     }
 }
 
@@ -72,11 +70,19 @@ pub(crate) fn credential<C: MetadataType>(record: &CredentialRecord) -> Result<C
     })
 }
 
+/// The session as hooks see it: never with a token, whatever path created it.
+pub(crate) fn without_token(session: &Session) -> Session {
+    Session {
+        token: None,
+        ..session.clone()
+    }
+}
+
 /// A session; `token` only in the response that created it.
-pub(crate) fn session(record: &SessionRecord, token: Option<&SecretToken>) -> Session {
+pub(crate) fn session(record: &SessionRecord, token: Option<&BearerToken>) -> Session {
     Session {
         id: record.id.clone(),
-        token: token.map(|token| token.expose().to_owned()),
+        token: token.cloned(),
         user_id: record.user_id.clone(),
         auth_method: record.auth_method,
         expires_at: record.expires_at,

@@ -1,4 +1,26 @@
-//! Configuration of an [`Auth`](crate::Auth) handle, validated once by its builder.
+//! Every setting of the engine, and [`AuthBuilder`], which checks them once and builds
+//! the [`Auth`](crate::Auth) handle.
+//!
+//! - [`AuthConfig`] (this module): relying party, origins, lifetimes;
+//! - [`qr`]: QR login settings ([`QrConfig`], [`QrConfirmation`]);
+//! - [`magic_links`]: where magic links point ([`MagicLinkConfig`]);
+//! - [`rate_limits`]: per-rule [`Budget`]s, IPv6 grouping, [`FailureMode`];
+//! - [`builder`], the [`AuthBuilder`].
+//!
+//! The settings depend on nothing of the engine; only the builder, which assembles the
+//! handle, sits above [`crate::auth`].
+
+pub mod builder;
+pub mod magic_links;
+pub mod qr;
+pub mod rate_limits;
+
+pub use builder::AuthBuilder;
+pub use magic_links::{DEFAULT_MAGIC_LINK_TTL, MagicLinkConfig};
+pub use qr::{
+    DEFAULT_CODE_LENGTH, DEFAULT_POLL_FALLBACK, DEFAULT_QR_TTL, QrConfig, QrConfirmation,
+};
+pub use rate_limits::{Budget, DEFAULT_IPV6_PREFIX_LEN, FailureMode, RateLimitConfig};
 
 use std::time::Duration;
 use url::Url;
@@ -37,6 +59,13 @@ pub enum ConfigError {
     /// The magic-link URL is not an absolute http(s) URL, or already has a `token`.
     #[error("invalid magic link URL {0:?}: expected e.g. \"https://example.com/auth/verify\"")]
     InvalidMagicLinkUrl(String),
+    /// A rate-limit budget (the rule named) allows no request or has a window outside
+    /// 1 second to 1 day.
+    #[error("invalid rate limit for {0}: the limit must be at least 1 and the window 1 s to 1 day")]
+    InvalidRateLimit(&'static str),
+    /// The IPv6 prefix length that groups rate-limited clients is not 1 to 128.
+    #[error("invalid IPv6 prefix length {0} for rate limits: expected 1 to 128")]
+    InvalidIpv6Prefix(u8),
 }
 
 /// Validated settings of the engine.
@@ -53,7 +82,7 @@ pub struct AuthConfig {
     /// Challenge lifetime.
     pub challenge_ttl: Duration,
     /// QR login settings.
-    pub qr: crate::qr::QrConfig,
+    pub qr: QrConfig,
 }
 
 impl AuthConfig {
@@ -113,11 +142,6 @@ pub fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
     Url::parse(origin).map_err(|_| ConfigError::InvalidOrigin(origin.to_owned()))
 }
 
-/// Milliseconds of a duration, saturating, for timestamp arithmetic.
-pub(crate) fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,7 +153,7 @@ mod tests {
             origins: origins.iter().map(|o| parse_origin(o).unwrap()).collect(),
             session_ttl: DEFAULT_SESSION_TTL,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
-            qr: crate::qr::QrConfig::default(),
+            qr: QrConfig::default(),
         }
     }
 

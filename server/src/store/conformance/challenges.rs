@@ -1,0 +1,73 @@
+//! Pending ceremonies: taken once, by exactly one of racing takers, never after expiry.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+
+/// A pending ceremony comes back once, intact; a second take and an unknown challenge
+/// get `None`.
+pub async fn challenges_are_taken_once(store: &dyn Store) {
+    let record = challenge(at(MINUTE));
+    store.put_challenge(&record).await.unwrap();
+    let taken = store
+        .take_challenge(&record.challenge, at(0))
+        .await
+        .unwrap()
+        .expect("a live challenge is taken");
+    assert_eq!(as_json(&taken), as_json(&record));
+    assert!(matches!(
+        taken.ceremony,
+        Ceremony::DiscoverableSignIn { .. }
+    ));
+    assert!(
+        store
+            .take_challenge(&record.challenge, at(0))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_challenge("unknown", at(0))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A hundred takers racing for one challenge: exactly one gets it.
+pub async fn concurrent_takers_of_a_challenge_have_one_winner(store: &dyn Store) {
+    let record = challenge(at(MINUTE));
+    store.put_challenge(&record).await.unwrap();
+    let results = join_all(
+        (0..100)
+            .map(|_| store.take_challenge(&record.challenge, at(0)))
+            .collect(),
+    )
+    .await;
+    let errors: Vec<&StoreError> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(errors.is_empty(), "errors: {errors:?}");
+    let winners = results.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+    assert_eq!(winners, 1);
+}
+
+/// A challenge at or past its expiry is never handed out.
+pub async fn expired_challenges_cannot_be_taken(store: &dyn Store) {
+    let record = challenge(at(MINUTE));
+    store.put_challenge(&record).await.unwrap();
+    assert!(
+        store
+            .take_challenge(&record.challenge, at(MINUTE))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_challenge(&record.challenge, at(0))
+            .await
+            .unwrap()
+            .is_none(),
+        "a take removes the challenge even when expired"
+    );
+}

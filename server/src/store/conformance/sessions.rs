@@ -1,0 +1,161 @@
+//! Sessions: lookup by token hash until expiry, listing, owner-only deletes, uniqueness.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+
+/// A session is found by its token hash while `now < expires_at`, never after.
+pub async fn sessions_are_found_by_token_hash_until_expiry(store: &dyn Store) {
+    store.create_user(&user("u-1", None)).await.unwrap();
+    let mut s = session("s-1", "u-1", at(0), at(MINUTE));
+    s.auth_method = AuthMethod::MagicLink;
+    s.user_agent = Some("curl/8".into());
+    store.create_session(&s).await.unwrap();
+
+    let hash = token("s-1");
+    assert_eq!(
+        store.session_by_token_hash(&hash, at(0)).await.unwrap(),
+        Some(s.clone())
+    );
+    assert_eq!(
+        store
+            .session_by_token_hash(&hash, at(MINUTE - 1))
+            .await
+            .unwrap(),
+        Some(s)
+    );
+    assert_eq!(
+        store
+            .session_by_token_hash(&hash, at(MINUTE))
+            .await
+            .unwrap(),
+        None,
+        "expired at expires_at"
+    );
+    assert_eq!(
+        store
+            .session_by_token_hash(&token("s-unknown"), at(0))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// A user's live sessions, newest first (ties by id, descending); expired ones and
+/// other users' are not listed.
+pub async fn sessions_are_listed_newest_first(store: &dyn Store) {
+    store.create_user(&user("u-1", None)).await.unwrap();
+    store.create_user(&user("u-2", None)).await.unwrap();
+    for s in [
+        session("s-old", "u-1", at(-2 * MINUTE), at(10 * MINUTE)),
+        session("s-new", "u-1", at(0), at(10 * MINUTE)),
+        session("s-tie-a", "u-1", at(-MINUTE), at(10 * MINUTE)),
+        session("s-tie-b", "u-1", at(-MINUTE), at(10 * MINUTE)),
+        session("s-expired", "u-1", at(-3 * MINUTE), at(0)),
+        session("s-other", "u-2", at(0), at(10 * MINUTE)),
+    ] {
+        store.create_session(&s).await.unwrap();
+    }
+    let listed = store.sessions_for_user("u-1", at(0)).await.unwrap();
+    assert_eq!(
+        session_ids(&listed),
+        ["s-new", "s-tie-b", "s-tie-a", "s-old"]
+    );
+    assert!(
+        store
+            .sessions_for_user("u-none", at(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// One session is deleted only by its owner; deleting all counts them and leaves other
+/// users' sessions alone.
+pub async fn sessions_are_deleted_only_by_their_owner(store: &dyn Store) {
+    store.create_user(&user("u-1", None)).await.unwrap();
+    store.create_user(&user("u-2", None)).await.unwrap();
+    for s in [
+        session("s-1", "u-1", at(0), at(MINUTE)),
+        session("s-2", "u-1", at(1), at(MINUTE)),
+        session("s-3", "u-1", at(2), at(MINUTE)),
+        session("s-other", "u-2", at(0), at(MINUTE)),
+    ] {
+        store.create_session(&s).await.unwrap();
+    }
+
+    assert!(!store.delete_session("u-2", "s-1").await.unwrap());
+    assert!(!store.delete_session("u-1", "s-none").await.unwrap());
+    assert!(
+        store
+            .session_by_token_hash(&token("s-1"), at(0))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.delete_session("u-1", "s-1").await.unwrap());
+    assert!(!store.delete_session("u-1", "s-1").await.unwrap());
+    assert!(
+        store
+            .session_by_token_hash(&token("s-1"), at(0))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_eq!(store.delete_sessions_for_user("u-1").await, Ok(2));
+    assert_eq!(store.delete_sessions_for_user("u-1").await, Ok(0));
+    assert!(
+        store
+            .sessions_for_user("u-1", at(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        session_ids(&store.sessions_for_user("u-2", at(0)).await.unwrap()),
+        ["s-other"]
+    );
+}
+
+/// Session ids and token hashes are unique, and a session needs an existing user.
+pub async fn sessions_are_unique(store: &dyn Store) {
+    store.create_user(&user("u-1", None)).await.unwrap();
+    let first = session("s-1", "u-1", at(0), at(MINUTE));
+    store.create_session(&first).await.unwrap();
+
+    let mut same_id = session("s-1", "u-1", at(1), at(MINUTE));
+    same_id.token_hash = token("fresh");
+    assert_eq!(
+        store.create_session(&same_id).await,
+        Err(StoreError::Conflict("id"))
+    );
+    let mut same_hash = session("s-2", "u-1", at(1), at(MINUTE));
+    same_hash.token_hash = first.token_hash;
+    assert!(
+        matches!(
+            store.create_session(&same_hash).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a token hash names one session"
+    );
+    assert_eq!(
+        store
+            .session_by_token_hash(&first.token_hash, at(0))
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        session_ids(&store.sessions_for_user("u-1", at(0)).await.unwrap()),
+        ["s-1"]
+    );
+
+    assert!(
+        store
+            .create_session(&session("s-orphan", "u-none", at(0), at(MINUTE)))
+            .await
+            .is_err(),
+        "a session needs an existing user"
+    );
+}

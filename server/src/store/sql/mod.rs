@@ -1,0 +1,604 @@
+//! What the SQL stores share: the statements ([`queries`]), decoding rows as records
+//! ([`record_decoders!`]) and every [`Store`](crate::store::Store) method that is the
+//! same on both ([`sql_store!`]).
+//!
+//! SQLite and PostgreSQL keep the same columns (times as integer milliseconds, JSON as
+//! `sqlx::types::Json`, hashes and UUIDs as bytes), so one definition serves both. Each
+//! backend keeps by hand only what truly differs: connecting, sorting its errors
+//! (`map_error`), its lists (`list_condition`, `bind_list`, `LIST_BATCH`) and the two
+//! lock-out guards.
+
+pub(crate) mod queries;
+
+use crate::secrets::TokenHash;
+use crate::store::StoreError;
+use uuid::Uuid;
+
+/// A value in the database that cannot be what the schema says.
+pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("corrupt {what} in the database: {error}"))
+}
+
+/// A UUID stored as 16 bytes.
+pub(crate) fn uuid_from_bytes(name: &str, bytes: &[u8]) -> Result<Uuid, StoreError> {
+    Uuid::from_slice(bytes).map_err(|error| corrupt(name, error))
+}
+
+/// A SHA-256 hash stored as 32 bytes.
+pub(crate) fn hash_from_bytes(name: &str, bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt(name, "not 32 bytes"))?;
+    Ok(TokenHash::from_bytes(bytes))
+}
+
+/// Defines `column`, `json_column`, `json_column_opt`, `timestamp_column` and the
+/// `*_from_row` decoders of every record for one sqlx row type.
+macro_rules! record_decoders {
+    ($row:ty, $db:ty) => {
+        fn column<'r, T>(row: &'r $row, name: &str) -> Result<T, StoreError>
+        where
+            T: Decode<'r, $db> + Type<$db>,
+        {
+            row.try_get(name)
+                .map_err(|error| $crate::store::sql::corrupt(name, error))
+        }
+
+        fn json_column<T: DeserializeOwned + 'static>(
+            row: &$row,
+            name: &str,
+        ) -> Result<T, StoreError> {
+            column::<sqlx::types::Json<T>>(row, name).map(|json| json.0)
+        }
+
+        fn json_column_opt<T: DeserializeOwned + 'static>(
+            row: &$row,
+            name: &str,
+        ) -> Result<Option<T>, StoreError> {
+            column::<Option<sqlx::types::Json<T>>>(row, name).map(|json| json.map(|json| json.0))
+        }
+
+        fn timestamp_column(row: &$row, name: &str) -> Result<Timestamp, StoreError> {
+            column::<i64>(row, name).map(Timestamp::from_unix_millis)
+        }
+
+        fn user_from_row(row: &$row) -> Result<UserRecord, StoreError> {
+            let handle: Vec<u8> = column(row, "user_handle")?;
+            Ok(UserRecord {
+                id: column(row, "id")?,
+                email: column(row, "email")?,
+                user_handle: $crate::store::sql::uuid_from_bytes("user_handle", &handle)?,
+                created_at: timestamp_column(row, "created_at")?,
+                metadata: json_column_opt(row, "metadata")?,
+            })
+        }
+
+        fn credential_from_row(row: &$row) -> Result<CredentialRecord, StoreError> {
+            let counter: i64 = column(row, "counter")?;
+            let aaguid: Option<Vec<u8>> = column(row, "aaguid")?;
+            let last_used_at: Option<i64> = column(row, "last_used_at")?;
+            Ok(CredentialRecord {
+                id: column(row, "id")?,
+                user_id: column(row, "user_id")?,
+                passkey: json_column(row, "passkey")?,
+                public_key: column(row, "public_key")?,
+                counter: u32::try_from(counter)
+                    .map_err(|error| $crate::store::sql::corrupt("counter", error))?,
+                backup_eligible: column(row, "backup_eligible")?,
+                backed_up: column(row, "backed_up")?,
+                transports: json_column(row, "transports")?,
+                aaguid: aaguid
+                    .map(|bytes| $crate::store::sql::uuid_from_bytes("aaguid", &bytes))
+                    .transpose()?,
+                label: column(row, "label")?,
+                created_at: timestamp_column(row, "created_at")?,
+                last_used_at: last_used_at.map(Timestamp::from_unix_millis),
+                metadata: json_column_opt(row, "metadata")?,
+            })
+        }
+
+        fn session_from_row(row: &$row) -> Result<SessionRecord, StoreError> {
+            let hash: Vec<u8> = column(row, "token_hash")?;
+            let hash: [u8; 32] = hash
+                .try_into()
+                .map_err(|_| $crate::store::sql::corrupt("token_hash", "not 32 bytes"))?;
+            let method: String = column(row, "auth_method")?;
+            let auth_method: AuthMethod = serde_json::from_value(serde_json::Value::String(method))
+                .map_err(|error| $crate::store::sql::corrupt("auth_method", error))?;
+            Ok(SessionRecord {
+                id: column(row, "id")?,
+                token_hash: TokenHash::from_bytes(hash),
+                user_id: column(row, "user_id")?,
+                auth_method,
+                created_at: timestamp_column(row, "created_at")?,
+                expires_at: timestamp_column(row, "expires_at")?,
+                user_agent: column(row, "user_agent")?,
+                ip_address: column(row, "ip_address")?,
+                auth_context: json_column_opt(row, "auth_context")?,
+            })
+        }
+
+        fn qr_from_row(row: &$row) -> Result<QrSessionRecord, StoreError> {
+            let state: String = column(row, "state")?;
+            let attempts: i64 = column(row, "confirmation_attempts")?;
+            let confirmation_hash: Option<Vec<u8>> = column(row, "confirmation_hash")?;
+            let authenticated_at: Option<i64> = column(row, "authenticated_at")?;
+            Ok(QrSessionRecord {
+                id: column(row, "id")?,
+                status_token_hash: $crate::store::sql::hash_from_bytes(
+                    "status_token_hash",
+                    column(row, "status_token_hash")?,
+                )?,
+                confirmation_hash: confirmation_hash
+                    .map(|bytes| $crate::store::sql::hash_from_bytes("confirmation_hash", bytes))
+                    .transpose()?,
+                state: QrSessionState::from_name(&state)
+                    .ok_or_else(|| $crate::store::sql::corrupt("state", &state))?,
+                confirmed: column(row, "confirmed")?,
+                confirmation_attempts: u32::try_from(attempts)
+                    .map_err(|error| $crate::store::sql::corrupt("confirmation_attempts", error))?,
+                user_id: column(row, "user_id")?,
+                session_id: column(row, "session_id")?,
+                authenticated_at: authenticated_at.map(Timestamp::from_unix_millis),
+                created_at: timestamp_column(row, "created_at")?,
+                expires_at: timestamp_column(row, "expires_at")?,
+            })
+        }
+    };
+}
+
+pub(crate) use record_decoders;
+
+/// `impl Store for $store`: the hand-written methods given in braces, plus every method
+/// whose statements are the same on both SQL backends. The backend module provides the
+/// pool (`self.pool`), `map_error`, the `*_from_row` decoders of [`record_decoders!`],
+/// `list_condition(first, count)` (the SQL after `… id`/`… state` for a list of `count`
+/// values bound from `$first`), `bind_list(query, values)` and `LIST_BATCH` (values per
+/// statement).
+macro_rules! sql_store {
+    ($store:ty, { $($custom:tt)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            $($custom)*
+
+            async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+                sqlx::query(queries::INSERT_USER)
+                    .bind(&user.id)
+                    .bind(&user.email)
+                    .bind(user.email.as_deref().map(email::canonical))
+                    .bind(user.user_handle.as_bytes().as_slice())
+                    .bind(user.created_at.as_unix_millis())
+                    .bind(user.metadata.as_ref().map(Json))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+                sqlx::query(queries::USER_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .as_ref()
+                    .map(user_from_row)
+                    .transpose()
+            }
+
+            async fn user_by_email(&self, address: &str) -> Result<Option<UserRecord>, StoreError> {
+                sqlx::query(queries::USER_BY_EMAIL)
+                    .bind(email::canonical(address))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .as_ref()
+                    .map(user_from_row)
+                    .transpose()
+            }
+
+            async fn set_user_metadata(
+                &self,
+                id: &str,
+                metadata: Option<&Metadata>,
+            ) -> Result<bool, StoreError> {
+                let changed = sqlx::query(queries::SET_USER_METADATA)
+                    .bind(id)
+                    .bind(metadata.map(Json))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected();
+                Ok(changed > 0)
+            }
+
+            async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+                let deleted = sqlx::query(queries::DELETE_USER)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected();
+                Ok(deleted > 0)
+            }
+
+            async fn create_credential(
+                &self,
+                credential: &CredentialRecord,
+            ) -> Result<(), StoreError> {
+                sqlx::query(queries::INSERT_CREDENTIAL)
+                    .bind(&credential.id)
+                    .bind(&credential.user_id)
+                    .bind(Json(&credential.passkey))
+                    .bind(credential.public_key.as_slice())
+                    .bind(i64::from(credential.counter))
+                    .bind(credential.backup_eligible)
+                    .bind(credential.backed_up)
+                    .bind(Json(&credential.transports))
+                    .bind(credential.aaguid.as_ref().map(|id| id.as_bytes().to_vec()))
+                    .bind(&credential.label)
+                    .bind(credential.created_at.as_unix_millis())
+                    .bind(credential.last_used_at.map(Timestamp::as_unix_millis))
+                    .bind(credential.metadata.as_ref().map(Json))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn credential_by_id(
+                &self,
+                id: &str,
+            ) -> Result<Option<CredentialRecord>, StoreError> {
+                sqlx::query(queries::CREDENTIAL_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .as_ref()
+                    .map(credential_from_row)
+                    .transpose()
+            }
+
+            async fn credentials_for_user(
+                &self,
+                user_id: &str,
+            ) -> Result<Vec<CredentialRecord>, StoreError> {
+                sqlx::query(queries::CREDENTIALS_FOR_USER)
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .iter()
+                    .map(credential_from_row)
+                    .collect()
+            }
+
+            async fn record_credential_use(
+                &self,
+                usage: &CredentialUsage,
+            ) -> Result<bool, StoreError> {
+                let changed = sqlx::query(queries::RECORD_CREDENTIAL_USE)
+                    .bind(&usage.id)
+                    .bind(Json(&usage.passkey))
+                    .bind(i64::from(usage.counter))
+                    .bind(usage.backed_up)
+                    .bind(usage.used_at.as_unix_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected();
+                Ok(changed > 0)
+            }
+
+            async fn update_credential(
+                &self,
+                user_id: &str,
+                id: &str,
+                label: Option<&str>,
+                metadata: Option<&Metadata>,
+            ) -> Result<bool, StoreError> {
+                let changed = sqlx::query(queries::UPDATE_CREDENTIAL)
+                    .bind(id)
+                    .bind(user_id)
+                    .bind(label)
+                    .bind(metadata.map(Json))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected();
+                Ok(changed > 0)
+            }
+
+            async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+                sqlx::query(queries::INSERT_SESSION)
+                    .bind(&session.id)
+                    .bind(session.token_hash.as_bytes().as_slice())
+                    .bind(&session.user_id)
+                    .bind(session.auth_method.as_str())
+                    .bind(session.created_at.as_unix_millis())
+                    .bind(session.expires_at.as_unix_millis())
+                    .bind(&session.user_agent)
+                    .bind(&session.ip_address)
+                    .bind(session.auth_context.as_ref().map(Json))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn session_by_token_hash(
+                &self,
+                token_hash: &TokenHash,
+                now: Timestamp,
+            ) -> Result<Option<SessionRecord>, StoreError> {
+                sqlx::query(queries::SESSION_BY_TOKEN_HASH)
+                    .bind(token_hash.as_bytes().as_slice())
+                    .bind(now.as_unix_millis())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .as_ref()
+                    .map(session_from_row)
+                    .transpose()
+            }
+
+            async fn sessions_for_user(
+                &self,
+                user_id: &str,
+                now: Timestamp,
+            ) -> Result<Vec<SessionRecord>, StoreError> {
+                sqlx::query(queries::SESSIONS_FOR_USER)
+                    .bind(user_id)
+                    .bind(now.as_unix_millis())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .iter()
+                    .map(session_from_row)
+                    .collect()
+            }
+
+            async fn delete_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+                let deleted = sqlx::query(queries::DELETE_SESSION)
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected();
+                Ok(deleted > 0)
+            }
+
+            async fn delete_sessions_for_user(&self, user_id: &str) -> Result<u64, StoreError> {
+                Ok(sqlx::query(queries::DELETE_SESSIONS_FOR_USER)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected())
+            }
+
+            async fn create_qr_session(&self, qr: &QrSessionRecord) -> Result<(), StoreError> {
+                sqlx::query(queries::INSERT_QR)
+                    .bind(&qr.id)
+                    .bind(qr.status_token_hash.as_bytes().as_slice())
+                    .bind(qr.confirmation_hash.map(|hash| hash.as_bytes().to_vec()))
+                    .bind(qr.state.as_str())
+                    .bind(qr.confirmed)
+                    .bind(i64::from(qr.confirmation_attempts))
+                    .bind(&qr.user_id)
+                    .bind(&qr.session_id)
+                    .bind(qr.authenticated_at.map(Timestamp::as_unix_millis))
+                    .bind(qr.created_at.as_unix_millis())
+                    .bind(qr.expires_at.as_unix_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn qr_session_by_id(
+                &self,
+                id: &str,
+            ) -> Result<Option<QrSessionRecord>, StoreError> {
+                sqlx::query(queries::QR_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .as_ref()
+                    .map(qr_from_row)
+                    .transpose()
+            }
+
+            async fn qr_sessions_by_ids(
+                &self,
+                ids: &[String],
+            ) -> Result<Vec<QrSessionRecord>, StoreError> {
+                let mut found = Vec::new();
+                for chunk in ids.chunks(LIST_BATCH) {
+                    let sql = format!(
+                        "{}{}",
+                        queries::QR_WHERE_ID,
+                        list_condition(1, chunk.len())
+                    );
+                    let values = chunk.iter().map(String::as_str).collect();
+                    let rows = bind_list(sqlx::query(&sql), values)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_error)?;
+                    for row in &rows {
+                        found.push(qr_from_row(row)?);
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn transition_qr_session(
+                &self,
+                id: &str,
+                change: &QrChange,
+                now: Timestamp,
+            ) -> Result<Option<QrSessionRecord>, StoreError> {
+                let from = change.transition.from;
+                if from.is_empty() {
+                    return Ok(None);
+                }
+                let sql = format!(
+                    "{}{}{}",
+                    queries::TRANSITION_QR_WHERE_STATE,
+                    list_condition(9, from.len()),
+                    queries::QR_RETURNING
+                );
+                let query = sqlx::query(&sql)
+                    .bind(id)
+                    .bind(now.as_unix_millis())
+                    .bind(change.transition.to.as_str())
+                    .bind(change.confirm)
+                    .bind(&change.user_id)
+                    .bind(&change.session_id)
+                    .bind(change.authenticated_at.map(Timestamp::as_unix_millis))
+                    .bind(change.expires_at.map(Timestamp::as_unix_millis));
+                // `fetch_all` runs the statement to completion (at most one row).
+                let rows = bind_list(query, from.iter().map(|state| state.as_str()).collect())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                rows.first().map(qr_from_row).transpose()
+            }
+
+            async fn count_qr_confirmation_attempt(
+                &self,
+                id: &str,
+                states: &[QrSessionState],
+                max_attempts: u32,
+                now: Timestamp,
+            ) -> Result<Option<u32>, StoreError> {
+                if states.is_empty() {
+                    return Ok(None);
+                }
+                let sql = format!(
+                    "{}{}{}",
+                    queries::COUNT_ATTEMPT_WHERE_STATE,
+                    list_condition(4, states.len()),
+                    queries::ATTEMPTS_RETURNING
+                );
+                let query = sqlx::query(&sql)
+                    .bind(id)
+                    .bind(now.as_unix_millis())
+                    .bind(i64::from(max_attempts));
+                let rows = bind_list(query, states.iter().map(|state| state.as_str()).collect())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                let Some(row) = rows.first() else {
+                    return Ok(None);
+                };
+                let attempts: i64 = column(row, "confirmation_attempts")?;
+                u32::try_from(attempts)
+                    .map(Some)
+                    .map_err(|error| $crate::store::sql::corrupt("confirmation_attempts", error))
+            }
+
+            async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
+                sqlx::query(queries::PUT_CHALLENGE)
+                    .bind(&challenge.challenge)
+                    .bind(Json(&challenge.ceremony))
+                    .bind(challenge.expires_at.as_unix_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn take_challenge(
+                &self,
+                challenge: &str,
+                now: Timestamp,
+            ) -> Result<Option<ChallengeRecord>, StoreError> {
+                // An expired row is removed too, but nobody gets it.
+                let rows = sqlx::query(queries::TAKE_CHALLENGE)
+                    .bind(challenge)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                let Some(row) = rows.first() else {
+                    return Ok(None);
+                };
+                let expires_at = timestamp_column(row, "expires_at")?;
+                if expires_at <= now {
+                    return Ok(None);
+                }
+                Ok(Some(ChallengeRecord {
+                    challenge: challenge.to_owned(),
+                    ceremony: json_column(row, "ceremony")?,
+                    expires_at,
+                }))
+            }
+
+            async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError> {
+                sqlx::query(queries::PUT_MAGIC_LINK)
+                    .bind(link.token_hash.as_bytes().as_slice())
+                    .bind(&link.email)
+                    .bind(link.created_at.as_unix_millis())
+                    .bind(link.expires_at.as_unix_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn take_magic_link(
+                &self,
+                token_hash: &TokenHash,
+                now: Timestamp,
+            ) -> Result<Option<MagicLinkRecord>, StoreError> {
+                // An expired row is removed but handed to nobody.
+                let rows = sqlx::query(queries::TAKE_MAGIC_LINK)
+                    .bind(token_hash.as_bytes().as_slice())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                let Some(row) = rows.first() else {
+                    return Ok(None);
+                };
+                let expires_at = timestamp_column(row, "expires_at")?;
+                if expires_at <= now {
+                    return Ok(None);
+                }
+                Ok(Some(MagicLinkRecord {
+                    token_hash: *token_hash,
+                    email: column(row, "email")?,
+                    created_at: timestamp_column(row, "created_at")?,
+                    expires_at,
+                }))
+            }
+
+            async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
+                let deleted = sqlx::query(queries::DELETE_MAGIC_LINK)
+                    .bind(token_hash.as_bytes().as_slice())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected();
+                Ok(deleted > 0)
+            }
+
+            async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+                let mut purged = 0;
+                for statement in queries::PURGE {
+                    purged += sqlx::query(statement)
+                        .bind(now.as_unix_millis())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map_error)?
+                        .rows_affected();
+                }
+                Ok(purged)
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store;

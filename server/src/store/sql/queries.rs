@@ -1,0 +1,161 @@
+//! The SQL statements both SQL stores run, written once.
+//!
+//! Parameters are `$N`: PostgreSQL's syntax, which sqlx's SQLite driver binds by number
+//! too. JSON values are bound and read as `sqlx::types::Json` (TEXT in SQLite, `jsonb`
+//! in PostgreSQL), so no statement needs a cast. What differs stays with its backend:
+//! the lock-out guards (one statement in SQLite, a row lock in PostgreSQL) and lists
+//! (`IN (…)` in SQLite, `= ANY($n)` in PostgreSQL), which are appended to the `*_WHERE_*`
+//! prefixes below.
+
+macro_rules! user_columns {
+    () => {
+        "id, email, user_handle, created_at, metadata"
+    };
+}
+
+macro_rules! credential_columns {
+    () => {
+        "id, user_id, passkey, public_key, counter, backup_eligible, backed_up, transports, \
+         aaguid, label, created_at, last_used_at, metadata"
+    };
+}
+
+macro_rules! session_columns {
+    () => {
+        "id, token_hash, user_id, auth_method, created_at, expires_at, user_agent, \
+         ip_address, auth_context"
+    };
+}
+
+macro_rules! qr_columns {
+    () => {
+        "id, status_token_hash, confirmation_hash, state, confirmed, confirmation_attempts, \
+         user_id, session_id, authenticated_at, created_at, expires_at"
+    };
+}
+
+// ---- users ----
+
+pub(crate) const INSERT_USER: &str = "INSERT INTO users \
+     (id, email, email_key, user_handle, created_at, metadata) VALUES ($1, $2, $3, $4, $5, $6)";
+pub(crate) const USER_BY_ID: &str =
+    concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+pub(crate) const USER_BY_EMAIL: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE email_key = $1"
+);
+/// `$1` user, `$2` email as typed, `$3` its canonical form (the `UNIQUE` column).
+pub(crate) const SET_USER_EMAIL: &str = "UPDATE users SET email = $2, email_key = $3 WHERE id = $1";
+pub(crate) const CLEAR_USER_EMAIL: &str =
+    "UPDATE users SET email = NULL, email_key = NULL WHERE id = $1";
+pub(crate) const SET_USER_METADATA: &str = "UPDATE users SET metadata = $2 WHERE id = $1";
+/// Credentials and sessions go with the user: `ON DELETE CASCADE`.
+pub(crate) const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+
+// ---- credentials ----
+
+pub(crate) const INSERT_CREDENTIAL: &str = concat!(
+    "INSERT INTO credentials (",
+    credential_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+);
+pub(crate) const CREDENTIAL_BY_ID: &str = concat!(
+    "SELECT ",
+    credential_columns!(),
+    " FROM credentials WHERE id = $1"
+);
+pub(crate) const CREDENTIALS_FOR_USER: &str = concat!(
+    "SELECT ",
+    credential_columns!(),
+    " FROM credentials WHERE user_id = $1 ORDER BY created_at, id"
+);
+/// The counter check is part of the `UPDATE`: of racing sign-ins with one counter value,
+/// exactly one changes the row.
+pub(crate) const RECORD_CREDENTIAL_USE: &str = "UPDATE credentials \
+     SET passkey = $2, counter = $3, backed_up = $4, last_used_at = $5 \
+     WHERE id = $1 AND (counter < $3 OR (counter = 0 AND $3 = 0))";
+pub(crate) const UPDATE_CREDENTIAL: &str = "UPDATE credentials \
+     SET label = COALESCE($3, label), metadata = COALESCE($4, metadata) \
+     WHERE id = $1 AND user_id = $2";
+pub(crate) const CREDENTIAL_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = $1 AND user_id = $2)";
+pub(crate) const HAS_CREDENTIAL: &str =
+    "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)";
+pub(crate) const DELETE_CREDENTIAL: &str = "DELETE FROM credentials WHERE id = $1 AND user_id = $2";
+
+// ---- sessions ----
+
+pub(crate) const INSERT_SESSION: &str = concat!(
+    "INSERT INTO sessions (",
+    session_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+pub(crate) const SESSION_BY_TOKEN_HASH: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE token_hash = $1 AND expires_at > $2"
+);
+pub(crate) const SESSIONS_FOR_USER: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id DESC"
+);
+pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1 AND user_id = $2";
+pub(crate) const DELETE_SESSIONS_FOR_USER: &str = "DELETE FROM sessions WHERE user_id = $1";
+
+// ---- QR logins ----
+
+pub(crate) const INSERT_QR: &str = concat!(
+    "INSERT INTO qr_sessions (",
+    qr_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+);
+pub(crate) const QR_BY_ID: &str =
+    concat!("SELECT ", qr_columns!(), " FROM qr_sessions WHERE id = $1");
+/// Followed by the backend's list condition on `$1…`.
+pub(crate) const QR_WHERE_ID: &str =
+    concat!("SELECT ", qr_columns!(), " FROM qr_sessions WHERE id ");
+/// Compare and set in one statement; followed by the list condition on the `from`
+/// states (from `$9`) and [`QR_RETURNING`].
+pub(crate) const TRANSITION_QR_WHERE_STATE: &str = "UPDATE qr_sessions SET state = $3, \
+     confirmed = (confirmed OR $4), user_id = COALESCE($5, user_id), \
+     session_id = COALESCE($6, session_id), \
+     authenticated_at = COALESCE($7, authenticated_at), \
+     expires_at = COALESCE($8, expires_at) \
+     WHERE id = $1 AND expires_at > $2 AND state ";
+pub(crate) const QR_RETURNING: &str = concat!(" RETURNING ", qr_columns!());
+/// Followed by the list condition on the states (from `$4`) and
+/// [`ATTEMPTS_RETURNING`].
+pub(crate) const COUNT_ATTEMPT_WHERE_STATE: &str = "UPDATE qr_sessions \
+     SET confirmation_attempts = confirmation_attempts + 1 \
+     WHERE id = $1 AND expires_at > $2 AND NOT confirmed AND confirmation_attempts < $3 \
+     AND state ";
+pub(crate) const ATTEMPTS_RETURNING: &str = " RETURNING confirmation_attempts";
+
+// ---- pending ceremonies ----
+
+pub(crate) const PUT_CHALLENGE: &str = "INSERT INTO challenges (challenge, ceremony, expires_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (challenge) DO UPDATE \
+     SET ceremony = excluded.ceremony, expires_at = excluded.expires_at";
+/// Delete-and-return in one statement: of all racing takers exactly one gets the row.
+pub(crate) const TAKE_CHALLENGE: &str =
+    "DELETE FROM challenges WHERE challenge = $1 RETURNING ceremony, expires_at";
+
+// ---- magic links ----
+
+pub(crate) const PUT_MAGIC_LINK: &str = "INSERT INTO magic_links \
+     (token_hash, email, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+/// As [`TAKE_CHALLENGE`]: one winner among racing takers.
+pub(crate) const TAKE_MAGIC_LINK: &str = "DELETE FROM magic_links WHERE token_hash = $1 \
+     RETURNING email, created_at, expires_at";
+pub(crate) const DELETE_MAGIC_LINK: &str = "DELETE FROM magic_links WHERE token_hash = $1";
+
+// ---- maintenance ----
+
+pub(crate) const PURGE: [&str; 4] = [
+    "DELETE FROM sessions WHERE expires_at <= $1",
+    "DELETE FROM challenges WHERE expires_at <= $1",
+    "DELETE FROM magic_links WHERE expires_at <= $1",
+    "DELETE FROM qr_sessions WHERE expires_at <= $1",
+];
