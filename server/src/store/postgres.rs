@@ -163,16 +163,16 @@ fn conflict_field(constraint: Option<&str>) -> &'static str {
 
 record_decoders!(PgRow, Postgres);
 
+type DbQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+type DbRow = PgRow;
+
 /// `= ANY($first)`: one array parameter for the whole list.
 fn list_condition(first: usize, _count: usize) -> String {
     format!("= ANY(${first})")
 }
 
 /// Binds a list as one `text[]` parameter.
-fn bind_list<'q>(
-    query: sqlx::query::Query<'q, Postgres, PgArguments>,
-    values: Vec<&'q str>,
-) -> sqlx::query::Query<'q, Postgres, PgArguments> {
+fn bind_list<'q>(query: DbQuery<'q>, values: Vec<&'q str>) -> DbQuery<'q> {
     query.bind(values)
 }
 

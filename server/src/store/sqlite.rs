@@ -163,6 +163,9 @@ fn conflict_field(message: &str) -> &'static str {
 
 record_decoders!(SqliteRow, Sqlite);
 
+type DbQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
+type DbRow = SqliteRow;
+
 /// `IN ($first, $first+1, …)` for `count` values.
 fn list_condition(first: usize, count: usize) -> String {
     let placeholders: Vec<String> = (first..first + count)
@@ -172,10 +175,7 @@ fn list_condition(first: usize, count: usize) -> String {
 }
 
 /// Binds each value of an `IN (…)` list.
-fn bind_list<'q>(
-    mut query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
-    values: Vec<&'q str>,
-) -> sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>> {
+fn bind_list<'q>(mut query: DbQuery<'q>, values: Vec<&'q str>) -> DbQuery<'q> {
     for value in values {
         query = query.bind(value);
     }
@@ -188,27 +188,20 @@ sql_store!(SqliteStore, {
         id: &str,
         new_email: Option<&str>,
     ) -> Result<Guarded, StoreError> {
-        let changed = match new_email {
+        // Clearing is guarded in the same statement: only while a passkey remains.
+        let guarded_clear = format!(
+            "{} AND EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)",
+            queries::CLEAR_USER_EMAIL
+        );
+        let statement = match new_email {
             // The UNIQUE email_key column refuses another user's address.
-            Some(address) => {
-                sqlx::query(queries::SET_USER_EMAIL)
-                    .bind(id)
-                    .bind(address)
-                    .bind(email::canonical(address))
-                    .execute(&self.pool)
-                    .await
-            }
-            // Clearing is guarded in the same statement: only while a passkey remains.
-            None => {
-                let guarded = format!(
-                    "{} AND EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)",
-                    queries::CLEAR_USER_EMAIL
-                );
-                sqlx::query(&guarded).bind(id).execute(&self.pool).await
-            }
-        }
-        .map_err(map_error)?
-        .rows_affected();
+            Some(address) => sqlx::query(queries::SET_USER_EMAIL)
+                .bind(id)
+                .bind(address)
+                .bind(email::canonical(address)),
+            None => sqlx::query(&guarded_clear).bind(id),
+        };
+        let changed = self.changed(statement).await?;
         if changed > 0 {
             return Ok(Guarded::Done);
         }
@@ -230,13 +223,9 @@ sql_store!(SqliteStore, {
              OR EXISTS (SELECT 1 FROM credentials WHERE user_id = $2 AND id <> $1))",
             queries::DELETE_CREDENTIAL
         );
-        let deleted = sqlx::query(&guarded)
-            .bind(id)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_error)?
-            .rows_affected();
+        let deleted = self
+            .changed(sqlx::query(&guarded).bind(id).bind(user_id))
+            .await?;
         if deleted > 0 {
             return Ok(Guarded::Done);
         }

@@ -151,50 +151,88 @@ pub(crate) use record_decoders;
 
 /// `impl Store for $store`: the hand-written methods given in braces, plus every method
 /// whose statements are the same on both SQL backends. The backend module provides the
-/// pool (`self.pool`), `map_error`, the `*_from_row` decoders of [`record_decoders!`],
+/// pool (`self.pool`), the types `DbQuery<'q>` and `DbRow`, `map_error`, the
+/// `*_from_row` decoders of [`record_decoders!`],
 /// `list_condition(first, count)` (the SQL after `… id`/`… state` for a list of `count`
 /// values bound from `$first`), `bind_list(query, values)` and `LIST_BATCH` (values per
 /// statement).
 macro_rules! sql_store {
     ($store:ty, { $($custom:tt)* }) => {
+        impl $store {
+            /// Runs a statement; how many rows it changed.
+            async fn changed(&self, query: DbQuery<'_>) -> Result<u64, StoreError> {
+                Ok(query
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected())
+            }
+
+            /// The row a statement returns, if any, decoded.
+            async fn one<T>(
+                &self,
+                query: DbQuery<'_>,
+                decode: fn(&DbRow) -> Result<T, StoreError>,
+            ) -> Result<Option<T>, StoreError> {
+                query
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .as_ref()
+                    .map(decode)
+                    .transpose()
+            }
+
+            /// The rows a statement returns.
+            async fn rows(&self, query: DbQuery<'_>) -> Result<Vec<DbRow>, StoreError> {
+                query.fetch_all(&self.pool).await.map_err(map_error)
+            }
+
+            /// The rows a statement returns, decoded.
+            async fn all<T>(
+                &self,
+                query: DbQuery<'_>,
+                decode: fn(&DbRow) -> Result<T, StoreError>,
+            ) -> Result<Vec<T>, StoreError> {
+                query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?
+                    .iter()
+                    .map(decode)
+                    .collect()
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             $($custom)*
 
             async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-                sqlx::query(queries::INSERT_USER)
-                    .bind(&user.id)
-                    .bind(&user.email)
-                    .bind(user.email.as_deref().map(email::canonical))
-                    .bind(user.user_handle.as_bytes().as_slice())
-                    .bind(user.created_at.as_unix_millis())
-                    .bind(user.metadata.as_ref().map(Json))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                self.changed(
+                    sqlx::query(queries::INSERT_USER)
+                        .bind(&user.id)
+                        .bind(&user.email)
+                        .bind(user.email.as_deref().map(email::canonical))
+                        .bind(user.user_handle.as_bytes().as_slice())
+                        .bind(user.created_at.as_unix_millis())
+                        .bind(user.metadata.as_ref().map(Json)),
+                )
+                .await?;
                 Ok(())
             }
 
             async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
-                sqlx::query(queries::USER_BY_ID)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
+                self.one(sqlx::query(queries::USER_BY_ID).bind(id), user_from_row)
                     .await
-                    .map_err(map_error)?
-                    .as_ref()
-                    .map(user_from_row)
-                    .transpose()
             }
 
             async fn user_by_email(&self, address: &str) -> Result<Option<UserRecord>, StoreError> {
-                sqlx::query(queries::USER_BY_EMAIL)
-                    .bind(email::canonical(address))
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .as_ref()
-                    .map(user_from_row)
-                    .transpose()
+                self.one(
+                    sqlx::query(queries::USER_BY_EMAIL).bind(email::canonical(address)),
+                    user_from_row,
+                )
+                .await
             }
 
             async fn set_user_metadata(
@@ -202,92 +240,74 @@ macro_rules! sql_store {
                 id: &str,
                 metadata: Option<&Metadata>,
             ) -> Result<bool, StoreError> {
-                let changed = sqlx::query(queries::SET_USER_METADATA)
-                    .bind(id)
-                    .bind(metadata.map(Json))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected();
+                let changed = self
+                    .changed(
+                        sqlx::query(queries::SET_USER_METADATA)
+                            .bind(id)
+                            .bind(metadata.map(Json)),
+                    )
+                    .await?;
                 Ok(changed > 0)
             }
 
             async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
-                let deleted = sqlx::query(queries::DELETE_USER)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected();
+                let deleted = self
+                    .changed(sqlx::query(queries::DELETE_USER).bind(id))
+                    .await?;
                 Ok(deleted > 0)
             }
 
-            async fn create_credential(
-                &self,
-                credential: &CredentialRecord,
-            ) -> Result<(), StoreError> {
-                sqlx::query(queries::INSERT_CREDENTIAL)
-                    .bind(&credential.id)
-                    .bind(&credential.user_id)
-                    .bind(Json(&credential.passkey))
-                    .bind(credential.public_key.as_slice())
-                    .bind(i64::from(credential.counter))
-                    .bind(credential.backup_eligible)
-                    .bind(credential.backed_up)
-                    .bind(Json(&credential.transports))
-                    .bind(credential.aaguid.as_ref().map(|id| id.as_bytes().to_vec()))
-                    .bind(&credential.label)
-                    .bind(credential.created_at.as_unix_millis())
-                    .bind(credential.last_used_at.map(Timestamp::as_unix_millis))
-                    .bind(credential.metadata.as_ref().map(Json))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+            async fn create_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError> {
+                self.changed(
+                    sqlx::query(queries::INSERT_CREDENTIAL)
+                        .bind(&credential.id)
+                        .bind(&credential.user_id)
+                        .bind(Json(&credential.passkey))
+                        .bind(credential.public_key.as_slice())
+                        .bind(i64::from(credential.counter))
+                        .bind(credential.backup_eligible)
+                        .bind(credential.backed_up)
+                        .bind(Json(&credential.transports))
+                        .bind(credential.aaguid.as_ref().map(|id| id.as_bytes().to_vec()))
+                        .bind(&credential.label)
+                        .bind(credential.created_at.as_unix_millis())
+                        .bind(credential.last_used_at.map(Timestamp::as_unix_millis))
+                        .bind(credential.metadata.as_ref().map(Json)),
+                )
+                .await?;
                 Ok(())
             }
 
-            async fn credential_by_id(
-                &self,
-                id: &str,
-            ) -> Result<Option<CredentialRecord>, StoreError> {
-                sqlx::query(queries::CREDENTIAL_BY_ID)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .as_ref()
-                    .map(credential_from_row)
-                    .transpose()
+            async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
+                self.one(
+                    sqlx::query(queries::CREDENTIAL_BY_ID).bind(id),
+                    credential_from_row,
+                )
+                .await
             }
 
             async fn credentials_for_user(
                 &self,
                 user_id: &str,
             ) -> Result<Vec<CredentialRecord>, StoreError> {
-                sqlx::query(queries::CREDENTIALS_FOR_USER)
-                    .bind(user_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .iter()
-                    .map(credential_from_row)
-                    .collect()
+                self.all(
+                    sqlx::query(queries::CREDENTIALS_FOR_USER).bind(user_id),
+                    credential_from_row,
+                )
+                .await
             }
 
-            async fn record_credential_use(
-                &self,
-                usage: &CredentialUsage,
-            ) -> Result<bool, StoreError> {
-                let changed = sqlx::query(queries::RECORD_CREDENTIAL_USE)
-                    .bind(&usage.id)
-                    .bind(Json(&usage.passkey))
-                    .bind(i64::from(usage.counter))
-                    .bind(usage.backed_up)
-                    .bind(usage.used_at.as_unix_millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected();
+            async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError> {
+                let changed = self
+                    .changed(
+                        sqlx::query(queries::RECORD_CREDENTIAL_USE)
+                            .bind(&usage.id)
+                            .bind(Json(&usage.passkey))
+                            .bind(i64::from(usage.counter))
+                            .bind(usage.backed_up)
+                            .bind(usage.used_at.as_unix_millis()),
+                    )
+                    .await?;
                 Ok(changed > 0)
             }
 
@@ -298,32 +318,32 @@ macro_rules! sql_store {
                 label: Option<&str>,
                 metadata: Option<&Metadata>,
             ) -> Result<bool, StoreError> {
-                let changed = sqlx::query(queries::UPDATE_CREDENTIAL)
-                    .bind(id)
-                    .bind(user_id)
-                    .bind(label)
-                    .bind(metadata.map(Json))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected();
+                let changed = self
+                    .changed(
+                        sqlx::query(queries::UPDATE_CREDENTIAL)
+                            .bind(id)
+                            .bind(user_id)
+                            .bind(label)
+                            .bind(metadata.map(Json)),
+                    )
+                    .await?;
                 Ok(changed > 0)
             }
 
             async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-                sqlx::query(queries::INSERT_SESSION)
-                    .bind(&session.id)
-                    .bind(session.token_hash.as_bytes().as_slice())
-                    .bind(&session.user_id)
-                    .bind(session.auth_method.as_str())
-                    .bind(session.created_at.as_unix_millis())
-                    .bind(session.expires_at.as_unix_millis())
-                    .bind(&session.user_agent)
-                    .bind(&session.ip_address)
-                    .bind(session.auth_context.as_ref().map(Json))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                self.changed(
+                    sqlx::query(queries::INSERT_SESSION)
+                        .bind(&session.id)
+                        .bind(session.token_hash.as_bytes().as_slice())
+                        .bind(&session.user_id)
+                        .bind(session.auth_method.as_str())
+                        .bind(session.created_at.as_unix_millis())
+                        .bind(session.expires_at.as_unix_millis())
+                        .bind(&session.user_agent)
+                        .bind(&session.ip_address)
+                        .bind(session.auth_context.as_ref().map(Json)),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -332,15 +352,13 @@ macro_rules! sql_store {
                 token_hash: &TokenHash,
                 now: Timestamp,
             ) -> Result<Option<SessionRecord>, StoreError> {
-                sqlx::query(queries::SESSION_BY_TOKEN_HASH)
-                    .bind(token_hash.as_bytes().as_slice())
-                    .bind(now.as_unix_millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .as_ref()
-                    .map(session_from_row)
-                    .transpose()
+                self.one(
+                    sqlx::query(queries::SESSION_BY_TOKEN_HASH)
+                        .bind(token_hash.as_bytes().as_slice())
+                        .bind(now.as_unix_millis()),
+                    session_from_row,
+                )
+                .await
             }
 
             async fn sessions_for_user(
@@ -348,86 +366,58 @@ macro_rules! sql_store {
                 user_id: &str,
                 now: Timestamp,
             ) -> Result<Vec<SessionRecord>, StoreError> {
-                sqlx::query(queries::SESSIONS_FOR_USER)
-                    .bind(user_id)
-                    .bind(now.as_unix_millis())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .iter()
-                    .map(session_from_row)
-                    .collect()
+                self.all(
+                    sqlx::query(queries::SESSIONS_FOR_USER)
+                        .bind(user_id)
+                        .bind(now.as_unix_millis()),
+                    session_from_row,
+                )
+                .await
             }
 
             async fn delete_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
-                let deleted = sqlx::query(queries::DELETE_SESSION)
-                    .bind(id)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected();
+                let deleted = self
+                    .changed(sqlx::query(queries::DELETE_SESSION).bind(id).bind(user_id))
+                    .await?;
                 Ok(deleted > 0)
             }
 
             async fn delete_sessions_for_user(&self, user_id: &str) -> Result<u64, StoreError> {
-                Ok(sqlx::query(queries::DELETE_SESSIONS_FOR_USER)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected())
+                Ok(self
+                    .changed(sqlx::query(queries::DELETE_SESSIONS_FOR_USER).bind(user_id))
+                    .await?)
             }
 
             async fn create_qr_session(&self, qr: &QrSessionRecord) -> Result<(), StoreError> {
-                sqlx::query(queries::INSERT_QR)
-                    .bind(&qr.id)
-                    .bind(qr.status_token_hash.as_bytes().as_slice())
-                    .bind(qr.confirmation_hash.map(|hash| hash.as_bytes().to_vec()))
-                    .bind(qr.state.as_str())
-                    .bind(qr.confirmed)
-                    .bind(i64::from(qr.confirmation_attempts))
-                    .bind(&qr.user_id)
-                    .bind(&qr.session_id)
-                    .bind(qr.authenticated_at.map(Timestamp::as_unix_millis))
-                    .bind(qr.created_at.as_unix_millis())
-                    .bind(qr.expires_at.as_unix_millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                self.changed(
+                    sqlx::query(queries::INSERT_QR)
+                        .bind(&qr.id)
+                        .bind(qr.status_token_hash.as_bytes().as_slice())
+                        .bind(qr.confirmation_hash.map(|hash| hash.as_bytes().to_vec()))
+                        .bind(qr.state.as_str())
+                        .bind(qr.confirmed)
+                        .bind(i64::from(qr.confirmation_attempts))
+                        .bind(&qr.user_id)
+                        .bind(&qr.session_id)
+                        .bind(qr.authenticated_at.map(Timestamp::as_unix_millis))
+                        .bind(qr.created_at.as_unix_millis())
+                        .bind(qr.expires_at.as_unix_millis()),
+                )
+                .await?;
                 Ok(())
             }
 
-            async fn qr_session_by_id(
-                &self,
-                id: &str,
-            ) -> Result<Option<QrSessionRecord>, StoreError> {
-                sqlx::query(queries::QR_BY_ID)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
+            async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
+                self.one(sqlx::query(queries::QR_BY_ID).bind(id), qr_from_row)
                     .await
-                    .map_err(map_error)?
-                    .as_ref()
-                    .map(qr_from_row)
-                    .transpose()
             }
 
-            async fn qr_sessions_by_ids(
-                &self,
-                ids: &[String],
-            ) -> Result<Vec<QrSessionRecord>, StoreError> {
+            async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError> {
                 let mut found = Vec::new();
                 for chunk in ids.chunks(LIST_BATCH) {
-                    let sql = format!(
-                        "{}{}",
-                        queries::QR_WHERE_ID,
-                        list_condition(1, chunk.len())
-                    );
+                    let sql = format!("{}{}", queries::QR_WHERE_ID, list_condition(1, chunk.len()));
                     let values = chunk.iter().map(String::as_str).collect();
-                    let rows = bind_list(sqlx::query(&sql), values)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(map_error)?;
+                    let rows = self.rows(bind_list(sqlx::query(&sql), values)).await?;
                     for row in &rows {
                         found.push(qr_from_row(row)?);
                     }
@@ -461,10 +451,12 @@ macro_rules! sql_store {
                     .bind(change.authenticated_at.map(Timestamp::as_unix_millis))
                     .bind(change.expires_at.map(Timestamp::as_unix_millis));
                 // `fetch_all` runs the statement to completion (at most one row).
-                let rows = bind_list(query, from.iter().map(|state| state.as_str()).collect())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                let rows = self
+                    .rows(bind_list(
+                        query,
+                        from.iter().map(|state| state.as_str()).collect(),
+                    ))
+                    .await?;
                 rows.first().map(qr_from_row).transpose()
             }
 
@@ -488,10 +480,12 @@ macro_rules! sql_store {
                     .bind(id)
                     .bind(now.as_unix_millis())
                     .bind(i64::from(max_attempts));
-                let rows = bind_list(query, states.iter().map(|state| state.as_str()).collect())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                let rows = self
+                    .rows(bind_list(
+                        query,
+                        states.iter().map(|state| state.as_str()).collect(),
+                    ))
+                    .await?;
                 let Some(row) = rows.first() else {
                     return Ok(None);
                 };
@@ -502,13 +496,13 @@ macro_rules! sql_store {
             }
 
             async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
-                sqlx::query(queries::PUT_CHALLENGE)
-                    .bind(&challenge.challenge)
-                    .bind(Json(&challenge.ceremony))
-                    .bind(challenge.expires_at.as_unix_millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                self.changed(
+                    sqlx::query(queries::PUT_CHALLENGE)
+                        .bind(&challenge.challenge)
+                        .bind(Json(&challenge.ceremony))
+                        .bind(challenge.expires_at.as_unix_millis()),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -518,11 +512,9 @@ macro_rules! sql_store {
                 now: Timestamp,
             ) -> Result<Option<ChallengeRecord>, StoreError> {
                 // An expired row is removed too, but nobody gets it.
-                let rows = sqlx::query(queries::TAKE_CHALLENGE)
-                    .bind(challenge)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                let rows = self
+                    .rows(sqlx::query(queries::TAKE_CHALLENGE).bind(challenge))
+                    .await?;
                 let Some(row) = rows.first() else {
                     return Ok(None);
                 };
@@ -538,14 +530,14 @@ macro_rules! sql_store {
             }
 
             async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError> {
-                sqlx::query(queries::PUT_MAGIC_LINK)
-                    .bind(link.token_hash.as_bytes().as_slice())
-                    .bind(&link.email)
-                    .bind(link.created_at.as_unix_millis())
-                    .bind(link.expires_at.as_unix_millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                self.changed(
+                    sqlx::query(queries::PUT_MAGIC_LINK)
+                        .bind(link.token_hash.as_bytes().as_slice())
+                        .bind(&link.email)
+                        .bind(link.created_at.as_unix_millis())
+                        .bind(link.expires_at.as_unix_millis()),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -555,11 +547,9 @@ macro_rules! sql_store {
                 now: Timestamp,
             ) -> Result<Option<MagicLinkRecord>, StoreError> {
                 // An expired row is removed but handed to nobody.
-                let rows = sqlx::query(queries::TAKE_MAGIC_LINK)
-                    .bind(token_hash.as_bytes().as_slice())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                let rows = self
+                    .rows(sqlx::query(queries::TAKE_MAGIC_LINK).bind(token_hash.as_bytes().as_slice()))
+                    .await?;
                 let Some(row) = rows.first() else {
                     return Ok(None);
                 };
@@ -576,24 +566,18 @@ macro_rules! sql_store {
             }
 
             async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
-                let deleted = sqlx::query(queries::DELETE_MAGIC_LINK)
-                    .bind(token_hash.as_bytes().as_slice())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected();
+                let deleted = self
+                    .changed(sqlx::query(queries::DELETE_MAGIC_LINK).bind(token_hash.as_bytes().as_slice()))
+                    .await?;
                 Ok(deleted > 0)
             }
 
             async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
                 let mut purged = 0;
                 for statement in queries::PURGE {
-                    purged += sqlx::query(statement)
-                        .bind(now.as_unix_millis())
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map_error)?
-                        .rows_affected();
+                    purged += self
+                        .changed(sqlx::query(statement).bind(now.as_unix_millis()))
+                        .await?;
                 }
                 Ok(purged)
             }
