@@ -254,6 +254,57 @@ async fn a_hook_can_veto_a_qr_completion() {
     assert_eq!(state(server.qr_status(&desktop).await), "challenged");
 }
 
+/// Hooks see the desktop's session at completion and when it is created, never with
+/// its token (only the desktop gets that, from the status route).
+#[tokio::test]
+async fn qr_hooks_never_receive_the_desktop_token() {
+    type Seen =
+        std::sync::Arc<std::sync::Mutex<Vec<(&'static str, passkey_magic_shared::Session)>>>;
+    #[derive(Clone, Default)]
+    struct Recording(Seen);
+    #[async_trait::async_trait]
+    impl Hooks for Recording {
+        async fn after_authenticate(
+            &self,
+            _: &passkey_magic_shared::User,
+            session: &passkey_magic_shared::Session,
+        ) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(("after_authenticate", session.clone()));
+        }
+        async fn after_qr_complete(
+            &self,
+            _: &passkey_magic_shared::User,
+            session: &passkey_magic_shared::Session,
+        ) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(("after_qr_complete", session.clone()));
+        }
+    }
+    let hooks = Recording::default();
+    let server = TestServer::start_with(builder().hooks(hooks.clone())).await;
+    let (mut phone, _) = phone(&server).await;
+    let desktop = server.create_qr().await;
+    server.scan(&desktop.id).await.ok();
+    let answer = server.phone_answer(&mut phone, Some(&desktop.id)).await;
+    server.complete(&desktop.id, &answer).await.ok();
+    let status = server.qr_status(&desktop).await.ok();
+    let token = status["session"]["token"].as_str().unwrap().to_owned();
+
+    let seen = hooks.0.lock().unwrap().clone();
+    let names: Vec<&str> = seen.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["after_qr_complete", "after_authenticate"]);
+    for (name, session) in &seen {
+        assert_eq!(session.token, None, "{name} got a token");
+        let printed = format!("{session:?} {}", serde_json::to_string(session).unwrap());
+        assert!(!printed.contains(&token), "{name}: {printed}");
+    }
+}
+
 // ---------------------------------------------------------------- expiry, tokens, cancel
 
 #[tokio::test]

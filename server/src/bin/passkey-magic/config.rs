@@ -67,6 +67,10 @@ pub(crate) struct ServeArgs {
     /// [default: closed].
     #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_FAILURE_MODE")]
     pub(crate) rate_limit_failure_mode: Option<FailureModeSetting>,
+    /// IPv6 clients share a rate-limit budget per network of this prefix length
+    /// (1 to 128) [default: 64].
+    #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_IPV6_PREFIX")]
+    pub(crate) rate_limit_ipv6_prefix: Option<u8>,
     /// Lifetime of a QR login in seconds [default: 300].
     #[arg(long = "qr-ttl", env = "PASSKEY_MAGIC_QR_TTL")]
     pub(crate) qr_ttl_seconds: Option<u64>,
@@ -187,6 +191,7 @@ pub(crate) enum RuleSetting {
 pub(crate) struct RateLimitFile {
     redis_url: Option<String>,
     failure_mode: Option<FailureModeSetting>,
+    ipv6_prefix: Option<u8>,
     #[serde(default)]
     rules: BTreeMap<String, RuleSetting>,
 }
@@ -246,6 +251,7 @@ pub(crate) struct Settings {
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) rate_limit_redis_url: Option<String>,
     pub(crate) rate_limit_failure_mode: FailureModeSetting,
+    pub(crate) rate_limit_ipv6_prefix: Option<u8>,
     pub(crate) rate_limit_rules: BTreeMap<RateLimitRule, Option<Budget>>,
     pub(crate) magic_link_url: Option<String>,
     pub(crate) magic_link_ttl_seconds: Option<u64>,
@@ -330,6 +336,7 @@ impl ServeArgs {
                 .rate_limit_failure_mode
                 .or(file.rate_limit.failure_mode)
                 .unwrap_or(FailureModeSetting::Closed),
+            rate_limit_ipv6_prefix: self.rate_limit_ipv6_prefix.or(file.rate_limit.ipv6_prefix),
             rate_limit_rules: parse_rules(file.rate_limit.rules)?,
             magic_link_url: self.magic_link_url.or(file.magic_link_url),
             magic_link_ttl_seconds: self.magic_link_ttl_seconds.or(file.magic_link_ttl_seconds),
@@ -445,7 +452,7 @@ mod tests {
         std::fs::write(
             &path,
             "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n\
-             [rate_limit]\nfailure_mode = \"open\"\n\
+             [rate_limit]\nfailure_mode = \"open\"\nipv6_prefix = 56\n\
              [rate_limit.rules]\n\"magicLink.send\" = { limit = 3, window_seconds = 60 }\n\
              \"email.available\" = false\n",
         )
@@ -459,6 +466,7 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(settings.trusted_proxies.len(), 2);
         assert_eq!(settings.rate_limit_failure_mode, FailureModeSetting::Open);
+        assert_eq!(settings.rate_limit_ipv6_prefix, Some(56));
         assert_eq!(
             settings.rate_limit_rules[&RateLimitRule::MagicLinkSend],
             Some(Budget::new(3, Duration::from_secs(60)))

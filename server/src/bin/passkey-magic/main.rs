@@ -135,6 +135,9 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
             FailureModeSetting::Closed => FailureMode::Closed,
             FailureModeSetting::Open => FailureMode::Open,
         });
+    if let Some(prefix_len) = settings.rate_limit_ipv6_prefix {
+        builder = builder.rate_limit_ipv6_prefix(prefix_len);
+    }
     for (rule, budget) in &settings.rate_limit_rules {
         builder = builder.rate_limit(*rule, *budget);
     }
