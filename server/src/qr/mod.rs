@@ -244,7 +244,8 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
     ///
     /// With a non-zero `wait` (capped at 30 s by the HTTP layer) this is a long-poll: it
     /// answers as soon as the status differs from the one at the start, or when `wait`
-    /// ends. `client` is recorded on the desktop session.
+    /// ends. The status token is checked first: a poller without it registers no waiter.
+    /// `client` is recorded on the desktop session.
     ///
     /// # Errors
     /// `401` for a missing or wrong status token, `404` for an unknown login.

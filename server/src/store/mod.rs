@@ -19,6 +19,9 @@
 //! - **QR logins move by compare-and-set**: [`Store::transition_qr_session`] applies a
 //!   state change only from the expected states, so of racing requests exactly one wins;
 //!   confirmation attempts are counted atomically ([`Store::count_qr_confirmation_attempt`]).
+//! - **Signature counters only move forward**: [`Store::record_credential_use`] is a
+//!   compare-and-set on the counter, so two copies of one authenticator racing with the
+//!   same counter cannot both sign in.
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
