@@ -91,9 +91,16 @@ fn path(endpoint: Endpoint) -> JsValue {
 /// The client path of an endpoint with `{id}`, the id inserted by plain string
 /// conversion, unencoded, exactly as v0.4 builds it.
 pub(crate) fn path_with(endpoint: Endpoint, id: &JsValue) -> JsValue {
-    let template = endpoint.client_route().path;
-    let (before, after) = template.split_once("{id}").unwrap_or((template, ""));
-    concat(&[&text(before), id, &text(after)]).into()
+    let template = endpoint.client_route().path.as_bytes();
+    // Byte search, no string slicing: the bundle keeps no panic formatting for it.
+    let at = template
+        .iter()
+        .position(|&b| b == b'{')
+        .unwrap_or(template.len());
+    let part = |bytes: Option<&[u8]>| {
+        text(std::str::from_utf8(bytes.unwrap_or_default()).unwrap_or_default())
+    };
+    concat(&[&part(template.get(..at)), id, &part(template.get(at + 4..))]).into()
 }
 
 /// `params ?? {}`: the caller's object itself, or a new empty one.
