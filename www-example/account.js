@@ -239,7 +239,7 @@ $('profile-form').addEventListener('submit', async (event) => {
 
 $('add-passkey').addEventListener('click', async () => {
   say('Creating a new passkey…');
-  const result = await attempt(() => auth.passkeys.add(), { action: 'add the passkey' });
+  const result = await attempt(() => auth.passkeys.add(), { creating: true, action: 'add the passkey' });
   if (result && (await load())) say('New passkey added.');
 });
 

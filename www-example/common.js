@@ -42,10 +42,14 @@ const SERVER_MESSAGES = {
 };
 
 /**
- * A sentence for a failed call. `context.action` names what was tried ("sign in",
- * "create the passkey"...), for the passkey prompt's messages.
+ * A sentence for a failed call. For the passkey prompt's messages, `context.action` names
+ * what was tried ("sign you in", "add the passkey"...), `context.creating` says the prompt
+ * was to create a passkey, and `context.otherWays` what else the person can do.
  */
-export function describeError(error, { action = 'continue' } = {}) {
+export function describeError(
+  error,
+  { action = 'continue', creating = false, otherWays = 'use your phone (QR), or email yourself a link' } = {},
+) {
   if (error instanceof AuthClientError) {
     if (!error.status) {
       return 'The server cannot be reached. Is the demo still running? Start it with ./scripts/demo and try again.';
@@ -63,7 +67,9 @@ export function describeError(error, { action = 'continue' } = {}) {
   }
   switch (error?.name) {
     case 'NotAllowedError':
-      return `No passkey was used, so we could not ${action}: the passkey prompt was cancelled or timed out, or this device has no passkey for this site. Try again, use your phone (QR), or email yourself a link.`;
+      return creating
+        ? `No passkey was made, so we could not ${action}: the passkey prompt was cancelled or timed out. Try again when you are ready.`
+        : `No passkey was used, so we could not ${action}: the passkey prompt was cancelled or timed out, or this device has no passkey for this site. Try again, ${otherWays}.`;
     case 'AbortError':
       return `The passkey prompt was cancelled, so we could not ${action}.`;
     case 'InvalidStateError':

@@ -28,7 +28,7 @@ $('approve-form').addEventListener('submit', async (event) => {
       await auth.qr.complete({ sessionId, confirmationCode: needsCode ? confirmationCode : undefined });
       return true;
     },
-    { action: 'sign the computer in' },
+    { action: 'sign the computer in', otherWays: 'or sign in on the computer another way' },
   );
   if (done) {
     say('Done: your computer is signed in. You can close this page.');

@@ -45,9 +45,9 @@ async function startAutofill() {
     await auth.passkeys.autofill({}, { signal: controller.signal });
     signedIn();
   } catch (error) {
-    // Stopped by the page (a button started a prompt) or by the browser: not a failure
-    // the person caused. Anything else is shown.
-    if (controller.signal.aborted || error?.name === 'AbortError') return;
+    // Autofill is passive: stopped by the page (a button started a prompt), dismissed, or
+    // nothing to offer is not a failure. Only the server's answer to a chosen passkey is.
+    if (controller.signal.aborted || error?.name !== 'AuthClientError') return;
     fail(error, { action: 'sign you in' });
   }
 }
@@ -70,6 +70,7 @@ $('sign-up').addEventListener('click', async () => {
   stopAutofill();
   say('Creating your passkey…');
   const result = await attempt(() => auth.passkeys.register(address ? { email: address } : {}), {
+    creating: true,
     action: 'create your account',
   });
   if (result) signedIn();

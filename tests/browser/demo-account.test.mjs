@@ -104,7 +104,7 @@ test('a cancelled prompt while adding a passkey says so', async () => {
     isUserVerified: false,
   });
   await page.click('#add-passkey');
-  await waitForText(page, '#error', /^No passkey was used, so we could not add the passkey: the passkey prompt was cancelled/);
+  await waitForText(page, '#error', /^No passkey was made, so we could not add the passkey: the passkey prompt was cancelled/);
   assert.equal(await page.locator('#passkeys li.passkey').count(), 1);
   await screenshot(page, 'account-add-cancelled');
   await context.close();
