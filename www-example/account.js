@@ -1,9 +1,7 @@
 // The account page: passkeys, email, sessions, profile metadata and account deletion, for
 // the signed-in user, all through the SDK.
-import { auth, $, say, fail, attempt, formatDate, accountName, ready } from './common.js';
+import { auth, $, say, fail, attempt, formatDate, accountName, methodName, ready } from './common.js';
 import { providerName } from './providers.js';
-
-const METHODS = { passkey: 'Passkey', 'magic-link': 'Email link', qr: 'QR code from a phone' };
 
 let state; // { user, session, credentials, sessions }
 
@@ -74,7 +72,7 @@ function render() {
   const { user, session, credentials, sessions } = state;
   $('signed-out').hidden = true;
   $('account-body').hidden = false;
-  $('who').textContent = `Signed in as ${accountName(user)} (${METHODS[session.authMethod] ?? session.authMethod}).`;
+  $('who').textContent = `Signed in as ${accountName(user)} (${methodName(session.authMethod)}).`;
 
   // Profile
   $('display-name').value = user.metadata?.displayName ?? '';
@@ -201,7 +199,7 @@ function sessionItem(session, current) {
   const title = element(
     'div',
     { className: 'item-title', id: titleId },
-    `${METHODS[session.authMethod] ?? session.authMethod} · ${browserSummary(session.userAgent)}`,
+    `${methodName(session.authMethod)} · ${browserSummary(session.userAgent)}`,
   );
   if (current) title.append(' ', element('span', { className: 'badge current', textContent: 'this session' }));
   item.append(

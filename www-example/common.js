@@ -104,6 +104,13 @@ export function formatDate(value) {
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+const METHODS = { passkey: 'Passkey', 'magic-link': 'Email link', qr: 'QR code from a phone' };
+
+/** How a session was signed in, in words. */
+export function methodName(authMethod) {
+  return METHODS[authMethod] ?? authMethod;
+}
+
 /** The name a person recognises an account by. */
 export function accountName(user) {
   return user.metadata?.displayName || user.email || `account ${user.id.slice(0, 8)}`;

@@ -1,6 +1,6 @@
 // Sign in / sign up: passkey button, passkey autofill in the email field, and the
 // "email me a link" fallback.
-import { auth, $, say, fail, attempt, accountName, ready } from './common.js';
+import { auth, $, say, fail, attempt, accountName, methodName, ready } from './common.js';
 
 const yesNo = (value) => (value ? 'yes' : 'no');
 
@@ -12,7 +12,7 @@ async function showSession() {
   $('signed-in').hidden = !current;
   $('sign-in-section').hidden = Boolean(current);
   $('account').textContent = current
-    ? `Signed in as ${accountName(current.user)} (${current.session.authMethod}).`
+    ? `Signed in as ${accountName(current.user)} (${methodName(current.session.authMethod)}).`
     : 'Signed out.';
   return current;
 }

@@ -192,7 +192,7 @@ test('deleting the account asks first, then signs out everywhere', async () => {
   await page.click('#delete-account');
   assert.equal(await page.isVisible('#delete-dialog'), true);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'delete-cancel');
-  await screenshot(page, 'account-delete-dialog');
+  await screenshot(page, 'account-delete-dialog', { fullPage: false });
   await page.click('#delete-cancel');
   assert.equal(await page.isVisible('#delete-dialog'), false);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'delete-account');

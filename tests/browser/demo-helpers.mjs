@@ -166,13 +166,14 @@ export async function assertNoError(page) {
 }
 
 /**
- * Saves a full-page screenshot as target/screenshots/NAME.png, and as docs/NAME.png too
- * when `docs` is set (the README's pictures come from here, so they stay true).
+ * Saves a screenshot (of the full page unless `fullPage` is false, e.g. for a modal) as
+ * target/screenshots/NAME.png, and as docs/NAME.png too when `docs` is set (the README's
+ * pictures come from here, so they stay true).
  */
-export async function screenshot(page, name, { docs: forDocs = false } = {}) {
+export async function screenshot(page, name, { docs: forDocs = false, fullPage = true } = {}) {
   mkdirSync(screenshots, { recursive: true });
   const file = path.join(screenshots, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   if (forDocs) {
     mkdirSync(docs, { recursive: true });
     copyFileSync(file, path.join(docs, `${name}.png`));

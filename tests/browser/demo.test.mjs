@@ -91,7 +91,7 @@ test('a person signs up, out and in again with a passkey', async () => {
   await page.reload();
   await waitForText(page, '#who', /^Signed in as demo-person@example\.com/);
   await open(page, server.url('/'));
-  await waitForText(page, '#account', /^Signed in as demo-person@example\.com \(passkey\)\.$/);
+  await waitForText(page, '#account', /^Signed in as demo-person@example\.com \(Passkey\)\.$/);
   await screenshot(page, 'sign-in-signed-in');
   assert.deepEqual(errors, []);
   await context.close();
@@ -194,5 +194,32 @@ test('the sign-in page can be used from the keyboard in a sensible order', async
     [...document.querySelectorAll('input')].filter((input) => !input.labels?.length).map((input) => input.id),
   );
   assert.deepEqual(unlabelled, []);
+  await context.close();
+});
+
+test('every screen fits 375 px, in light and dark schemes', async () => {
+  for (const colorScheme of ['light', 'dark']) {
+    const { page, context } = await newDevice(browser, { viewport: PHONE, colorScheme, authenticator: false });
+    for (const path of ['/', '/mailbox.html', '/verify.html?token=none', '/qr.html', '/phone.html?session=x&code=required', '/account.html']) {
+      await open(page, server.url(path));
+      await assertFitsWidth(page);
+    }
+    await context.close();
+  }
+});
+
+test('passkey providers are named from the AAGUID list shipped with the demo', async () => {
+  const { page, context } = await newDevice(browser, { authenticator: false });
+  await open(page, server.url('/account.html'));
+  const names = await page.evaluate(async () => {
+    const { providerName } = await import('./providers.js');
+    return [
+      providerName('08987058-cadc-4b81-b6e1-30de50dcbe96'),
+      providerName('08987058-CADC-4B81-B6E1-30DE50DCBE96'),
+      providerName('00000000-0000-0000-0000-000000000000'),
+      providerName(undefined),
+    ];
+  });
+  assert.deepEqual(names, ['Windows Hello', 'Windows Hello', undefined, undefined]);
   await context.close();
 });
