@@ -282,6 +282,14 @@ $('revoke-others').addEventListener('click', async () => {
   }
 });
 
+$('revoke-all').addEventListener('click', async () => {
+  const done = await attempt(async () => {
+    await auth.revokeAllSessions();
+    return true;
+  });
+  if (done) showSignedOut('Signed out everywhere, this browser too.');
+});
+
 $('sign-out').addEventListener('click', async () => {
   const done = await attempt(async () => {
     await auth.revokeSession();

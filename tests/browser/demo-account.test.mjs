@@ -143,7 +143,7 @@ test('email: link, refuse one in use, unlink; display name', async () => {
   await context.close();
 });
 
-test('sessions: the current one is marked; revoke one, revoke all others', async () => {
+test('sessions: the current one is marked; revoke one, all others, everywhere', async () => {
   const { page, context } = await newDevice(browser);
   await signUp(page, server, 'sessions@example.com');
   await page.fill('#display-name', 'Ada Lovelace');
@@ -180,6 +180,19 @@ test('sessions: the current one is marked; revoke one, revoke all others', async
   await laptop.page.waitForSelector('body[data-ready="true"]');
   assert.equal(await laptop.page.isVisible('#signed-out'), true);
   await laptop.context.close();
+
+  // Sign out everywhere: another browser and this one.
+  const tablet = await signInByLink('sessions@example.com');
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.locator('#sessions li.session').count(), 2);
+  await page.click('#revoke-all');
+  await waitForText(page, '#status', /^Signed out everywhere, this browser too\.$/);
+  assert.equal(await page.isVisible('#signed-out'), true);
+  await tablet.page.reload();
+  await tablet.page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await tablet.page.isVisible('#signed-out'), true);
+  await tablet.context.close();
   await phone.context.close();
   await context.close();
 });
