@@ -5,7 +5,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
-NPM_PACKAGE_DIR="$ROOT/target/npm/passkey-magic-wasm"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+NPM_DIR="$TARGET_DIR/npm"
+NPM_PACKAGE_DIR="$NPM_DIR/passkey-magic-wasm"
+# `npm pack` of the package: what the Node and browser tests install.
+NPM_TARBALL="$NPM_DIR/passkey-magic-wasm.tgz"
+# What an app downloads for the whole API (wasm + JS, gzip -9) may not exceed this.
+SIZE_BUDGET_BYTES=35000
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -32,6 +38,11 @@ bootstrap() {
         say "Installing wasm-bindgen-cli $want (found: ${have:-none}; takes a few minutes once)"
         # No --locked: it fails for this crate here (see DESIGN.md).
         cargo install wasm-bindgen-cli --version "$want" --force
+    fi
+
+    if ! wasm-pack --version >/dev/null 2>&1; then
+        say "Installing wasm-pack (takes a few minutes once)"
+        cargo install wasm-pack
     fi
 
     if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
@@ -70,26 +81,40 @@ start_services() {
     fi
 }
 
-# Builds the npm package (wasm-bindgen + wasm-opt + pkg-template) into $NPM_PACKAGE_DIR.
+# Builds the npm package with wasm-pack (wasm-bindgen, then wasm-opt from the npm
+# `binaryen` on PATH), completes it from pkg-template/, packs it with `npm pack` and
+# checks the size budget.
 build_npm_package() {
-    say "Building the npm package"
-    local wasm="$ROOT/target/wasm32-unknown-unknown/wasm-release/passkey_magic_client.wasm"
-    cargo build -p passkey-magic-client --target wasm32-unknown-unknown --profile wasm-release
+    say "Building the npm package (wasm-pack)"
     rm -rf "$NPM_PACKAGE_DIR"
-    wasm-bindgen --target web --out-dir "$NPM_PACKAGE_DIR" "$wasm"
-    local bg="$NPM_PACKAGE_DIR/passkey_magic_client_bg.wasm"
-    # Flags = the wasm features rustc enables by default for wasm32-unknown-unknown.
-    "$ROOT/tests/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-sign-ext \
-        --enable-nontrapping-float-to-int --enable-mutable-globals --enable-reference-types \
-        --enable-multivalue --strip-debug --strip-producers -o "$bg.opt" "$bg"
-    mv "$bg.opt" "$bg"
+    mkdir -p "$NPM_DIR"
+    PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client" \
+        --target web --weak-refs --profile wasm-release \
+        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client
     cp "$ROOT"/pkg-template/* "$NPM_PACKAGE_DIR/"
     rm -f "$NPM_PACKAGE_DIR/.gitignore"
-    local js_gz wasm_gz
-    wasm_gz=$(gzip -9c "$bg" | wc -c)
-    js_gz=$(cat "$NPM_PACKAGE_DIR"/*.js | gzip -9c | wc -c)
-    echo "npm package: $NPM_PACKAGE_DIR"
-    echo "bundle size: wasm $(wc -c <"$bg") B ($wasm_gz B gzip), js $js_gz B gzip, total $((wasm_gz + js_gz)) B gzip"
+    (cd "$NPM_DIR" && npm pack --silent "$NPM_PACKAGE_DIR" >/dev/null &&
+        mv passkey-magic-wasm-*.tgz "$NPM_TARBALL")
+    echo "npm package: $NPM_PACKAGE_DIR ($NPM_TARBALL)"
+    report_size
+}
+
+# Prints what an app downloads (raw and gzip -9); with `--enforce`, fails above the
+# budget (the test command enforces it; the demo only reports it).
+report_size() {
+    local bg="$NPM_PACKAGE_DIR/passkey_magic_client_bg.wasm" file raw gz total=0 total_raw=0
+    for file in "$bg" "$NPM_PACKAGE_DIR/passkey_magic_client.js" "$NPM_PACKAGE_DIR/index.js"; do
+        raw=$(wc -c <"$file")
+        gz=$(gzip -9c "$file" | wc -c)
+        total=$((total + gz))
+        total_raw=$((total_raw + raw))
+        printf '  %-32s %7d B raw %7d B gzip\n' "$(basename "$file")" "$raw" "$gz"
+    done
+    echo "bundle size: $total_raw B raw, $total B gzip (budget $SIZE_BUDGET_BYTES B gzip)"
+    if [ "${1:-}" = --enforce ] && [ "$total" -gt "$SIZE_BUDGET_BYTES" ]; then
+        echo "bundle size over budget: $total B gzip > $SIZE_BUDGET_BYTES B" >&2
+        return 1
+    fi
 }
 
 # Puts the built package where the demo page imports it from.

@@ -2,32 +2,34 @@
 //!
 //! The client of passkey-magic: passkey sign-up and sign-in through
 //! `navigator.credentials`, QR cross-device login, magic links and session observation.
-//! In the browser it is a WebAssembly module published as an npm package (see
-//! `pkg-template/`); natively (feature `native`) its typed core calls a server with
-//! reqwest, for Rust apps and tests.
+//! In the browser it is a WebAssembly module published as the npm package
+//! `passkey-magic-wasm` (built by wasm-pack, completed by `pkg-template/`), call-compatible
+//! with passkey-magic v0.4's JavaScript client; natively (feature `native`) its typed core
+//! calls a server with reqwest, for Rust apps and tests.
 //!
 //! ## Layout
 //!
 //! - [`client`]: [`Client`], typed calls over a [`Transport`], keeping the session token.
-//! - [`transport`]: how calls reach the server: `fetch` in the browser, reqwest natively.
-//! - [`error`]: [`ClientError`] `{status, code, message}`.
-//! - `capabilities` (wasm32): what the browser supports (passkeys, autofill, platform
-//!   authenticator).
-//! - `webauthn` (wasm32): WebAuthn JSON ↔ `navigator.credentials`.
-//! - `js` (wasm32): the JavaScript API exported with wasm-bindgen (`createClient`).
+//! - [`transport`]: how typed calls reach the server (reqwest natively).
+//! - [`error`]: [`ClientError`] `{status, code, msg}`.
+//! - [`qr_code`]: QR codes as SVG and terminal text, identical to v0.4's.
+//! - [`polling`]: the delays between QR status polls (backoff, cap, jitter).
+//! - [`base64url`]: the binary encoding of WebAuthn JSON.
+//! - `js` (wasm32): the JavaScript API exported with wasm-bindgen — the v0.4 transport
+//!   contract and our `fetch` transport, WebAuthn JSON ↔ `navigator.credentials`, QR
+//!   polling, magic-link URLs, `observeSession`, capability checks.
 //!
 //! The protocol itself (routes, JSON shapes) comes from [`passkey_magic_shared`].
 
+pub mod base64url;
 pub mod client;
 pub mod error;
+pub mod polling;
+pub mod qr_code;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]
-pub mod capabilities;
-#[cfg(target_arch = "wasm32")]
 pub mod js;
-#[cfg(target_arch = "wasm32")]
-mod webauthn;
 
 pub use client::Client;
 pub use error::ClientError;

@@ -1,463 +1,657 @@
-//! `createClient`: the browser client object. Methods return Promises; failures reject
-//! with an `AuthClientError`-named `Error` (see [`super::to_js_error`]).
+//! `Core`: one client's state and the one exported dispatcher, `run(op, a, b, c)`, that
+//! runs every asynchronous member of the v0.4 API (one Promise type, one future type
+//! for all of them). The ESM entry maps member names to these operation numbers.
 
-use super::to_js_error;
-use crate::ClientError;
-use crate::transport::FetchTransport;
-use crate::webauthn::ceremony;
-use js_sys::{Object, Promise, Reflect};
+use super::abort::Abort;
+use super::poll::{PollState, Poller};
+use super::transport::{Effect, Transport};
+use super::value::{concat, get, object, read, text, type_error};
+use super::webauthn::{Ceremony, ceremony, public_key_credential};
+use js_sys::{Function, Object, Promise};
 use passkey_magic_shared::Endpoint;
-use passkey_magic_shared::limits::MAX_QR_WAIT_SECONDS;
-use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::AbortSignal;
 
-/// Where the API lives when `baseUrl` is not given.
-const DEFAULT_BASE_URL: &str = "/auth";
+/// Set on an operation number: the member honours the signal of its options but hands
+/// `undefined` to the app's transport (v0.4's `qr.create/confirm/complete/cancel`).
+const NO_FORWARD: u32 = 128;
 
-struct Inner {
-    transport: FetchTransport,
-    // Browser code is single-threaded; the RefCell is never held across an await.
-    session_token: RefCell<Option<String>>,
+/// The asynchronous members, numbered as the ESM entry calls them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Register = 0,
+    SignIn,
+    AddPasskey,
+    ListCredentials,
+    UpdateCredential,
+    RemoveCredential,
+    QrCreate,
+    QrConfirm,
+    QrComplete,
+    QrCancel,
+    MagicLinkRequest,
+    MagicLinkVerify,
+    MagicLinkVerifyUrl,
+    GetAccount,
+    IsEmailAvailable,
+    CanLinkEmail,
+    UpdateAccountMetadata,
+    LinkEmail,
+    UnlinkEmail,
+    DeleteAccount,
+    GetSession,
+    ListSessions,
+    RevokeSession,
+    RevokeSessionById,
+    RevokeAllSessions,
+    QrWait,
+    BestSignInMethod,
+    Autofill,
+    SignOut,
 }
 
-/// A client of one passkey-magic server (create it with `createClient`).
+const OPS: [Op; 29] = [
+    Op::Register,
+    Op::SignIn,
+    Op::AddPasskey,
+    Op::ListCredentials,
+    Op::UpdateCredential,
+    Op::RemoveCredential,
+    Op::QrCreate,
+    Op::QrConfirm,
+    Op::QrComplete,
+    Op::QrCancel,
+    Op::MagicLinkRequest,
+    Op::MagicLinkVerify,
+    Op::MagicLinkVerifyUrl,
+    Op::GetAccount,
+    Op::IsEmailAvailable,
+    Op::CanLinkEmail,
+    Op::UpdateAccountMetadata,
+    Op::LinkEmail,
+    Op::UnlinkEmail,
+    Op::DeleteAccount,
+    Op::GetSession,
+    Op::ListSessions,
+    Op::RevokeSession,
+    Op::RevokeSessionById,
+    Op::RevokeAllSessions,
+    Op::QrWait,
+    Op::BestSignInMethod,
+    Op::Autofill,
+    Op::SignOut,
+];
+
+/// The client path of an endpoint without an id (from the shared route table).
+fn path(endpoint: Endpoint) -> JsValue {
+    text(endpoint.client_route().path)
+}
+
+/// The client path of an endpoint with `{id}`, the id inserted by plain string
+/// conversion, unencoded, exactly as v0.4 builds it.
+pub(crate) fn path_with(endpoint: Endpoint, id: &JsValue) -> JsValue {
+    let template = endpoint.client_route().path;
+    let (before, after) = template.split_once("{id}").unwrap_or((template, ""));
+    concat(&[&text(before), id, &text(after)]).into()
+}
+
+/// `params ?? {}`: the caller's object itself, or a new empty one.
+fn params_or_empty(params: &JsValue) -> JsValue {
+    if params.is_undefined() || params.is_null() {
+        Object::new().into()
+    } else {
+        params.clone()
+    }
+}
+
+/// One client: its transport (with the session token).
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+}
+
+/// The state behind one `createClient` object.
 #[wasm_bindgen]
-pub struct AuthClient {
+pub struct Core {
     inner: Rc<Inner>,
 }
 
-fn field(target: &JsValue, key: &str) -> JsValue {
-    if target.is_object() {
-        Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
+#[wasm_bindgen]
+impl Core {
+    /// A client for `config` (`{ request }` or `{ baseUrl }`, see the package README);
+    /// `errorClass` is the entry's `AuthClientError`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue, error_class: Function) -> Core {
+        Core {
+            inner: Rc::new(Inner {
+                transport: Transport::new(config, error_class),
+            }),
+        }
     }
-}
 
-fn text_field(target: &JsValue, key: &str) -> Option<String> {
-    field(target, key).as_string()
-}
-
-/// `{signal}` of a call's options, if it is an `AbortSignal`-like object.
-fn signal_of(options: &JsValue) -> Option<JsValue> {
-    Some(field(options, "signal")).filter(|signal| signal.is_object())
-}
-
-/// A request body: the caller's plain object, or `{}`.
-fn body_of(input: &JsValue) -> JsValue {
-    if input.is_object() {
-        input.clone()
-    } else {
-        Object::new().into()
+    /// Runs asynchronous member `op` with its arguments; resolves with its result.
+    pub fn run(&self, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move { inner.run(op, a, b, c).await })
     }
-}
 
-/// Creates a client. `options.baseUrl` is where the API is mounted (default `/auth`);
-/// `options.sessionToken` restores a session saved earlier.
-#[wasm_bindgen(js_name = createClient)]
-pub fn create_client(options: JsValue) -> AuthClient {
-    let base_url = text_field(&options, "baseUrl").unwrap_or_else(|| DEFAULT_BASE_URL.into());
-    AuthClient {
-        inner: Rc::new(Inner {
-            transport: FetchTransport::new(base_url),
-            session_token: RefCell::new(text_field(&options, "sessionToken")),
-        }),
+    /// `qr.poll`: the state of an async iterator over QR statuses.
+    pub fn poll(&self, session_id: JsValue, status_token: JsValue, opts: JsValue) -> Poller {
+        Poller::new(PollState::new(
+            Rc::clone(&self.inner),
+            session_id,
+            status_token,
+            &opts,
+            None,
+        ))
+    }
+
+    /// `observeSession`: calls `listener` with `client.getSession()`'s result now (unless
+    /// `immediate: false`), every `intervalMs`, when the tab becomes visible and when
+    /// another tab signs in or out; returns the unsubscribe function.
+    pub fn observe(&self, client: JsValue, listener: Function, opts: JsValue) -> Function {
+        super::observe::observe(Rc::clone(&self.inner), client, listener, &opts)
+    }
+
+    /// The session token this client holds, or `null`.
+    #[wasm_bindgen(js_name = getToken)]
+    pub fn get_token(&self) -> Option<String> {
+        self.inner.transport.token()
+    }
+
+    /// Replaces the session token (`null` forgets it).
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(&self, token: Option<String>) {
+        self.inner.transport.set_token(token);
     }
 }
 
 impl Inner {
-    fn token(&self) -> Option<String> {
-        self.session_token.borrow().clone()
-    }
-
-    fn set_token(&self, token: Option<String>) {
-        *self.session_token.borrow_mut() = token;
-    }
-
-    async fn post(&self, endpoint: Endpoint, body: &JsValue) -> Result<JsValue, ClientError> {
-        let route = endpoint.client_route();
-        let bearer = self.token();
+    /// One transport call.
+    async fn send(
+        &self,
+        endpoint: &JsValue,
+        body: &JsValue,
+        opts: &JsValue,
+        abort: &Abort,
+        effect: Effect,
+    ) -> Result<JsValue, JsValue> {
         self.transport
-            .call_js(route.method, route.path, bearer.as_deref(), Some(body))
+            .request(endpoint, body, opts, abort, effect)
             .await
     }
 
-    /// Keeps the token of a sign-in result for later calls.
-    fn remember_session(&self, result: &JsValue) {
-        if let Some(token) = text_field(&field(result, "session"), "token") {
-            self.set_token(Some(token));
+    /// Options → prompt → verify, shared by register, sign-in, autofill and add.
+    async fn passkey(
+        &self,
+        kind: Ceremony,
+        start: Endpoint,
+        finish: Endpoint,
+        params: &JsValue,
+        opts: &JsValue,
+        abort: &Abort,
+    ) -> Result<JsValue, JsValue> {
+        if kind != Ceremony::Autofill {
+            // A modal prompt replaces a pending autofill one.
+            super::webauthn::cancel_pending();
         }
+        let started = self
+            .send(
+                &path(start),
+                &params_or_empty(params),
+                opts,
+                abort,
+                Effect::None,
+            )
+            .await?;
+        let options = read(&started, "options")?;
+        let response = ceremony(kind, &options, abort).await?;
+        let body = if start == Endpoint::RegisterOptions {
+            object(&[
+                ("userId", &read(&started, "userId")?),
+                ("response", &response),
+            ])
+        } else {
+            object(&[("response", &response)])
+        };
+        let effect = if finish == Endpoint::AddPasskeyVerify {
+            Effect::None
+        } else {
+            Effect::SignIn
+        };
+        self.send(&path(finish), &body, opts, abort, effect).await
     }
 
-    /// Asks `start` for WebAuthn options, runs the browser's passkey prompt with them and
-    /// returns the options response and the verify body `{response}` to send next.
-    async fn passkey_ceremony(
+    /// The phone's side of a QR login: scanned → confirm (with a code) → options →
+    /// prompt → complete.
+    async fn qr_complete(
         &self,
-        start: Endpoint,
-        request: &JsValue,
-        creation: bool,
-        options: &JsValue,
-    ) -> Result<(JsValue, Object), ClientError> {
-        let started = self.post(start, request).await?;
-        let answer = ceremony(
-            &field(&started, "options"),
-            creation,
-            signal_of(options).as_ref(),
+        params: &JsValue,
+        opts: &JsValue,
+        abort: &Abort,
+    ) -> Result<(), JsValue> {
+        super::webauthn::cancel_pending();
+        let id = read(params, "sessionId")?;
+        let code = read(params, "confirmationCode")?;
+        let empty = || -> JsValue { Object::new().into() };
+        self.send(
+            &path_with(Endpoint::QrScanned, &id),
+            &empty(),
+            opts,
+            abort,
+            Effect::None,
         )
         .await?;
-        let body = Object::new();
-        Reflect::set(&body, &"response".into(), &answer).ok();
-        Ok((started, body))
-    }
-
-    async fn register(&self, input: JsValue, options: JsValue) -> Result<JsValue, ClientError> {
-        let (started, body) = self
-            .passkey_ceremony(Endpoint::RegisterOptions, &body_of(&input), true, &options)
-            .await?;
-        Reflect::set(&body, &"userId".into(), &field(&started, "userId")).ok();
-        let result = self.post(Endpoint::RegisterVerify, &body.into()).await?;
-        self.remember_session(&result);
-        Ok(result)
-    }
-
-    async fn sign_in(&self, input: JsValue, options: JsValue) -> Result<JsValue, ClientError> {
-        let (_, body) = self
-            .passkey_ceremony(
-                Endpoint::AuthenticateOptions,
-                &body_of(&input),
-                false,
-                &options,
-            )
-            .await?;
-        let result = self
-            .post(Endpoint::AuthenticateVerify, &body.into())
-            .await?;
-        self.remember_session(&result);
-        Ok(result)
-    }
-
-    async fn session(&self) -> Result<JsValue, ClientError> {
-        let Some(token) = self.token() else {
-            return Ok(JsValue::NULL);
-        };
-        let route = Endpoint::GetSession.client_route();
-        match self
-            .transport
-            .call_js(route.method, route.path, Some(&token), None)
-            .await
-        {
-            Ok(current) => Ok(current),
-            Err(error) if error.status == 401 => {
-                self.set_token(None);
-                Ok(JsValue::NULL)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    /// Calls an endpoint whose path has an `{id}`, optionally with a query.
-    async fn call_id(
-        &self,
-        endpoint: Endpoint,
-        id: &str,
-        query: Option<String>,
-        body: Option<&JsValue>,
-        signal: Option<&AbortSignal>,
-    ) -> Result<JsValue, ClientError> {
-        if id.is_empty() {
-            return Err(ClientError::invalid("a QR session id is required"));
-        }
-        let route = endpoint.client_route();
-        let mut path = route.path_with_id(id);
-        if let Some(query) = query {
-            path.push('?');
-            path.push_str(&query);
-        }
-        let bearer = self.token();
-        self.transport
-            .call_js_with_signal(route.method, &path, bearer.as_deref(), body, signal)
-            .await
-    }
-
-    async fn qr_status(
-        &self,
-        id: &str,
-        status_token: &str,
-        wait_seconds: u32,
-        signal: Option<&AbortSignal>,
-    ) -> Result<JsValue, ClientError> {
-        let mut query = format!("token={}", js_sys::encode_uri_component(status_token));
-        if wait_seconds > 0 {
-            query.push_str(&format!("&wait={wait_seconds}"));
-        }
-        let status = self
-            .call_id(Endpoint::QrStatus, id, Some(query), None, signal)
-            .await?;
-        // The desktop's session arrives once: keep it like any sign-in.
-        self.remember_session(&status);
-        Ok(status)
-    }
-
-    /// Long-polls until the QR login is authenticated, expired or cancelled. Servers
-    /// without long-polling (v0.4) answer at once; then polls are spaced `interval`.
-    async fn qr_wait(
-        &self,
-        id: &str,
-        status_token: &str,
-        options: &JsValue,
-    ) -> Result<JsValue, ClientError> {
-        let signal = signal_of(options).and_then(|s| s.dyn_into::<AbortSignal>().ok());
-        let interval = field(options, "intervalMs")
-            .as_f64()
-            .unwrap_or(1000.0)
-            .max(100.0);
-        let timeout = field(options, "timeoutMs")
-            .as_f64()
-            .unwrap_or(5.0 * 60_000.0);
-        let started = js_sys::Date::now();
-        loop {
-            if signal.as_ref().is_some_and(AbortSignal::aborted) {
-                return Err(ClientError::aborted());
-            }
-            let remaining = timeout - (js_sys::Date::now() - started);
-            if remaining <= 0.0 {
-                return Err(ClientError::timed_out(
-                    "The QR login was not completed in time",
-                ));
-            }
-            let wait = (remaining / 1000.0).clamp(1.0, f64::from(MAX_QR_WAIT_SECONDS)) as u32;
-            let asked_at = js_sys::Date::now();
-            let status = self
-                .qr_status(id, status_token, wait, signal.as_ref())
-                .await?;
-            let state = text_field(&status, "state").unwrap_or_default();
-            if matches!(state.as_str(), "authenticated" | "expired" | "cancelled") {
-                return Ok(status);
-            }
-            let answered_in = js_sys::Date::now() - asked_at;
-            if answered_in < interval {
-                gloo_timers::future::TimeoutFuture::new((interval - answered_in) as u32).await;
-            }
-        }
-    }
-
-    /// The phone side: scan (and confirm) happened; sign in with a passkey into the
-    /// desktop's login.
-    async fn qr_complete(&self, id: &str, options: JsValue) -> Result<JsValue, ClientError> {
-        let request = Object::new();
-        Reflect::set(&request, &"qrSessionId".into(), &JsValue::from_str(id)).ok();
-        if let Some(user_id) = text_field(&options, "userId") {
-            Reflect::set(&request, &"userId".into(), &JsValue::from_str(&user_id)).ok();
-        }
-        let (_, body) = self
-            .passkey_ceremony(
-                Endpoint::AuthenticateOptions,
-                &request.into(),
-                false,
-                &options,
-            )
-            .await?;
-        self.call_id(Endpoint::QrComplete, id, None, Some(&body.into()), None)
-            .await
-    }
-
-    async fn verify_magic_link(&self, token: &str) -> Result<JsValue, ClientError> {
-        let body = Object::new();
-        Reflect::set(&body, &"token".into(), &JsValue::from_str(token)).ok();
-        let result = self.post(Endpoint::MagicLinkVerify, &body.into()).await?;
-        self.remember_session(&result);
-        Ok(result)
-    }
-
-    async fn sign_out(&self) -> Result<JsValue, ClientError> {
-        if self.token().is_some() {
-            match self
-                .post(Endpoint::RevokeSession, &Object::new().into())
-                .await
-            {
-                Ok(_) => {}
-                // Already signed out on the server: the local state is what is left.
-                Err(error) if error.status == 401 => {}
-                Err(error) => return Err(error),
-            }
-        }
-        self.set_token(None);
-        Ok(JsValue::UNDEFINED)
-    }
-}
-
-fn promise<F>(inner: &Rc<Inner>, call: impl FnOnce(Rc<Inner>) -> F + 'static) -> Promise
-where
-    F: std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
-{
-    let inner = Rc::clone(inner);
-    future_to_promise(async move { call(inner).await.map_err(to_js_error) })
-}
-
-#[wasm_bindgen]
-impl AuthClient {
-    /// Signs up with a new passkey: `{email?, userName?, userId?}` → `{method, user,
-    /// session, credential}`; the session is kept for later calls.
-    pub fn register(&self, input: JsValue, options: JsValue) -> Promise {
-        promise(&self.inner, |inner| async move {
-            inner.register(input, options).await
-        })
-    }
-
-    /// Signs in with a passkey (usernameless, or `{userId}` for one user's passkeys) →
-    /// `{method, user, session}`; the session is kept for later calls.
-    #[wasm_bindgen(js_name = signIn)]
-    pub fn sign_in(&self, input: JsValue, options: JsValue) -> Promise {
-        promise(&self.inner, |inner| async move {
-            inner.sign_in(input, options).await
-        })
-    }
-
-    /// The current `{user, session}`, or `null` when signed out or the session ended.
-    #[wasm_bindgen(js_name = getSession)]
-    pub fn get_session(&self) -> Promise {
-        promise(&self.inner, |inner| async move { inner.session().await })
-    }
-
-    /// Ends the current session on the server and forgets it here.
-    #[wasm_bindgen(js_name = signOut)]
-    pub fn sign_out(&self) -> Promise {
-        promise(&self.inner, |inner| async move { inner.sign_out().await })
-    }
-
-    /// Desktop: starts a QR login → `{sessionId, statusToken, confirmationCode?}`. Show a
-    /// QR code of a URL with `sessionId`; keep `statusToken` on this device only.
-    #[wasm_bindgen(js_name = qrCreate)]
-    pub fn qr_create(&self) -> Promise {
-        promise(&self.inner, |inner| async move {
-            inner.post(Endpoint::QrCreate, &Object::new().into()).await
-        })
-    }
-
-    /// Desktop: the login's status now (`{state, ...}`); `waitSeconds` > 0 long-polls.
-    #[wasm_bindgen(js_name = qrStatus)]
-    pub fn qr_status(
-        &self,
-        id: String,
-        status_token: String,
-        wait_seconds: Option<u32>,
-    ) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            inner
-                .qr_status(&id, &status_token, wait_seconds.unwrap_or(0), None)
-                .await
-        })
-    }
-
-    /// Desktop: resolves with the final status once the phone signed in (this client then
-    /// holds the new session), or the login expired or was cancelled. Options:
-    /// `{signal, timeoutMs, intervalMs}`.
-    #[wasm_bindgen(js_name = qrWaitForAuthentication)]
-    pub fn qr_wait_for_authentication(
-        &self,
-        id: String,
-        status_token: String,
-        options: JsValue,
-    ) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            inner.qr_wait(&id, &status_token, &options).await
-        })
-    }
-
-    /// Desktop: cancels the login.
-    #[wasm_bindgen(js_name = qrCancel)]
-    pub fn qr_cancel(&self, id: String, status_token: String) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            let body = Object::new();
-            Reflect::set(
+        if code.is_truthy() {
+            let body = object(&[("confirmationCode", &code)]);
+            self.send(
+                &path_with(Endpoint::QrConfirm, &id),
                 &body,
-                &"statusToken".into(),
-                &JsValue::from_str(&status_token),
+                opts,
+                abort,
+                Effect::None,
             )
-            .ok();
-            inner
-                .call_id(Endpoint::QrCancel, &id, None, Some(&body.into()), None)
-                .await
-        })
+            .await?;
+        }
+        let started = self
+            .send(
+                &path(Endpoint::AuthenticateOptions),
+                &empty(),
+                opts,
+                abort,
+                Effect::None,
+            )
+            .await?;
+        let response = ceremony(Ceremony::Get, &read(&started, "options")?, abort).await?;
+        let body = object(&[("response", &response)]);
+        self.send(
+            &path_with(Endpoint::QrComplete, &id),
+            &body,
+            opts,
+            abort,
+            Effect::None,
+        )
+        .await?;
+        Ok(())
     }
 
-    /// Phone: tells the desktop its code was scanned.
-    #[wasm_bindgen(js_name = qrScan)]
-    pub fn qr_scan(&self, id: String) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            inner
-                .call_id(
-                    Endpoint::QrScanned,
-                    &id,
-                    None,
-                    Some(&Object::new().into()),
-                    None,
+    /// v0.4's `waitForAuthentication`: the session once authenticated; plain errors for
+    /// expired, cancelled, timed out or stopped.
+    async fn qr_wait(
+        self: &Rc<Self>,
+        id: JsValue,
+        token: JsValue,
+        opts: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let started_at = js_sys::Date::now();
+        let timeout = get(opts, "timeoutMs");
+        let timeout_ms = timeout.as_f64().filter(|_| timeout.is_truthy());
+        let state = PollState::new(Rc::clone(self), id, token, opts, timeout_ms);
+        loop {
+            let Some(status) = state.next().await? else {
+                state.abort.check()?;
+                return Err(super::value::error(
+                    "QR session stopped before authentication",
+                ));
+            };
+            let session = read(&status, "state")?;
+            let session_value = get(&status, "session");
+            match session.as_string().as_deref() {
+                Some("authenticated") if session_value.is_truthy() => return Ok(session_value),
+                Some("expired") => return Err(super::value::error("QR session expired")),
+                Some("cancelled") => return Err(super::value::error("QR session cancelled")),
+                _ => {}
+            }
+            if let Some(limit) = timeout_ms
+                && js_sys::Date::now() - started_at >= limit
+            {
+                state.finish();
+                return Err(super::value::error("QR session timed out"));
+            }
+        }
+    }
+
+    async fn run(
+        self: Rc<Self>,
+        op: u32,
+        a: JsValue,
+        b: JsValue,
+        c: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let forward = op & NO_FORWARD == 0;
+        let op = OPS
+            .get((op & !NO_FORWARD) as usize)
+            .copied()
+            .ok_or_else(|| type_error("Unknown operation"))?;
+        // The options argument: second for (params, opts) members, first for (opts).
+        let takes_params = !matches!(
+            op,
+            Op::ListCredentials
+                | Op::QrCreate
+                | Op::GetAccount
+                | Op::UnlinkEmail
+                | Op::DeleteAccount
+                | Op::GetSession
+                | Op::ListSessions
+                | Op::RevokeSession
+                | Op::RevokeAllSessions
+                | Op::BestSignInMethod
+                | Op::SignOut
+        );
+        let own_opts = match op {
+            Op::QrWait => c.clone(),
+            _ if takes_params => b.clone(),
+            _ => a.clone(),
+        };
+        let abort = Abort::from_options(&own_opts);
+        let opts = if forward {
+            own_opts.clone()
+        } else {
+            JsValue::UNDEFINED
+        };
+        let empty = || -> JsValue { Object::new().into() };
+        let none = JsValue::UNDEFINED;
+        let unit = |result: Result<JsValue, JsValue>| result.map(|_| JsValue::UNDEFINED);
+        match op {
+            Op::Register => {
+                self.passkey(
+                    Ceremony::Create,
+                    Endpoint::RegisterOptions,
+                    Endpoint::RegisterVerify,
+                    &a,
+                    &opts,
+                    &abort,
                 )
                 .await
-        })
-    }
-
-    /// Phone: enters the confirmation code shown on the desktop.
-    #[wasm_bindgen(js_name = qrConfirm)]
-    pub fn qr_confirm(&self, id: String, code: String) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            let body = Object::new();
-            Reflect::set(&body, &"confirmationCode".into(), &JsValue::from_str(&code)).ok();
-            inner
-                .call_id(Endpoint::QrConfirm, &id, None, Some(&body.into()), None)
+            }
+            Op::SignIn => {
+                self.passkey(
+                    Ceremony::Get,
+                    Endpoint::AuthenticateOptions,
+                    Endpoint::AuthenticateVerify,
+                    &a,
+                    &opts,
+                    &abort,
+                )
                 .await
-        })
-    }
-
-    /// Phone: signs the desktop in with one of this device's passkeys. Options:
-    /// `{userId?, signal?}`.
-    #[wasm_bindgen(js_name = qrComplete)]
-    pub fn qr_complete(&self, id: String, options: JsValue) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            inner.qr_complete(&id, options).await
-        })
-    }
-
-    /// Sends a sign-in link to `email` → `{sent: true}`.
-    #[wasm_bindgen(js_name = requestMagicLink)]
-    pub fn request_magic_link(&self, email: String) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            let body = Object::new();
-            Reflect::set(&body, &"email".into(), &JsValue::from_str(&email)).ok();
-            inner.post(Endpoint::MagicLinkSend, &body.into()).await
-        })
-    }
-
-    /// Signs in with a magic-link token → `{method, user, session, isNewUser}`.
-    #[wasm_bindgen(js_name = verifyMagicLink)]
-    pub fn verify_magic_link(&self, token: String) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            inner.verify_magic_link(&token).await
-        })
-    }
-
-    /// Signs in with the magic link of a URL (e.g. `location.href`).
-    #[wasm_bindgen(js_name = verifyMagicLinkUrl)]
-    pub fn verify_magic_link_url(&self, url: String) -> Promise {
-        promise(&self.inner, move |inner| async move {
-            let token = passkey_magic_shared::magic_link::extract_token(&url)
-                .map_err(|error| ClientError::invalid(error.to_string()))?;
-            inner.verify_magic_link(&token).await
-        })
-    }
-
-    /// The current session token (to save and restore), or `undefined`.
-    #[wasm_bindgen(getter, js_name = sessionToken)]
-    pub fn session_token(&self) -> Option<String> {
-        self.inner.token()
-    }
-
-    /// Replaces the session token (`null` forgets it).
-    #[wasm_bindgen(js_name = setSessionToken)]
-    pub fn set_session_token(&self, token: Option<String>) {
-        self.inner.set_token(token);
+            }
+            Op::Autofill => {
+                self.passkey(
+                    Ceremony::Autofill,
+                    Endpoint::AuthenticateOptions,
+                    Endpoint::AuthenticateVerify,
+                    &a,
+                    &opts,
+                    &abort,
+                )
+                .await
+            }
+            Op::AddPasskey => {
+                self.passkey(
+                    Ceremony::Create,
+                    Endpoint::AddPasskeyOptions,
+                    Endpoint::AddPasskeyVerify,
+                    &a,
+                    &opts,
+                    &abort,
+                )
+                .await
+            }
+            Op::ListCredentials => {
+                self.send(
+                    &path(Endpoint::ListCredentials),
+                    &none,
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await
+            }
+            Op::UpdateCredential => {
+                let id = read(&a, "credentialId")?;
+                let body = object(&[
+                    ("label", &read(&a, "label")?),
+                    ("metadata", &read(&a, "metadata")?),
+                ]);
+                unit(
+                    self.send(
+                        &path_with(Endpoint::UpdateCredential, &id),
+                        &body,
+                        &opts,
+                        &abort,
+                        Effect::None,
+                    )
+                    .await,
+                )
+            }
+            Op::RemoveCredential => unit(
+                self.send(
+                    &path_with(Endpoint::RemoveCredential, &a),
+                    &empty(),
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await,
+            ),
+            Op::QrCreate => {
+                self.send(
+                    &path(Endpoint::QrCreate),
+                    &empty(),
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await
+            }
+            Op::QrConfirm => {
+                let id = read(&a, "sessionId")?;
+                let body = object(&[("confirmationCode", &read(&a, "confirmationCode")?)]);
+                unit(
+                    self.send(
+                        &path_with(Endpoint::QrConfirm, &id),
+                        &body,
+                        &opts,
+                        &abort,
+                        Effect::None,
+                    )
+                    .await,
+                )
+            }
+            Op::QrComplete => self
+                .qr_complete(&a, &opts, &abort)
+                .await
+                .map(|()| JsValue::UNDEFINED),
+            Op::QrCancel => {
+                let id = read(&a, "sessionId")?;
+                let body = object(&[("statusToken", &read(&a, "statusToken")?)]);
+                unit(
+                    self.send(
+                        &path_with(Endpoint::QrCancel, &id),
+                        &body,
+                        &opts,
+                        &abort,
+                        Effect::None,
+                    )
+                    .await,
+                )
+            }
+            Op::MagicLinkRequest => {
+                let body = object(&[("email", &read(&a, "email")?)]);
+                self.send(
+                    &path(Endpoint::MagicLinkSend),
+                    &body,
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await
+            }
+            Op::MagicLinkVerify | Op::MagicLinkVerifyUrl => {
+                let token = if op == Op::MagicLinkVerify {
+                    read(&a, "token")?
+                } else {
+                    super::magic_link::extract_token(&read(&a, "url")?)?
+                };
+                let body = object(&[("token", &token)]);
+                self.send(
+                    &path(Endpoint::MagicLinkVerify),
+                    &body,
+                    &opts,
+                    &abort,
+                    Effect::SignIn,
+                )
+                .await
+            }
+            Op::GetAccount => {
+                self.send(
+                    &path(Endpoint::GetAccount),
+                    &none,
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await
+            }
+            Op::IsEmailAvailable | Op::CanLinkEmail | Op::LinkEmail => {
+                let endpoint = match op {
+                    Op::IsEmailAvailable => Endpoint::EmailAvailable,
+                    Op::CanLinkEmail => Endpoint::CanLinkEmail,
+                    _ => Endpoint::LinkEmail,
+                };
+                let body = object(&[("email", &a)]);
+                let result = self
+                    .send(&path(endpoint), &body, &opts, &abort, Effect::None)
+                    .await?;
+                if op == Op::IsEmailAvailable {
+                    read(&result, "available")
+                } else {
+                    Ok(result)
+                }
+            }
+            Op::UpdateAccountMetadata => {
+                let body = object(&[("metadata", &a)]);
+                self.send(
+                    &path(Endpoint::UpdateAccount),
+                    &body,
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await
+            }
+            Op::UnlinkEmail => {
+                self.send(
+                    &path(Endpoint::UnlinkEmail),
+                    &empty(),
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await
+            }
+            Op::DeleteAccount => unit(
+                self.send(
+                    &path(Endpoint::DeleteAccount),
+                    &empty(),
+                    &opts,
+                    &abort,
+                    Effect::SignOut,
+                )
+                .await,
+            ),
+            Op::GetSession => {
+                // v0.4: `null` on any refusal or failure, never a rejection.
+                let result = self
+                    .send(
+                        &path(Endpoint::GetSession),
+                        &none,
+                        &opts,
+                        &abort,
+                        Effect::Session,
+                    )
+                    .await;
+                Ok(result.unwrap_or(JsValue::NULL))
+            }
+            Op::ListSessions => {
+                self.send(
+                    &path(Endpoint::ListSessions),
+                    &none,
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await
+            }
+            Op::RevokeSession => unit(
+                self.send(
+                    &path(Endpoint::RevokeSession),
+                    &empty(),
+                    &opts,
+                    &abort,
+                    Effect::SignOut,
+                )
+                .await,
+            ),
+            Op::SignOut => {
+                // Our addition: revoke if signed in, forget the token either way.
+                let result = if self.transport.token().is_some() {
+                    self.send(
+                        &path(Endpoint::RevokeSession),
+                        &empty(),
+                        &opts,
+                        &abort,
+                        Effect::SignOut,
+                    )
+                    .await
+                } else {
+                    Ok(none.clone())
+                };
+                self.transport.set_token(None);
+                match result {
+                    Err(error) if get(&error, "status").as_f64() != Some(401.0) => Err(error),
+                    _ => Ok(JsValue::UNDEFINED),
+                }
+            }
+            Op::RevokeSessionById => unit(
+                self.send(
+                    &path_with(Endpoint::RevokeSessionById, &a),
+                    &empty(),
+                    &opts,
+                    &abort,
+                    Effect::None,
+                )
+                .await,
+            ),
+            Op::RevokeAllSessions => unit(
+                self.send(
+                    &path(Endpoint::RevokeAllSessions),
+                    &empty(),
+                    &opts,
+                    &abort,
+                    Effect::SignOut,
+                )
+                .await,
+            ),
+            Op::QrWait => self.qr_wait(a, b, &c).await,
+            Op::BestSignInMethod => {
+                if public_key_credential().is_none() {
+                    let allow = get(&a, "allowMagicLink");
+                    return Ok(text(if allow == JsValue::FALSE {
+                        "passkey"
+                    } else {
+                        "magic-link"
+                    }));
+                }
+                let check = super::capabilities::supports_autofill()?;
+                let autofill =
+                    wasm_bindgen_futures::JsFuture::from(Promise::resolve(&check)).await?;
+                Ok(text(if autofill.is_truthy() {
+                    "passkey-autofill"
+                } else {
+                    "passkey"
+                }))
+            }
+        }
     }
 }

@@ -1,19 +1,14 @@
-//! How calls reach the server. A [`Transport`] sends one request and decodes the answer;
-//! the browser uses `fetch` (`FetchTransport`, wasm32), Rust apps use reqwest
-//! ([`NativeTransport`], feature `native`), and tests may bring their own.
+//! How typed calls reach the server. A [`Transport`] sends one request and decodes the
+//! answer; Rust apps use reqwest ([`NativeTransport`], feature `native`), and tests may
+//! bring their own. (The browser build does not use this typed layer: its JavaScript API
+//! keeps JSON as JS values, see the `js` module.)
 //!
-//! Transports do their own JSON encoding so the browser build needs no `serde_json`.
-//! Futures are not `Send`: browser futures never are.
+//! Transports do their own JSON encoding. Futures are not `Send`, so browser-side
+//! transports can implement the trait too.
 
-#[cfg(target_arch = "wasm32")]
-mod fetch;
 #[cfg(feature = "native")]
 mod native;
 
-#[cfg(target_arch = "wasm32")]
-pub use fetch::FetchTransport;
-#[cfg(target_arch = "wasm32")]
-pub(crate) use fetch::describe;
 #[cfg(feature = "native")]
 pub use native::NativeTransport;
 
@@ -48,6 +43,7 @@ pub trait Transport {
         R: DeserializeOwned;
 }
 
+#[cfg(any(feature = "native", test))]
 /// Joins a base URL (`https://example.com/auth`, trailing slash optional) and a path.
 pub(crate) fn join_url(base_url: &str, path: &str) -> String {
     format!("{}{}", base_url.trim_end_matches('/'), path)
