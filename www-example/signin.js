@@ -4,7 +4,8 @@ import { auth, $, say, fail, attempt, accountName, methodName, ready } from './c
 
 const yesNo = (value) => (value ? 'yes' : 'no');
 
-// The page's own passkey autofill request, stopped when a button starts a prompt.
+// The page's own passkey autofill request. The SDK cancels it when a modal prompt starts;
+// the page stops it first anyway, so it never reports that as a failure.
 let autofill;
 
 async function showSession() {
@@ -17,7 +18,7 @@ async function showSession() {
   return current;
 }
 
-/** After a sign-in: keep the token and go to the account page. */
+/** After a sign-in (the SDK keeps the session token): on to the account page. */
 function signedIn() {
   say('Signed in. Opening your account…');
   location.assign('account.html');

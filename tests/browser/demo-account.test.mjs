@@ -149,6 +149,10 @@ test('sessions: the current one is marked; revoke one, all others, everywhere', 
   await page.fill('#display-name', 'Ada Lovelace');
   await page.click('#save-profile');
   await waitForText(page, '#status', /^Display name saved/);
+  await page.click('#passkeys button:has-text("Rename")');
+  await page.fill('#passkey-0-label', 'Work laptop');
+  await page.click('#passkeys button:has-text("Save")');
+  await waitForText(page, '#status', /^Passkey renamed/);
 
   const laptop = await signInByLink('sessions@example.com');
   const phone = await signInByLink('sessions@example.com', { viewport: PHONE });
