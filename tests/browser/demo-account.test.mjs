@@ -139,6 +139,7 @@ test('email: link, refuse one in use, unlink; display name', async () => {
   await waitForText(other.page, '#status', /^Email unlinked/);
   assert.equal(await other.page.textContent('#email-current'), 'No email linked: you sign in with passkeys only.');
   await assertNoError(other.page);
+  await screenshot(other.page, 'account-email-unlinked');
   await other.context.close();
   await context.close();
 });
@@ -231,5 +232,6 @@ test('deleting the account asks first, then signs out everywhere', async () => {
     body: JSON.stringify({ email: 'leaving@example.com' }),
   });
   assert.deepEqual(await response.json(), { available: true });
+  await screenshot(page, 'account-deleted-sign-in');
   await context.close();
 });

@@ -121,6 +121,7 @@ test('an expired link says so', async () => {
   await page.waitForURL(/verify\.html\?token=/);
   await page.waitForSelector('body[data-ready="true"]');
   await waitForText(page, '#error', /already been used or has expired/);
+  await screenshot(page, 'verify-expired-link');
   await context.close();
 });
 
@@ -128,5 +129,6 @@ test('the verify page without a token asks for the link again', async () => {
   const { page, context } = await newDevice(browser, { authenticator: false });
   await open(page, server.url('/verify.html'));
   await waitForText(page, '#error', /has no sign-in token/);
+  await screenshot(page, 'verify-no-token');
   await context.close();
 });

@@ -32,7 +32,12 @@ after(async () => {
   releaseDemo();
 });
 
-test('the sign-in page loads the wasm SDK and reports what this browser can do', async () => {
+test('the sign-in page loads the wasm SDK beside the API and reports what this browser can do', async () => {
+  // The API is mounted beside the pages and answers unknown routes with JSON 404.
+  const response = await fetch(server.url('/auth/does-not-exist'));
+  assert.equal(response.status, 404);
+  assert.equal((await response.json()).error, 'Not found');
+
   const { page, errors, context } = await newDevice(browser);
   await open(page, server.url('/'));
   // Headless Chromium on http://localhost is a secure context with WebAuthn.
@@ -63,13 +68,8 @@ test('the npm package exports work from a plain ES module', async () => {
   assert.equal(result.token, 'abc-123');
   assert.equal(result.thrown.isError, true);
   assert.match(result.thrown.message, /token/i);
+  await screenshot(page, 'sdk-from-plain-module');
   await context.close();
-});
-
-test('the API is mounted beside the demo and answers unknown routes with JSON 404', async () => {
-  const response = await fetch(server.url('/auth/does-not-exist'));
-  assert.equal(response.status, 404);
-  assert.equal((await response.json()).error, 'Not found');
 });
 
 test('a person signs up, out and in again with a passkey', async () => {
@@ -110,6 +110,7 @@ test('passkey autofill in the email field signs in without pressing a button', a
   await page.goto(server.url('/'));
   await page.waitForURL(/account\.html$/, { timeout: 20_000 });
   await waitForText(page, '#who', /^Signed in as autofill@example\.com \(Passkey\)\.$/);
+  await screenshot(page, 'autofill-signed-in');
   await context.close();
 });
 
@@ -121,6 +122,7 @@ test('a taken email is a readable error, not a crash', async () => {
   await other.page.fill('#email', 'TAKEN@example.com');
   await other.page.click('#sign-up');
   assert.equal(await waitForText(other.page, '#error', /./), 'Email already in use.');
+  await screenshot(other.page, 'sign-up-email-taken');
   await other.context.close();
   await context.close();
 });
@@ -194,15 +196,26 @@ test('the sign-in page can be used from the keyboard in a sensible order', async
     [...document.querySelectorAll('input')].filter((input) => !input.labels?.length).map((input) => input.id),
   );
   assert.deepEqual(unlabelled, []);
+  await screenshot(page, 'sign-in-keyboard', { fullPage: false });
   await context.close();
 });
 
-test('every screen fits 375 px, in light and dark schemes', async () => {
+test('every screen fits 375 px in both schemes, with one h1, labels and live regions', async () => {
   for (const colorScheme of ['light', 'dark']) {
     const { page, context } = await newDevice(browser, { viewport: PHONE, colorScheme, authenticator: false });
     for (const path of ['/', '/mailbox.html', '/verify.html?token=none', '/qr.html', '/phone.html?session=x&code=required', '/account.html']) {
       await open(page, server.url(path));
       await assertFitsWidth(page);
+      const markup = await page.evaluate(() => ({
+        h1: document.querySelectorAll('h1').length,
+        unlabelled: [...document.querySelectorAll('input')].filter((i) => !i.labels?.length).map((i) => i.id),
+        status: document.getElementById('status')?.getAttribute('role'),
+        error: document.getElementById('error')?.getAttribute('role'),
+        lang: document.documentElement.lang,
+      }));
+      assert.deepEqual(markup, { h1: 1, unlabelled: [], status: 'status', error: 'alert', lang: 'en' }, path);
+      const name = path.slice(1).split(/[.?]/)[0] || 'index';
+      await screenshot(page, `375px-${colorScheme}-${name}`);
     }
     await context.close();
   }
@@ -221,5 +234,6 @@ test('passkey providers are named from the AAGUID list shipped with the demo', a
     ];
   });
   assert.deepEqual(names, ['Windows Hello', 'Windows Hello', undefined, undefined]);
+  await screenshot(page, 'account-signed-out');
   await context.close();
 });
