@@ -38,7 +38,7 @@ const SERVER_MESSAGES = {
   'QR session cancelled': 'This QR login was cancelled on the computer.',
   'QR session already completed': 'This QR login is already complete.',
   'Invalid or expired magic link':
-    'This sign-in link has already been used or has expired. Links work once, for 15 minutes: ask for a new one.',
+    'This sign-in link has already been used or has expired. Links work once, for a limited time: ask for a new one.',
 };
 
 /**

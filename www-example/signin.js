@@ -89,7 +89,7 @@ $('sign-in-form').addEventListener('submit', async (event) => {
   say('Sending your link…');
   const sent = await attempt(() => auth.magicLinks.request({ email: address }));
   if (sent) {
-    say(`We sent a sign-in link to ${address}. It works once, for 15 minutes.`);
+    say(`We sent a sign-in link to ${address}. It works once, for a limited time.`);
     if (!$('nav-mailbox').hidden) {
       $('status').append(' In this demo it lands in the ', mailboxLink(), '.');
     }

@@ -4,6 +4,7 @@ import { auth, $, say, fail, accountName, ready } from './common.js';
 const hasToken = new URLSearchParams(location.search).get('token');
 
 if (!hasToken) {
+  document.querySelector('h1').textContent = 'This link did not sign you in';
   fail(new Error('This address has no sign-in token: open the link from your email again.'));
   $('next').hidden = false;
 } else {
@@ -20,6 +21,7 @@ if (!hasToken) {
     say('Signed in.');
     $('result').querySelector('a').focus();
   } catch (error) {
+    document.querySelector('h1').textContent = 'This link did not sign you in';
     $('next').hidden = false;
     // A spent token and an expired one look the same to the server (on purpose): the
     // message names both plainly.
