@@ -147,6 +147,23 @@ test('a cancelled passkey prompt and a device without a passkey say so', async (
   await context.close();
 });
 
+test('a browser without passkeys is pointed to email links and the QR login', async () => {
+  const { page, context } = await newDevice(browser, { authenticator: false });
+  // A browser without WebAuthn at all.
+  await page.addInitScript(() => {
+    delete window.PublicKeyCredential;
+  });
+  await open(page, server.url('/'));
+  assert.equal(await page.textContent('#supports-passkeys'), 'no');
+  assert.equal(await page.textContent('#best-method'), 'magic-link');
+  assert.equal(await page.isDisabled('#sign-in'), true);
+  assert.equal(await page.isDisabled('#sign-up'), true);
+  assert.equal(await page.isDisabled('#email-link'), false);
+  await waitForText(page, '#status', /^This browser cannot use passkeys: email yourself a sign-in link, or use the QR login/);
+  await screenshot(page, 'sign-in-no-webauthn');
+  await context.close();
+});
+
 test('asking for too many links is "rate limited", in words', async () => {
   const { page, context } = await newDevice(browser);
   await open(page, server.url('/'));
