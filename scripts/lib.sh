@@ -90,9 +90,15 @@ build_npm_package() {
     mkdir -p "$NPM_DIR"
     PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client" \
         --target web --weak-refs --profile wasm-release \
-        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client
+        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client -- --features npm
     cp "$ROOT"/pkg-template/* "$NPM_PACKAGE_DIR/"
     rm -f "$NPM_PACKAGE_DIR/.gitignore"
+    # Ship the JavaScript minified (esbuild from tests/node_modules): it is downloaded too.
+    local js
+    for js in passkey_magic_client.js index.js; do
+        "$ROOT/tests/node_modules/.bin/esbuild" "$NPM_PACKAGE_DIR/$js" --minify --format=esm \
+            --target=es2022 --log-level=warning --allow-overwrite --outfile="$NPM_PACKAGE_DIR/$js"
+    done
     (cd "$NPM_DIR" && npm pack --silent "$NPM_PACKAGE_DIR" >/dev/null &&
         mv passkey-magic-wasm-*.tgz "$NPM_TARBALL")
     echo "npm package: $NPM_PACKAGE_DIR ($NPM_TARBALL)"

@@ -25,7 +25,15 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let mut buffer = 0u32;
     let mut bits = 0u32;
-    for byte in text.trim_end_matches('=').bytes() {
+    let mut padding = false;
+    for byte in text.bytes() {
+        if byte == b'=' {
+            padding = true;
+            continue;
+        }
+        if padding {
+            return None; // data after padding
+        }
         let value = match byte {
             b'A'..=b'Z' => byte - b'A',
             b'a'..=b'z' => byte - b'a' + 26,

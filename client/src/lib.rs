@@ -31,6 +31,12 @@ pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod js;
 
+/// The npm package's allocator: a free list, a fraction of dlmalloc's size (feature `npm`).
+#[cfg(all(target_arch = "wasm32", feature = "npm"))]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
 pub use client::Client;
 pub use error::ClientError;
 pub use passkey_magic_shared as shared;

@@ -1,9 +1,16 @@
 // Chromium's virtual authenticator (DevTools protocol), for real passkey ceremonies in
 // headless Chromium without hardware.
 
-/** Adds a CTAP2 platform authenticator with resident keys and user verification. */
-export async function addVirtualAuthenticator(page) {
-  const cdp = await page.context().newCDPSession(page);
+/**
+ * Adds a CTAP2 platform authenticator with resident keys and user verification. With
+ * `replace`, the page's previous one is removed first (one internal authenticator at a time).
+ */
+export async function addVirtualAuthenticator(page, { replace = false, cdp: existing } = {}) {
+  const previous = replace ? page.virtualAuthenticator : undefined;
+  const cdp = existing ?? previous?.cdp ?? (await page.context().newCDPSession(page));
+  if (previous) {
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: previous.authenticatorId });
+  }
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: {
@@ -15,6 +22,7 @@ export async function addVirtualAuthenticator(page) {
       automaticPresenceSimulation: true,
     },
   });
+  page.virtualAuthenticator = { cdp, authenticatorId };
   return { cdp, authenticatorId };
 }
 

@@ -91,9 +91,16 @@ fn path(endpoint: Endpoint) -> JsValue {
 /// The client path of an endpoint with `{id}`, the id inserted by plain string
 /// conversion, unencoded, exactly as v0.4 builds it.
 pub(crate) fn path_with(endpoint: Endpoint, id: &JsValue) -> JsValue {
-    let template = endpoint.client_route().path;
-    let (before, after) = template.split_once("{id}").unwrap_or((template, ""));
-    concat(&[&text(before), id, &text(after)]).into()
+    let template = endpoint.client_route().path.as_bytes();
+    // Byte search, no string slicing: the bundle keeps no panic formatting for it.
+    let at = template
+        .iter()
+        .position(|&b| b == b'{')
+        .unwrap_or(template.len());
+    let part = |bytes: Option<&[u8]>| {
+        text(std::str::from_utf8(bytes.unwrap_or_default()).unwrap_or_default())
+    };
+    concat(&[&part(template.get(..at)), id, &part(template.get(at + 4..))]).into()
 }
 
 /// `params ?? {}`: the caller's object itself, or a new empty one.
@@ -349,309 +356,261 @@ impl Inner {
         } else {
             JsValue::UNDEFINED
         };
-        let empty = || -> JsValue { Object::new().into() };
-        let none = JsValue::UNDEFINED;
-        let unit = |result: Result<JsValue, JsValue>| result.map(|_| JsValue::UNDEFINED);
-        match op {
-            Op::Register => {
-                self.passkey(
-                    Ceremony::Create,
-                    Endpoint::RegisterOptions,
-                    Endpoint::RegisterVerify,
-                    &a,
-                    &opts,
-                    &abort,
-                )
-                .await
-            }
-            Op::SignIn => {
-                self.passkey(
-                    Ceremony::Get,
-                    Endpoint::AuthenticateOptions,
-                    Endpoint::AuthenticateVerify,
-                    &a,
-                    &opts,
-                    &abort,
-                )
-                .await
-            }
-            Op::Autofill => {
-                self.passkey(
-                    Ceremony::Autofill,
-                    Endpoint::AuthenticateOptions,
-                    Endpoint::AuthenticateVerify,
-                    &a,
-                    &opts,
-                    &abort,
-                )
-                .await
-            }
-            Op::AddPasskey => {
-                self.passkey(
-                    Ceremony::Create,
-                    Endpoint::AddPasskeyOptions,
-                    Endpoint::AddPasskeyVerify,
-                    &a,
-                    &opts,
-                    &abort,
-                )
-                .await
-            }
-            Op::ListCredentials => {
-                self.send(
-                    &path(Endpoint::ListCredentials),
-                    &none,
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await
-            }
-            Op::UpdateCredential => {
-                let id = read(&a, "credentialId")?;
-                let body = object(&[
-                    ("label", &read(&a, "label")?),
-                    ("metadata", &read(&a, "metadata")?),
-                ]);
-                unit(
-                    self.send(
-                        &path_with(Endpoint::UpdateCredential, &id),
-                        &body,
-                        &opts,
-                        &abort,
-                        Effect::None,
-                    )
-                    .await,
-                )
-            }
-            Op::RemoveCredential => unit(
-                self.send(
-                    &path_with(Endpoint::RemoveCredential, &a),
-                    &empty(),
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await,
+        if let Some(call) = single_call(op, &a)? {
+            // Most members are one transport call: one await for all of them.
+            let result = self
+                .send(&call.endpoint, &call.body, &opts, &abort, call.effect)
+                .await;
+            return match call.output {
+                Output::AsIs => result,
+                Output::Unit => result.map(|_| JsValue::UNDEFINED),
+                Output::Available => read(&result?, "available"),
+                // v0.4's getSession: `null` on any refusal or failure, never a rejection.
+                Output::NullOnError => Ok(result.unwrap_or(JsValue::NULL)),
+            };
+        }
+        let (kind, start, finish) = match op {
+            Op::Register => (
+                Ceremony::Create,
+                Endpoint::RegisterOptions,
+                Endpoint::RegisterVerify,
             ),
-            Op::QrCreate => {
-                self.send(
-                    &path(Endpoint::QrCreate),
-                    &empty(),
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await
-            }
-            Op::QrConfirm => {
-                let id = read(&a, "sessionId")?;
-                let body = object(&[("confirmationCode", &read(&a, "confirmationCode")?)]);
-                unit(
-                    self.send(
-                        &path_with(Endpoint::QrConfirm, &id),
-                        &body,
-                        &opts,
-                        &abort,
-                        Effect::None,
-                    )
-                    .await,
-                )
-            }
-            Op::QrComplete => self
-                .qr_complete(&a, &opts, &abort)
-                .await
-                .map(|()| JsValue::UNDEFINED),
-            Op::QrCancel => {
-                let id = read(&a, "sessionId")?;
-                let body = object(&[("statusToken", &read(&a, "statusToken")?)]);
-                unit(
-                    self.send(
-                        &path_with(Endpoint::QrCancel, &id),
-                        &body,
-                        &opts,
-                        &abort,
-                        Effect::None,
-                    )
-                    .await,
-                )
-            }
-            Op::MagicLinkRequest => {
-                let body = object(&[("email", &read(&a, "email")?)]);
-                self.send(
-                    &path(Endpoint::MagicLinkSend),
-                    &body,
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await
-            }
-            Op::MagicLinkVerify | Op::MagicLinkVerifyUrl => {
-                let token = if op == Op::MagicLinkVerify {
-                    read(&a, "token")?
-                } else {
-                    super::magic_link::extract_token(&read(&a, "url")?)?
-                };
-                let body = object(&[("token", &token)]);
-                self.send(
-                    &path(Endpoint::MagicLinkVerify),
-                    &body,
-                    &opts,
-                    &abort,
-                    Effect::SignIn,
-                )
-                .await
-            }
-            Op::GetAccount => {
-                self.send(
-                    &path(Endpoint::GetAccount),
-                    &none,
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await
-            }
-            Op::IsEmailAvailable | Op::CanLinkEmail | Op::LinkEmail => {
-                let endpoint = match op {
-                    Op::IsEmailAvailable => Endpoint::EmailAvailable,
-                    Op::CanLinkEmail => Endpoint::CanLinkEmail,
-                    _ => Endpoint::LinkEmail,
-                };
-                let body = object(&[("email", &a)]);
-                let result = self
-                    .send(&path(endpoint), &body, &opts, &abort, Effect::None)
-                    .await?;
-                if op == Op::IsEmailAvailable {
-                    read(&result, "available")
-                } else {
-                    Ok(result)
-                }
-            }
-            Op::UpdateAccountMetadata => {
-                let body = object(&[("metadata", &a)]);
-                self.send(
-                    &path(Endpoint::UpdateAccount),
-                    &body,
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await
-            }
-            Op::UnlinkEmail => {
-                self.send(
-                    &path(Endpoint::UnlinkEmail),
-                    &empty(),
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await
-            }
-            Op::DeleteAccount => unit(
-                self.send(
-                    &path(Endpoint::DeleteAccount),
-                    &empty(),
-                    &opts,
-                    &abort,
-                    Effect::SignOut,
-                )
-                .await,
+            Op::SignIn => (
+                Ceremony::Get,
+                Endpoint::AuthenticateOptions,
+                Endpoint::AuthenticateVerify,
             ),
-            Op::GetSession => {
-                // v0.4: `null` on any refusal or failure, never a rejection.
-                let result = self
-                    .send(
-                        &path(Endpoint::GetSession),
-                        &none,
-                        &opts,
-                        &abort,
-                        Effect::Session,
-                    )
-                    .await;
-                Ok(result.unwrap_or(JsValue::NULL))
-            }
-            Op::ListSessions => {
-                self.send(
-                    &path(Endpoint::ListSessions),
-                    &none,
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await
-            }
-            Op::RevokeSession => unit(
-                self.send(
-                    &path(Endpoint::RevokeSession),
-                    &empty(),
-                    &opts,
-                    &abort,
-                    Effect::SignOut,
-                )
-                .await,
+            Op::Autofill => (
+                Ceremony::Autofill,
+                Endpoint::AuthenticateOptions,
+                Endpoint::AuthenticateVerify,
             ),
+            Op::AddPasskey => (
+                Ceremony::Create,
+                Endpoint::AddPasskeyOptions,
+                Endpoint::AddPasskeyVerify,
+            ),
+            Op::QrComplete => {
+                return self
+                    .qr_complete(&a, &opts, &abort)
+                    .await
+                    .map(|()| JsValue::UNDEFINED);
+            }
+            Op::QrWait => return self.qr_wait(a, b, &c).await,
             Op::SignOut => {
                 // Our addition: revoke if signed in, forget the token either way.
                 let result = if self.transport.token().is_some() {
+                    let empty = Object::new().into();
                     self.send(
                         &path(Endpoint::RevokeSession),
-                        &empty(),
+                        &empty,
                         &opts,
                         &abort,
                         Effect::SignOut,
                     )
                     .await
                 } else {
-                    Ok(none.clone())
+                    Ok(JsValue::UNDEFINED)
                 };
                 self.transport.set_token(None);
-                match result {
+                return match result {
                     Err(error) if get(&error, "status").as_f64() != Some(401.0) => Err(error),
                     _ => Ok(JsValue::UNDEFINED),
-                }
+                };
             }
-            Op::RevokeSessionById => unit(
-                self.send(
-                    &path_with(Endpoint::RevokeSessionById, &a),
-                    &empty(),
-                    &opts,
-                    &abort,
-                    Effect::None,
-                )
-                .await,
-            ),
-            Op::RevokeAllSessions => unit(
-                self.send(
-                    &path(Endpoint::RevokeAllSessions),
-                    &empty(),
-                    &opts,
-                    &abort,
-                    Effect::SignOut,
-                )
-                .await,
-            ),
-            Op::QrWait => self.qr_wait(a, b, &c).await,
-            Op::BestSignInMethod => {
+            _ => {
+                // getBestSignInMethod.
                 if public_key_credential().is_none() {
                     let allow = get(&a, "allowMagicLink");
-                    return Ok(text(if allow == JsValue::FALSE {
+                    let method = if allow == JsValue::FALSE {
                         "passkey"
                     } else {
                         "magic-link"
-                    }));
+                    };
+                    return Ok(text(method));
                 }
                 let check = super::capabilities::supports_autofill()?;
                 let autofill =
                     wasm_bindgen_futures::JsFuture::from(Promise::resolve(&check)).await?;
-                Ok(text(if autofill.is_truthy() {
+                let method = if autofill.is_truthy() {
                     "passkey-autofill"
                 } else {
                     "passkey"
-                }))
+                };
+                return Ok(text(method));
             }
-        }
+        };
+        self.passkey(kind, start, finish, &a, &opts, &abort).await
     }
+}
+
+/// What a one-call member returns.
+enum Output {
+    /// The transport's result itself.
+    AsIs,
+    /// `undefined`.
+    Unit,
+    /// The result's `available` field, unconverted.
+    Available,
+    /// The result, or `null` on any failure.
+    NullOnError,
+}
+
+/// One transport call of a member.
+struct Call {
+    endpoint: JsValue,
+    body: JsValue,
+    effect: Effect,
+    output: Output,
+}
+
+/// The transport call of a one-call member (`None` for the multi-step ones), with the
+/// exact endpoint and body v0.4 sends. Reading a missing params object is a `TypeError`.
+fn single_call(op: Op, a: &JsValue) -> Result<Option<Call>, JsValue> {
+    let empty = || -> JsValue { Object::new().into() };
+    let none = JsValue::UNDEFINED;
+    let field = |key: &str| read(a, key);
+    let (endpoint, body, effect, output) = match op {
+        Op::ListCredentials => (
+            path(Endpoint::ListCredentials),
+            none,
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::UpdateCredential => {
+            let body = object(&[
+                ("label", &field("label")?),
+                ("metadata", &field("metadata")?),
+            ]);
+            (
+                path_with(Endpoint::UpdateCredential, &field("credentialId")?),
+                body,
+                Effect::None,
+                Output::Unit,
+            )
+        }
+        Op::RemoveCredential => (
+            path_with(Endpoint::RemoveCredential, a),
+            empty(),
+            Effect::None,
+            Output::Unit,
+        ),
+        Op::QrCreate => (
+            path(Endpoint::QrCreate),
+            empty(),
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::QrConfirm => {
+            let body = object(&[("confirmationCode", &field("confirmationCode")?)]);
+            (
+                path_with(Endpoint::QrConfirm, &field("sessionId")?),
+                body,
+                Effect::None,
+                Output::Unit,
+            )
+        }
+        Op::QrCancel => {
+            let body = object(&[("statusToken", &field("statusToken")?)]);
+            (
+                path_with(Endpoint::QrCancel, &field("sessionId")?),
+                body,
+                Effect::None,
+                Output::Unit,
+            )
+        }
+        Op::MagicLinkRequest => (
+            path(Endpoint::MagicLinkSend),
+            object(&[("email", &field("email")?)]),
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::MagicLinkVerify | Op::MagicLinkVerifyUrl => {
+            let token = if op == Op::MagicLinkVerify {
+                field("token")?
+            } else {
+                super::magic_link::extract_token(&field("url")?)?
+            };
+            (
+                path(Endpoint::MagicLinkVerify),
+                object(&[("token", &token)]),
+                Effect::SignIn,
+                Output::AsIs,
+            )
+        }
+        Op::GetAccount => (path(Endpoint::GetAccount), none, Effect::None, Output::AsIs),
+        Op::IsEmailAvailable => (
+            path(Endpoint::EmailAvailable),
+            object(&[("email", a)]),
+            Effect::None,
+            Output::Available,
+        ),
+        Op::CanLinkEmail => (
+            path(Endpoint::CanLinkEmail),
+            object(&[("email", a)]),
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::LinkEmail => (
+            path(Endpoint::LinkEmail),
+            object(&[("email", a)]),
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::UpdateAccountMetadata => (
+            path(Endpoint::UpdateAccount),
+            object(&[("metadata", a)]),
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::UnlinkEmail => (
+            path(Endpoint::UnlinkEmail),
+            empty(),
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::DeleteAccount => (
+            path(Endpoint::DeleteAccount),
+            empty(),
+            Effect::SignOut,
+            Output::Unit,
+        ),
+        Op::GetSession => (
+            path(Endpoint::GetSession),
+            none,
+            Effect::Session,
+            Output::NullOnError,
+        ),
+        Op::ListSessions => (
+            path(Endpoint::ListSessions),
+            none,
+            Effect::None,
+            Output::AsIs,
+        ),
+        Op::RevokeSession => (
+            path(Endpoint::RevokeSession),
+            empty(),
+            Effect::SignOut,
+            Output::Unit,
+        ),
+        Op::RevokeSessionById => (
+            path_with(Endpoint::RevokeSessionById, a),
+            empty(),
+            Effect::None,
+            Output::Unit,
+        ),
+        Op::RevokeAllSessions => (
+            path(Endpoint::RevokeAllSessions),
+            empty(),
+            Effect::SignOut,
+            Output::Unit,
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(Call {
+        endpoint,
+        body,
+        effect,
+        output,
+    }))
 }

@@ -126,8 +126,11 @@ impl Transport {
                 concat(&[&base]).into()
             };
             // One slash between the base and the endpoint.
-            let trimmed = base.as_string().unwrap_or_default();
-            text(trimmed.trim_end_matches('/'))
+            let mut trimmed = base.as_string().unwrap_or_default();
+            while trimmed.ends_with('/') {
+                trimmed.pop();
+            }
+            text(&trimmed)
         });
         let long_poll = match get(&config, "longPoll").as_bool() {
             Some(choice) => choice,

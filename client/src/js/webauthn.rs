@@ -216,27 +216,22 @@ fn is_valid_domain(name: &str) -> bool {
     if name == "localhost" {
         return true;
     }
-    let labels: Vec<&str> = name.split('.').collect();
+    // Bytes and slice splitting only: no string slicing in the bundle.
+    let labels: Vec<&[u8]> = name.as_bytes().split(|&b| b == b'.').collect();
     let Some((last, rest)) = labels.split_last() else {
         return false;
     };
-    let label_ok = |label: &str| {
-        if let Some(punycode) = label.strip_prefix("xn--") {
-            !punycode.is_empty()
-                && punycode
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        } else {
-            !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        }
+    let punycode = |label: &[u8]| label.len() > 4 && label.starts_with(b"xn--");
+    let label_ok = |label: &[u8]| {
+        let chars_ok = label
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        chars_ok
+            && (punycode(label)
+                || (!label.is_empty() && !label.starts_with(b"-") && !label.ends_with(b"-")))
     };
-    let tld_ok = (last.len() >= 2 && last.bytes().all(|b| b.is_ascii_alphabetic()))
-        || (last.starts_with("xn--") && label_ok(last));
+    let tld_ok = (last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic))
+        || (punycode(last) && label_ok(last));
     !rest.is_empty() && tld_ok && rest.iter().all(|label| label_ok(label))
 }
 
