@@ -1,0 +1,487 @@
+//! # passkey-magic-bench
+//!
+//! Starts the real `passkey-magic` binary (release build) once per store and drives it
+//! over loopback HTTP with keep-alive connections, in a closed loop: every worker sends
+//! its next request as soon as the last one is answered. Prints a Markdown table of
+//! operations per second, p50/p99/max latency and the server's CPU-seconds per 1 000
+//! operations, and writes it with the machine and the command to `docs/BENCHMARKS.md`.
+//!
+//! ```sh
+//! cargo run --release -p passkey-magic-bench -- --stores memory,sqlite,postgres,redis
+//! ```
+//!
+//! The load generator runs on the same machine as the server and competes with it for
+//! the cores: the CPU-per-operation column is the server's own cost, whatever the
+//! generator leaves it.
+
+mod authenticator;
+mod http;
+mod load;
+mod scenarios;
+mod server;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use load::{Measured, Worker};
+use passkey_magic_shared::RateLimitRule;
+use scenarios::{Probe, QrScale};
+use server::{Launch, ServerProcess};
+use std::fmt::Write as _;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Load benchmarks of the passkey-magic server.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Stores to run against, each with a fresh server.
+    #[arg(long, value_delimiter = ',', default_value = "memory,sqlite")]
+    stores: Vec<StoreKind>,
+    /// What to measure.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "session,authenticate-options,qr-status,sign-in,sign-up,magic-link,qr-scale"
+    )]
+    scenarios: Vec<Scenario>,
+    /// Concurrent keep-alive connections (closed-loop workers).
+    #[arg(long, default_value_t = 50)]
+    connections: usize,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Unmeasured warm-up seconds before each scenario.
+    #[arg(long, default_value_t = 1)]
+    warmup_seconds: u64,
+    /// Desktops long-polling in the QR-at-scale run.
+    #[arg(long, default_value_t = 10_000)]
+    qr_desktops: usize,
+    /// The server binary [default: build `target/release/passkey-magic` with every store].
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// PostgreSQL for `--stores postgres` (a schema of its own is created per run).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    postgres_url: String,
+    /// Redis for `--stores redis` (a key prefix of its own per run).
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// Where the report goes (`-`: standard output only).
+    #[arg(long, default_value = "docs/BENCHMARKS.md")]
+    output: String,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    Memory,
+    Sqlite,
+    Postgres,
+    Redis,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// `GET /session` with a valid token.
+    Session,
+    /// `POST /passkey/authenticate/options` (stores a challenge).
+    AuthenticateOptions,
+    /// `GET /qr/{id}/status?token=…`, answered at once.
+    QrStatus,
+    /// options → software authenticator → verify.
+    SignIn,
+    /// register options → software authenticator → verify.
+    SignUp,
+    /// send → dev outbox → verify.
+    MagicLink,
+    /// Many desktops long-polling while phones complete their QR logins.
+    QrScale,
+}
+
+impl Scenario {
+    fn label(self) -> &'static str {
+        match self {
+            Scenario::Session => "GET /session",
+            Scenario::AuthenticateOptions => "POST /passkey/authenticate/options",
+            Scenario::QrStatus => "GET /qr/{id}/status",
+            Scenario::SignIn => "passkey sign-in: options → authenticator → verify",
+            Scenario::SignUp => "passkey sign-up: options → authenticator → verify",
+            Scenario::MagicLink => "magic link send → outbox → verify",
+            Scenario::QrScale => "QR long-poll at scale",
+        }
+    }
+}
+
+struct Row {
+    store: StoreKind,
+    scenario: Scenario,
+    measured: Measured,
+    cpu_seconds: f64,
+}
+
+struct QrRow {
+    store: StoreKind,
+    scale: QrScale,
+}
+
+impl Probe for ServerProcess {
+    fn rss(&self) -> anyhow::Result<u64> {
+        self.rss_bytes()
+    }
+    fn cpu(&self) -> anyhow::Result<f64> {
+        self.cpu_seconds()
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    raise_file_limit();
+    let binary = server::server_binary(args.server_bin.clone())?;
+    let scratch = std::env::temp_dir().join(format!("passkey-magic-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let config = scratch.join("bench.toml");
+    std::fs::write(&config, bench_config())?;
+
+    let mut rows = Vec::new();
+    let mut qr_rows = Vec::new();
+    for (run, &store) in args.stores.iter().enumerate() {
+        let (database_url, schema) = match store {
+            StoreKind::Memory => ("memory:".to_owned(), None),
+            StoreKind::Sqlite => (
+                format!(
+                    "sqlite://{}",
+                    scratch.join(format!("bench-{run}.db")).display()
+                ),
+                None,
+            ),
+            StoreKind::Postgres => (
+                args.postgres_url.clone(),
+                Some(format!("bench_{}_{run}", std::process::id())),
+            ),
+            StoreKind::Redis => (
+                args.redis_url.clone(),
+                Some(format!("pm-bench-{}-{run}", std::process::id())),
+            ),
+        };
+        let server = ServerProcess::start(&Launch {
+            binary: &binary,
+            database_url: &database_url,
+            database_schema: schema.as_deref(),
+            config: &config,
+        })
+        .await
+        .with_context(|| format!("starting the server on {store:?}"))?;
+        eprintln!("{store:?}: server on {}", server.address);
+        for &scenario in &args.scenarios {
+            eprint!("  {} … ", scenario.label());
+            if scenario == Scenario::QrScale {
+                let scale = scenarios::qr_scale(
+                    server.address,
+                    args.qr_desktops,
+                    args.connections,
+                    &server,
+                )
+                .await?;
+                eprintln!(
+                    "{} of {} desktops signed in",
+                    scale.completed, scale.desktops
+                );
+                qr_rows.push(QrRow { store, scale });
+                continue;
+            }
+            let (measured, cpu_seconds) = measure(&server, scenario, &args).await?;
+            eprintln!("{:.0} ops/s", measured.rate());
+            if let Some(error) = &measured.first_error {
+                eprintln!("    first error: {error}");
+            }
+            rows.push(Row {
+                store,
+                scenario,
+                measured,
+                cpu_seconds,
+            });
+        }
+        server.stop().await;
+        if let Some(schema) = &schema {
+            drop_scratch_data(store, &database_url, schema);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let report = report(&args, &rows, &qr_rows);
+    println!("{report}");
+    if args.output != "-" {
+        std::fs::write(&args.output, &report)
+            .with_context(|| format!("writing {}", args.output))?;
+        eprintln!("wrote {}", args.output);
+    }
+    Ok(())
+}
+
+/// Rate limits off (a benchmark is one client sending far more than any budget), the
+/// software browser's origin allowed.
+fn bench_config() -> String {
+    let mut config = format!(
+        "rp_id = \"localhost\"\norigins = [\"{}\"]\n\n[rate_limit.rules]\n",
+        scenarios::ORIGIN
+    );
+    for rule in RateLimitRule::ALL {
+        let _ = writeln!(config, "\"{}\" = false", rule.name());
+    }
+    config
+}
+
+/// Builds the workers of `scenario`, warms up, then measures.
+async fn measure(
+    server: &ServerProcess,
+    scenario: Scenario,
+    args: &Args,
+) -> anyhow::Result<(Measured, f64)> {
+    let address = server.address;
+    let n = args.connections;
+    match scenario {
+        Scenario::Session => {
+            timed(
+                server,
+                args,
+                workers(n, |_| scenarios::GetSession::new(address)).await?,
+            )
+            .await
+        }
+        Scenario::AuthenticateOptions => {
+            timed(
+                server,
+                args,
+                workers(n, |_| scenarios::AuthenticateOptions::new(address)).await?,
+            )
+            .await
+        }
+        Scenario::QrStatus => {
+            timed(
+                server,
+                args,
+                workers(n, |_| scenarios::QrStatus::new(address)).await?,
+            )
+            .await
+        }
+        Scenario::SignIn => {
+            timed(
+                server,
+                args,
+                workers(n, |_| scenarios::SignIn::new(address)).await?,
+            )
+            .await
+        }
+        Scenario::SignUp => {
+            timed(
+                server,
+                args,
+                workers(n, |_| scenarios::SignUp::new(address)).await?,
+            )
+            .await
+        }
+        Scenario::MagicLink => {
+            timed(
+                server,
+                args,
+                workers(n, |index| scenarios::MagicLink::new(address, index)).await?,
+            )
+            .await
+        }
+        Scenario::QrScale => unreachable!("measured by qr_scale"),
+    }
+}
+
+/// `count` workers, set up one after another (set-up is not measured).
+async fn workers<W, F, Fut>(count: usize, make: F) -> anyhow::Result<Vec<W>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<W>>,
+{
+    let mut workers = Vec::with_capacity(count);
+    for index in 0..count {
+        workers.push(make(index).await?);
+    }
+    Ok(workers)
+}
+
+/// Warm-up, then the measured window with the server's CPU time around it.
+async fn timed<W: Worker>(
+    server: &ServerProcess,
+    args: &Args,
+    workers: Vec<W>,
+) -> anyhow::Result<(Measured, f64)> {
+    let (_, workers) = load::run(workers, Duration::from_secs(args.warmup_seconds)).await;
+    let before = server.cpu_seconds()?;
+    let (measured, _) = load::run(workers, Duration::from_secs(args.seconds)).await;
+    let cpu = server.cpu_seconds()? - before;
+    Ok((measured, cpu))
+}
+
+/// Removes what a run left in PostgreSQL (its schema) or Redis (its keys), with the
+/// databases' own command-line clients; a run without them leaves the data and says so.
+fn drop_scratch_data(store: StoreKind, database_url: &str, schema: &str) {
+    let status = match store {
+        StoreKind::Postgres => std::process::Command::new("psql")
+            .args([database_url, "-q", "-c"])
+            .arg(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .status(),
+        StoreKind::Redis => std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"redis-cli -u "$1" --scan --pattern "$2*" | xargs -r -n 500 redis-cli -u "$1" DEL >/dev/null"#)
+            .args(["sh", database_url, schema])
+            .status(),
+        StoreKind::Memory | StoreKind::Sqlite => return,
+    };
+    if !status.is_ok_and(|status| status.success()) {
+        eprintln!("could not remove the bench data {schema} from {database_url}");
+    }
+}
+
+/// Lets this process, and so the server it starts, hold as many descriptors as the hard
+/// limit allows (10 000 desktops need 10 000 connections on each side).
+fn raise_file_limit() {
+    if let Ok((_, hard)) = rlimit::Resource::NOFILE.get() {
+        let _ = rlimit::Resource::NOFILE.set(hard, hard);
+    }
+}
+
+fn millis(micros: u64) -> String {
+    format!("{:.2}", micros as f64 / 1000.0)
+}
+
+fn report(args: &Args, rows: &[Row], qr_rows: &[QrRow]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks\n");
+    let _ = writeln!(
+        out,
+        "Produced by `passkey-magic-bench` (`tests/bench/`): the release `passkey-magic` \
+         binary, driven over loopback HTTP/1.1 keep-alive connections by a closed-loop load \
+         generator **on the same machine** (it competes with the server for the cores). \
+         Rate limits are off. CPU is the server process's user + system time.\n"
+    );
+    let _ = writeln!(
+        out,
+        "- Date: {}",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+    );
+    let _ = writeln!(out, "- Machine: {}", machine());
+    let _ = writeln!(
+        out,
+        "- Command: `cargo run --release -p passkey-magic-bench -- {}`",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    );
+    let _ = writeln!(
+        out,
+        "- {} connections, {} s warm-up, {} s measured per row\n",
+        args.connections, args.warmup_seconds, args.seconds
+    );
+    if !rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "| store | operation | ops/s | p50 ms | p99 ms | max ms | server CPU-s / 1 000 ops | errors |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        for row in rows {
+            let latency = &row.measured.latency;
+            let per_thousand = if row.measured.operations > 0 {
+                row.cpu_seconds / row.measured.operations as f64 * 1000.0
+            } else {
+                f64::NAN
+            };
+            let _ = writeln!(
+                out,
+                "| {:?} | {} | {:.0} | {} | {} | {} | {:.3} | {} |",
+                row.store,
+                row.scenario.label(),
+                row.measured.rate(),
+                millis(latency.value_at_quantile(0.5)),
+                millis(latency.value_at_quantile(0.99)),
+                millis(latency.max()),
+                per_thousand,
+                row.measured.errors,
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if !qr_rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "QR at scale: every desktop long-polls `GET /qr/{{id}}/status?token=…&wait=30` on \
+             its own connection; {} phones then scan and complete the logins with their \
+             passkeys. Delay: from a phone sending `complete` to its desktop's status reply.\n",
+            args.connections
+        );
+        let _ = writeln!(
+            out,
+            "| store | desktops | signed in | server RSS idle MB | RSS waiting MB | CPU while waiting (cores) | delay p50 ms | p99 ms | max ms |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for row in qr_rows {
+            let scale = &row.scale;
+            let _ = writeln!(
+                out,
+                "| {:?} | {} | {} | {:.1} | {:.1} | {:.3} | {} | {} | {} |",
+                row.store,
+                scale.desktops,
+                scale.completed,
+                scale.rss_idle as f64 / 1e6,
+                scale.rss_waiting as f64 / 1e6,
+                scale.cpu_waiting,
+                millis(scale.delay.value_at_quantile(0.5)),
+                millis(scale.delay.value_at_quantile(0.99)),
+                millis(scale.delay.max()),
+            );
+        }
+    }
+    out
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split(':').nth(1))
+        .map(str::trim)
+        .unwrap_or("unknown CPU");
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|meminfo| {
+            meminfo
+                .lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!(
+        "{} cores of {model}, {memory}, Linux {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        command_output("uname", &["-r"])
+    )
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_turns_every_rate_limit_off() {
+        let config = bench_config();
+        for rule in RateLimitRule::ALL {
+            assert!(config.contains(&format!("\"{}\" = false", rule.name())));
+        }
+    }
+}

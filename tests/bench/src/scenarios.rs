@@ -1,0 +1,388 @@
+//! What the benchmark measures: one [`Worker`] per route or flow, and the QR-at-scale
+//! run (thousands of desktops long-polling while phones complete their logins).
+
+use crate::authenticator::SoftBrowser;
+use crate::http::Connection;
+use crate::load::{Worker, histogram};
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// The origin the software browser claims (the server allows `http://localhost:<port>`
+/// by default; the bench config names this one explicitly).
+pub(crate) const ORIGIN: &str = "http://localhost:8787";
+/// The API prefix.
+pub(crate) const PREFIX: &str = "/auth";
+
+/// Signs up a passkey-only user with `browser`: its session token.
+pub(crate) async fn sign_up(
+    connection: &mut Connection,
+    browser: &mut SoftBrowser,
+) -> anyhow::Result<String> {
+    let reply = connection
+        .post("/passkey/register/options", None, &json!({}))
+        .await?
+        .json()?;
+    let response = browser.register(&reply["options"]).await?;
+    let body = connection
+        .post(
+            "/passkey/register/verify",
+            None,
+            &json!({ "userId": reply["userId"], "response": response }),
+        )
+        .await?
+        .json()?;
+    token_of(&body)
+}
+
+fn token_of(body: &Value) -> anyhow::Result<String> {
+    body["session"]["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no session token in the reply")
+}
+
+/// Signs in with the passkey `browser` holds (discoverable: no user named).
+async fn sign_in(connection: &mut Connection, browser: &mut SoftBrowser) -> anyhow::Result<Value> {
+    let reply = connection
+        .post("/passkey/authenticate/options", None, &json!({}))
+        .await?
+        .json()?;
+    browser.authenticate(&reply["options"]).await
+}
+
+/// `GET /session` with a valid bearer token.
+pub(crate) struct GetSession {
+    connection: Connection,
+    token: String,
+}
+
+impl GetSession {
+    /// A worker with a fresh user of its own.
+    pub(crate) async fn new(address: SocketAddr) -> anyhow::Result<Self> {
+        let mut connection = Connection::open(address, PREFIX).await?;
+        let mut browser = SoftBrowser::at(ORIGIN)?;
+        let token = sign_up(&mut connection, &mut browser).await?;
+        Ok(GetSession { connection, token })
+    }
+}
+
+impl Worker for GetSession {
+    async fn step(&mut self) -> anyhow::Result<()> {
+        self.connection
+            .get("/session", Some(&self.token))
+            .await?
+            .ok()
+    }
+}
+
+/// `POST /passkey/authenticate/options {}` (one challenge stored per request).
+pub(crate) struct AuthenticateOptions {
+    connection: Connection,
+}
+
+impl AuthenticateOptions {
+    /// A worker on its own connection.
+    pub(crate) async fn new(address: SocketAddr) -> anyhow::Result<Self> {
+        Ok(AuthenticateOptions {
+            connection: Connection::open(address, PREFIX).await?,
+        })
+    }
+}
+
+impl Worker for AuthenticateOptions {
+    async fn step(&mut self) -> anyhow::Result<()> {
+        self.connection
+            .post("/passkey/authenticate/options", None, &json!({}))
+            .await?
+            .ok()
+    }
+}
+
+/// A new QR login: its status path (`/qr/{id}/status?token=…`) and id.
+async fn create_qr(connection: &mut Connection) -> anyhow::Result<(String, String)> {
+    let created = connection
+        .post("/qr/create", None, &json!({}))
+        .await?
+        .json()?;
+    let id = created["sessionId"].as_str().context("no sessionId")?;
+    let token = created["statusToken"].as_str().context("no statusToken")?;
+    Ok((format!("/qr/{id}/status?token={token}"), id.to_owned()))
+}
+
+/// `GET /qr/{id}/status?token=…` of a login nobody scans (a desktop polling).
+pub(crate) struct QrStatus {
+    connection: Connection,
+    path: String,
+}
+
+impl QrStatus {
+    /// A worker with a QR login of its own.
+    pub(crate) async fn new(address: SocketAddr) -> anyhow::Result<Self> {
+        let mut connection = Connection::open(address, PREFIX).await?;
+        let (path, _) = create_qr(&mut connection).await?;
+        Ok(QrStatus { connection, path })
+    }
+}
+
+impl Worker for QrStatus {
+    async fn step(&mut self) -> anyhow::Result<()> {
+        self.connection.get(&self.path, None).await?.ok()
+    }
+}
+
+/// A complete passkey sign-in: options → authenticator → verify.
+pub(crate) struct SignIn {
+    connection: Connection,
+    browser: SoftBrowser,
+}
+
+impl SignIn {
+    /// A worker with a credential of its own.
+    pub(crate) async fn new(address: SocketAddr) -> anyhow::Result<Self> {
+        let mut connection = Connection::open(address, PREFIX).await?;
+        let mut browser = SoftBrowser::at(ORIGIN)?;
+        sign_up(&mut connection, &mut browser).await?;
+        Ok(SignIn {
+            connection,
+            browser,
+        })
+    }
+}
+
+impl Worker for SignIn {
+    async fn step(&mut self) -> anyhow::Result<()> {
+        let response = sign_in(&mut self.connection, &mut self.browser).await?;
+        self.connection
+            .post(
+                "/passkey/authenticate/verify",
+                None,
+                &json!({ "response": response }),
+            )
+            .await?
+            .ok()
+    }
+}
+
+/// A complete passkey sign-up: options → authenticator → verify (a new user each time).
+pub(crate) struct SignUp {
+    connection: Connection,
+    browser: SoftBrowser,
+}
+
+impl SignUp {
+    /// A worker on its own connection.
+    pub(crate) async fn new(address: SocketAddr) -> anyhow::Result<Self> {
+        Ok(SignUp {
+            connection: Connection::open(address, PREFIX).await?,
+            browser: SoftBrowser::at(ORIGIN)?,
+        })
+    }
+}
+
+impl Worker for SignUp {
+    async fn step(&mut self) -> anyhow::Result<()> {
+        sign_up(&mut self.connection, &mut self.browser)
+            .await
+            .map(drop)
+    }
+}
+
+/// A magic link: request → read it from the dev outbox → verify.
+pub(crate) struct MagicLink {
+    connection: Connection,
+    email: String,
+}
+
+impl MagicLink {
+    /// Worker `index`, with an address of its own.
+    pub(crate) async fn new(address: SocketAddr, index: usize) -> anyhow::Result<Self> {
+        Ok(MagicLink {
+            connection: Connection::open(address, PREFIX).await?,
+            email: format!("bench-{index}@example.com"),
+        })
+    }
+}
+
+impl Worker for MagicLink {
+    async fn step(&mut self) -> anyhow::Result<()> {
+        self.connection
+            .post("/magic-link/send", None, &json!({ "email": self.email }))
+            .await?
+            .ok()?;
+        let outbox = self.connection.get("/dev/outbox", None).await?.json()?;
+        // Newest first: the first message to this address is the one just sent.
+        let token = outbox["messages"]
+            .as_array()
+            .and_then(|messages| {
+                messages
+                    .iter()
+                    .find(|message| message["email"] == self.email.as_str())
+            })
+            .and_then(|message| message["token"].as_str())
+            .context("the link is not in the dev outbox")?
+            .to_owned();
+        self.connection
+            .post("/magic-link/verify", None, &json!({ "token": token }))
+            .await?
+            .ok()
+    }
+}
+
+/// What the QR-at-scale run measured.
+pub(crate) struct QrScale {
+    /// Desktops that were waiting.
+    pub(crate) desktops: usize,
+    /// Desktops that received their session.
+    pub(crate) completed: usize,
+    /// Server RSS before the desktops connected, in bytes.
+    pub(crate) rss_idle: u64,
+    /// Server RSS with every desktop waiting, in bytes.
+    pub(crate) rss_waiting: u64,
+    /// Server CPU seconds per second while every desktop waits.
+    pub(crate) cpu_waiting: f64,
+    /// From the phone sending `complete` to its desktop's status reply, in µs.
+    pub(crate) delay: Histogram<u64>,
+}
+
+/// Reads the server's RSS and CPU seconds.
+pub(crate) trait Probe {
+    /// Resident memory in bytes.
+    fn rss(&self) -> anyhow::Result<u64>;
+    /// CPU seconds so far.
+    fn cpu(&self) -> anyhow::Result<f64>;
+}
+
+/// `desktops` desktops long-poll their QR status (`?wait=30`) while `phones` phones
+/// complete the logins with their passkeys; measures the delay to each desktop.
+pub(crate) async fn qr_scale(
+    address: SocketAddr,
+    desktops: usize,
+    phones: usize,
+    probe: &dyn Probe,
+) -> anyhow::Result<QrScale> {
+    let rss_idle = probe.rss()?;
+    // Create the logins over a few connections.
+    let creators = phones.clamp(1, desktops.max(1));
+    let mut logins = Vec::with_capacity(desktops);
+    let mut tasks = Vec::new();
+    for worker in 0..creators {
+        let count = desktops / creators + usize::from(worker < desktops % creators);
+        tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(address, PREFIX).await?;
+            let mut created = Vec::with_capacity(count);
+            for _ in 0..count {
+                created.push(create_qr(&mut connection).await?);
+            }
+            anyhow::Ok(created)
+        }));
+    }
+    for task in tasks {
+        logins.extend(task.await??);
+    }
+
+    // Every desktop on its own connection, long-polling until it is signed in.
+    let (done_sender, mut done) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let connecting = Arc::new(Semaphore::new(256));
+    let mut waiting = Vec::with_capacity(desktops);
+    for (index, (path, _)) in logins.iter().enumerate() {
+        let path = format!("{path}&wait=30");
+        let done_sender = done_sender.clone();
+        let connecting = Arc::clone(&connecting);
+        waiting.push(tokio::spawn(async move {
+            let mut connection = {
+                let _permit = connecting.acquire().await?;
+                Connection::open(address, PREFIX).await?
+            };
+            loop {
+                let status = connection.get(&path, None).await?.json()?;
+                match status["state"].as_str() {
+                    Some("authenticated") => {
+                        let _ = done_sender.send((index, Instant::now()));
+                        return anyhow::Ok(());
+                    }
+                    Some("expired" | "cancelled") | None => {
+                        anyhow::bail!("QR login ended as {}", status["state"])
+                    }
+                    Some(_) => {}
+                }
+            }
+        }));
+    }
+    drop(done_sender);
+    // Let every desktop connect and settle into its long-poll, then watch the server.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_waiting = probe.rss()?;
+    let cpu_before = probe.cpu()?;
+    let window = Duration::from_secs(5);
+    tokio::time::sleep(window).await;
+    let cpu_waiting = (probe.cpu()? - cpu_before) / window.as_secs_f64();
+
+    // Phones complete the logins, each with its own passkey.
+    let ids: Arc<Vec<String>> = Arc::new(logins.into_iter().map(|(_, id)| id).collect());
+    let mut phone_tasks = Vec::new();
+    for phone in 0..creators {
+        let ids = Arc::clone(&ids);
+        phone_tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(address, PREFIX).await?;
+            let mut browser = SoftBrowser::at(ORIGIN)?;
+            sign_up(&mut connection, &mut browser).await?;
+            let mut sent = Vec::new();
+            for index in (phone..ids.len()).step_by(creators) {
+                let id = &ids[index];
+                connection
+                    .post(&format!("/qr/{id}/scanned"), None, &json!({}))
+                    .await?
+                    .ok()?;
+                let response = sign_in(&mut connection, &mut browser).await?;
+                let began = Instant::now();
+                connection
+                    .post(
+                        &format!("/qr/{id}/complete"),
+                        None,
+                        &json!({ "response": response }),
+                    )
+                    .await?
+                    .ok()?;
+                sent.push((index, began));
+            }
+            anyhow::Ok(sent)
+        }));
+    }
+    let mut began_at = vec![None; ids.len()];
+    for task in phone_tasks {
+        for (index, began) in task.await?? {
+            began_at[index] = Some(began);
+        }
+    }
+    let mut delay = histogram();
+    let mut completed = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while completed < ids.len() {
+        match tokio::time::timeout_at(deadline, done.recv()).await {
+            Ok(Some((index, answered))) => {
+                completed += 1;
+                if let Some(began) = began_at[index] {
+                    let micros = answered.saturating_duration_since(began).as_micros();
+                    delay.saturating_record((micros as u64).max(1));
+                }
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    for task in waiting {
+        task.abort();
+    }
+    Ok(QrScale {
+        desktops,
+        completed,
+        rss_idle,
+        rss_waiting,
+        cpu_waiting,
+        delay,
+    })
+}
