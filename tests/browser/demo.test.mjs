@@ -92,6 +92,7 @@ test('a person signs up, out and in again with a passkey', async () => {
   await waitForText(page, '#who', /^Signed in as demo-person@example\.com/);
   await open(page, server.url('/'));
   await waitForText(page, '#account', /^Signed in as demo-person@example\.com \(Passkey\)\.$/);
+  await assertNoError(page);
   await screenshot(page, 'sign-in-signed-in');
   assert.deepEqual(errors, []);
   await context.close();
