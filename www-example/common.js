@@ -37,6 +37,8 @@ const SERVER_MESSAGES = {
     'This QR code has expired: press “Try again” on your computer and scan the new code.',
   'QR session cancelled': 'This QR login was cancelled on the computer.',
   'QR session already completed': 'This QR login is already complete.',
+  'QR confirmation code required':
+    'This sign-in needs the code shown on your computer: type it, then try again.',
   'Invalid or expired magic link':
     'This sign-in link has already been used or has expired. Links work once, for a limited time: ask for a new one.',
 };
