@@ -284,7 +284,10 @@ test('QR: create, wait, confirm, cancel and poll through the flat and grouped me
     await desktop.qr.cancel({ sessionId: three.sessionId, statusToken: three.statusToken });
     await polling;
     out.polled = states.at(-1);
-    out.render = desktop.renderQR(three.sessionId).startsWith('<svg') && desktop.qr.renderText(three.sessionId).length > 100 && desktop.renderQRText('x').length > 10;
+    out.render = [desktop.renderQR(three.sessionId), desktop.qr.render(three.sessionId, { border: 2 })].every((svg) => svg.startsWith('<svg')) && desktop.qr.renderText(three.sessionId).length > 100 && desktop.renderQRText('x').length > 10;
+    const grouped = [];
+    for await (const s of desktop.qr.poll(three.sessionId, three.statusToken)) grouped.push(s.state);
+    out.groupedPoll = grouped;
 
     const four = await desktop.qr.create();
     try {
@@ -309,6 +312,7 @@ test('QR: create, wait, confirm, cancel and poll through the flat and grouped me
     cancelled: 'QR session cancelled',
     polled: 'cancelled',
     render: true,
+    groupedPoll: ['cancelled'],
     wrongCode: 400,
     confirmed: undefined,
     confirmedFlat: undefined,
