@@ -144,6 +144,8 @@ test('with a confirmation code: the phone asks for it, a wrong one is refused', 
   assert.match(url, /[?&]code=required/);
   const code = (await desktop.page.textContent('#confirmation-code')).trim();
   assert.match(code, /^[0-9]{6}$/);
+  // Screen readers get it digit by digit.
+  assert.equal(await desktop.page.textContent('#confirmation-code-spoken'), [...code].join(' '));
   await screenshot(desktop.page, 'qr-desktop-code', { docs: true });
 
   await open(phone.page, url);
