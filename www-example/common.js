@@ -3,6 +3,12 @@
 // to the auth server; the one plain `fetch` is the dev server's mailbox probe.
 import { createClient, AuthClientError } from 'passkey-magic-wasm';
 
+// `passkey-magic serve` logs its address as 127.0.0.1, but passkeys cannot be bound to an
+// IP address: the demo's relying party is `localhost`, so go there.
+if (location.hostname === '127.0.0.1') {
+  location.replace(location.href.replace('//127.0.0.1', '//localhost'));
+}
+
 /**
  * The one client of the demo: the API is mounted at /auth beside these pages, and the
  * SDK keeps the session token in localStorage under this key, so every page (and tab)

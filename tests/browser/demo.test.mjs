@@ -51,6 +51,15 @@ test('the sign-in page loads the wasm SDK beside the API and reports what this b
   await context.close();
 });
 
+test('the demo opened at 127.0.0.1 (the address the server logs) moves to localhost', async () => {
+  const { page, context } = await newDevice(browser, { authenticator: false });
+  await page.goto(server.url('/qr.html?x=1').replace('//localhost', '//127.0.0.1'));
+  await page.waitForURL(/^http:\/\/localhost:\d+\/qr\.html\?x=1$/);
+  await page.waitForSelector('body[data-ready="true"]');
+  await screenshot(page, 'moved-to-localhost');
+  await context.close();
+});
+
 test('the npm package exports work from a plain ES module', async () => {
   const { page, context } = await newDevice(browser, { authenticator: false });
   await open(page, server.url('/'));
