@@ -43,6 +43,8 @@ const SERVER_MESSAGES = {
     'This QR code has expired: press “Try again” on your computer and scan the new code.',
   'QR session cancelled': 'This QR login was cancelled on the computer.',
   'QR session already completed': 'This QR login is already complete.',
+  'Passkey not recognised':
+    'This passkey is not known here (its account may have been deleted). Create an account, or email yourself a link.',
   'QR confirmation code required':
     'This sign-in needs the code shown on your computer: type it, then try again.',
   'Invalid or expired magic link':
