@@ -227,7 +227,7 @@ test('the sign-in page can be used from the keyboard in a sensible order', async
   await context.close();
 });
 
-test('every screen fits 375 px in both schemes, with one h1, labels and live regions', async () => {
+test('every screen fits 375 px in both schemes, with one h1, labels, live regions, document focus order', async () => {
   for (const colorScheme of ['light', 'dark']) {
     const { page, context } = await newDevice(browser, { viewport: PHONE, colorScheme, authenticator: false });
     for (const path of ['/', '/mailbox.html', '/verify.html?token=none', '/qr.html', '/phone.html?session=x&code=required', '/account.html']) {
@@ -239,8 +239,10 @@ test('every screen fits 375 px in both schemes, with one h1, labels and live reg
         status: document.getElementById('status')?.getAttribute('role'),
         error: document.getElementById('error')?.getAttribute('role'),
         lang: document.documentElement.lang,
+        // The focus order is the document order: no positive tabindex anywhere.
+        reordered: document.querySelectorAll('[tabindex]:not([tabindex="0"]):not([tabindex="-1"])').length,
       }));
-      assert.deepEqual(markup, { h1: 1, unlabelled: [], status: 'status', error: 'alert', lang: 'en' }, path);
+      assert.deepEqual(markup, { h1: 1, unlabelled: [], status: 'status', error: 'alert', lang: 'en', reordered: 0 }, path);
       const name = path.slice(1).split(/[.?]/)[0] || 'index';
       await screenshot(page, `375px-${colorScheme}-${name}`);
     }
