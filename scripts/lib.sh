@@ -90,7 +90,7 @@ build_npm_package() {
     mkdir -p "$NPM_DIR"
     PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client" \
         --target web --weak-refs --profile wasm-release \
-        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client -- --features npm
+        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client -- --no-default-features --features npm
     cp "$ROOT"/pkg-template/* "$NPM_PACKAGE_DIR/"
     rm -f "$NPM_PACKAGE_DIR/.gitignore"
     # Ship the JavaScript minified (esbuild from tests/node_modules): it is downloaded too.
