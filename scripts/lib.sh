@@ -90,9 +90,11 @@ build_npm_package() {
     mkdir -p "$NPM_DIR"
     PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client" \
         --target web --weak-refs --profile wasm-release \
-        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client -- --features npm
+        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client -- --no-default-features --features npm
     cp "$ROOT"/pkg-template/* "$NPM_PACKAGE_DIR/"
     rm -f "$NPM_PACKAGE_DIR/.gitignore"
+    # Short import names in the wasm module and its glue (the hashed ones do not compress).
+    node "$ROOT/scripts/minify-wasm-imports.mjs" "$NPM_PACKAGE_DIR"
     # Ship the JavaScript minified (esbuild from tests/node_modules): it is downloaded too.
     local js
     for js in passkey_magic_client.js index.js; do

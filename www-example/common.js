@@ -3,6 +3,12 @@
 // to the auth server; the one plain `fetch` is the dev server's mailbox probe.
 import { createClient, AuthClientError } from 'passkey-magic-wasm';
 
+// `passkey-magic serve` logs its address as 127.0.0.1, but passkeys cannot be bound to an
+// IP address: the demo's relying party is `localhost`, so go there.
+if (location.hostname === '127.0.0.1') {
+  location.replace(location.href.replace('//127.0.0.1', '//localhost'));
+}
+
 /**
  * The one client of the demo: the API is mounted at /auth beside these pages, and the
  * SDK keeps the session token in localStorage under this key, so every page (and tab)
@@ -37,6 +43,10 @@ const SERVER_MESSAGES = {
     'This QR code has expired: press “Try again” on your computer and scan the new code.',
   'QR session cancelled': 'This QR login was cancelled on the computer.',
   'QR session already completed': 'This QR login is already complete.',
+  'Passkey not recognised':
+    'This passkey is not known here (its account may have been deleted). Create an account, or email yourself a link.',
+  'QR confirmation code required':
+    'This sign-in needs the code shown on your computer: type it, then try again.',
   'Invalid or expired magic link':
     'This sign-in link has already been used or has expired. Links work once, for a limited time: ask for a new one.',
 };

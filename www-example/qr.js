@@ -61,6 +61,8 @@ async function start() {
   $('link-box').hidden = false;
   $('code-box').hidden = !confirmationCode;
   $('confirmation-code').textContent = confirmationCode ?? '';
+  // Screen readers get it digit by digit, not as one big number.
+  $('confirmation-code-spoken').textContent = [...(confirmationCode ?? '')].join(' ');
   showState('created');
 
   try {

@@ -1,5 +1,8 @@
 //! base64url without padding, the encoding of binary fields in WebAuthn JSON.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Encodes `bytes` as base64url without padding.

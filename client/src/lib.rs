@@ -21,11 +21,28 @@
 //!
 //! The protocol itself (routes, JSON shapes) comes from [`passkey_magic_shared`].
 
+// The npm package (`--no-default-features --features npm`): no std, so no std panic
+// machinery and its `core::fmt` in the download; a panic traps (see `panic` below).
+#![cfg_attr(
+    all(
+        target_arch = "wasm32",
+        feature = "npm",
+        not(feature = "std"),
+        not(test)
+    ),
+    no_std
+)]
+
+extern crate alloc;
+
 pub mod base64url;
+#[cfg(feature = "std")]
 pub mod client;
+#[cfg(feature = "std")]
 pub mod error;
 pub mod polling;
 pub mod qr_code;
+#[cfg(feature = "std")]
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]
@@ -37,7 +54,22 @@ pub mod js;
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
+/// The npm package's panic handler: trap. The JavaScript side sees a `RuntimeError`.
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "npm",
+    not(feature = "std"),
+    not(test)
+))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+#[cfg(feature = "std")]
 pub use client::Client;
+#[cfg(feature = "std")]
 pub use error::ClientError;
 pub use passkey_magic_shared as shared;
+#[cfg(feature = "std")]
 pub use transport::Transport;

@@ -20,7 +20,41 @@ pub struct Backoff {
 
 /// JavaScript's `Math.round` (halves round up).
 fn js_round(value: f64) -> f64 {
-    (value + 0.5).floor()
+    floor(value + 0.5)
+}
+
+/// `f64::floor` without std (the npm package is `no_std`): exact for every finite value.
+fn floor(value: f64) -> f64 {
+    // 2^52: from there on every f64 is an integer (and NaN/∞ fail the test too).
+    if value.abs() < 4_503_599_627_370_496.0 {
+        #[allow(clippy::cast_possible_truncation)]
+        let truncated = value as i64 as f64;
+        if truncated > value {
+            truncated - 1.0
+        } else {
+            truncated
+        }
+    } else {
+        value
+    }
+}
+
+/// `f64::powi` without std, the same square-and-multiply as compiler-rt's `__powidf2`
+/// (what `powi` compiles to), so results are bit-identical.
+fn powi(mut base: f64, exponent: i32) -> f64 {
+    let mut rest = exponent.unsigned_abs();
+    let mut result = 1.0;
+    loop {
+        if rest & 1 == 1 {
+            result *= base;
+        }
+        rest /= 2;
+        if rest == 0 {
+            break;
+        }
+        base *= base;
+    }
+    if exponent < 0 { 1.0 / result } else { result }
 }
 
 impl Backoff {
@@ -47,7 +81,7 @@ impl Backoff {
     pub fn next_delay(&mut self, random: f64) -> f64 {
         let mut delay = self
             .cap
-            .min(js_round(self.base * self.rate.powi(self.attempt)));
+            .min(js_round(self.base * powi(self.rate, self.attempt)));
         if self.jitter > 0.0 {
             let spread = 1.0 - self.jitter + 2.0 * self.jitter * random;
             delay = js_round(delay * spread).max(0.0);
@@ -95,6 +129,37 @@ mod tests {
         // Jitter is clamped to 1: factor 2u.
         let wide = Backoff::new(Some(10.0), None, None, Some(7.0));
         assert_eq!(delays(wide, 0.25, 1), [5.0]);
+    }
+
+    #[test]
+    fn floor_and_powi_match_std() {
+        for value in [
+            0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.5,
+            -2.5,
+            1e15 + 0.5,
+            -1e15 - 0.5,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            assert_eq!(floor(value), value.floor(), "{value}");
+        }
+        assert!(floor(f64::NAN).is_nan());
+        for rate in [1.0_f64, 1.1, 1.5, 2.0, 3.7] {
+            for exponent in -3..60 {
+                let want = std::hint::black_box(rate).powi(std::hint::black_box(exponent));
+                assert_eq!(
+                    powi(rate, exponent).to_bits(),
+                    want.to_bits(),
+                    "{rate}^{exponent}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! tables with `get` instead of indexing and builds output without `format!`, so the
 //! browser bundle carries no panic formatting for it.
 
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 /// What to encode: text (numeric, alphanumeric or byte mode, whichever fits the whole
 /// string) or raw bytes (byte mode).
 #[derive(Debug, Clone, Copy)]
@@ -18,9 +22,16 @@ pub enum QrData<'a> {
 }
 
 /// The data does not fit a version-40 symbol at error-correction level L.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("Data too long")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataTooLong;
+
+impl core::fmt::Display for DataTooLong {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Data too long")
+    }
+}
+
+impl core::error::Error for DataTooLong {}
 
 /// A QR symbol: its modules, row by row (`true` = dark).
 #[derive(Debug, Clone)]

@@ -31,27 +31,49 @@
 //! assert_eq!(route.path_with_id("abc"), "/qr/abc/status");
 //! ```
 
-pub mod accounts;
-pub mod email;
-pub mod entities;
-pub mod error;
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
 pub mod limits;
-pub mod magic_link;
-pub mod magic_links;
-pub mod passkeys;
-pub mod qr;
-pub mod request;
 pub mod routes;
+#[cfg(feature = "std")]
 pub mod secret;
+
+#[cfg(feature = "std")]
+pub mod accounts;
+#[cfg(feature = "std")]
+pub mod email;
+#[cfg(feature = "std")]
+pub mod entities;
+#[cfg(feature = "std")]
+pub mod error;
+#[cfg(feature = "std")]
+pub mod magic_link;
+#[cfg(feature = "std")]
+pub mod magic_links;
+#[cfg(feature = "std")]
+pub mod passkeys;
+#[cfg(feature = "std")]
+pub mod qr;
+#[cfg(feature = "std")]
+pub mod request;
+#[cfg(feature = "std")]
 pub mod sessions;
+#[cfg(feature = "std")]
 pub mod time;
+#[cfg(feature = "std")]
 pub mod webauthn;
 
+#[cfg(feature = "std")]
 pub use entities::{
     AuthContext, AuthMethod, Credential, DeviceType, Metadata, QrState, QrStatus, Session,
     SessionGrant, User,
 };
+#[cfg(feature = "std")]
 pub use error::{ErrorBody, ErrorCode, RequestError};
 pub use routes::{Access, Endpoint, Method, RateLimitRule, Route};
+#[cfg(feature = "std")]
 pub use secret::BearerToken;
+#[cfg(feature = "std")]
 pub use time::Timestamp;

@@ -8,8 +8,9 @@
 //! is `GET`. Every endpoint therefore has a `GET` or `POST` form; REST-style `PATCH` and
 //! `DELETE` aliases exist for some.
 
+use alloc::string::{String, ToString};
+use core::fmt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use std::fmt;
 
 /// An HTTP method used by the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

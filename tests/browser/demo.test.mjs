@@ -51,6 +51,15 @@ test('the sign-in page loads the wasm SDK beside the API and reports what this b
   await context.close();
 });
 
+test('the demo opened at 127.0.0.1 (the address the server logs) moves to localhost', async () => {
+  const { page, context } = await newDevice(browser, { authenticator: false });
+  await page.goto(server.url('/qr.html?x=1').replace('//localhost', '//127.0.0.1'));
+  await page.waitForURL(/^http:\/\/localhost:\d+\/qr\.html\?x=1$/);
+  await page.waitForSelector('body[data-ready="true"]');
+  await screenshot(page, 'moved-to-localhost');
+  await context.close();
+});
+
 test('the npm package exports work from a plain ES module', async () => {
   const { page, context } = await newDevice(browser, { authenticator: false });
   await open(page, server.url('/'));
@@ -92,6 +101,7 @@ test('a person signs up, out and in again with a passkey', async () => {
   await waitForText(page, '#who', /^Signed in as demo-person@example\.com/);
   await open(page, server.url('/'));
   await waitForText(page, '#account', /^Signed in as demo-person@example\.com \(Passkey\)\.$/);
+  await assertNoError(page);
   await screenshot(page, 'sign-in-signed-in');
   assert.deepEqual(errors, []);
   await context.close();
@@ -217,7 +227,7 @@ test('the sign-in page can be used from the keyboard in a sensible order', async
   await context.close();
 });
 
-test('every screen fits 375 px in both schemes, with one h1, labels and live regions', async () => {
+test('every screen fits 375 px in both schemes, with one h1, labels, live regions, document focus order', async () => {
   for (const colorScheme of ['light', 'dark']) {
     const { page, context } = await newDevice(browser, { viewport: PHONE, colorScheme, authenticator: false });
     for (const path of ['/', '/mailbox.html', '/verify.html?token=none', '/qr.html', '/phone.html?session=x&code=required', '/account.html']) {
@@ -229,8 +239,10 @@ test('every screen fits 375 px in both schemes, with one h1, labels and live reg
         status: document.getElementById('status')?.getAttribute('role'),
         error: document.getElementById('error')?.getAttribute('role'),
         lang: document.documentElement.lang,
+        // The focus order is the document order: no positive tabindex anywhere.
+        reordered: document.querySelectorAll('[tabindex]:not([tabindex="0"]):not([tabindex="-1"])').length,
       }));
-      assert.deepEqual(markup, { h1: 1, unlabelled: [], status: 'status', error: 'alert', lang: 'en' }, path);
+      assert.deepEqual(markup, { h1: 1, unlabelled: [], status: 'status', error: 'alert', lang: 'en', reordered: 0 }, path);
       const name = path.slice(1).split(/[.?]/)[0] || 'index';
       await screenshot(page, `375px-${colorScheme}-${name}`);
     }

@@ -3,9 +3,9 @@
 //! `reason` within one turn of the event loop even if the step ignores the signal.
 
 use super::value::{clear_timeout, get, object, set_timeout, text};
+use alloc::rc::Rc;
+use core::cell::Cell;
 use js_sys::{Array, Function, Promise};
-use std::cell::Cell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 

@@ -2,14 +2,16 @@
 //! runs every asynchronous member of the v0.4 API (one Promise type, one future type
 //! for all of them). The ESM entry maps member names to these operation numbers.
 
+use alloc::string::String;
+
 use super::abort::Abort;
 use super::poll::{PollState, Poller};
 use super::transport::{Effect, Transport};
 use super::value::{concat, get, object, read, text, type_error};
 use super::webauthn::{Ceremony, ceremony, public_key_credential};
+use alloc::rc::Rc;
 use js_sys::{Function, Object, Promise};
 use passkey_magic_shared::Endpoint;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -98,7 +100,7 @@ pub(crate) fn path_with(endpoint: Endpoint, id: &JsValue) -> JsValue {
         .position(|&b| b == b'{')
         .unwrap_or(template.len());
     let part = |bytes: Option<&[u8]>| {
-        text(std::str::from_utf8(bytes.unwrap_or_default()).unwrap_or_default())
+        text(core::str::from_utf8(bytes.unwrap_or_default()).unwrap_or_default())
     };
     concat(&[&part(template.get(..at)), id, &part(template.get(at + 4..))]).into()
 }

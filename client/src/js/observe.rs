@@ -4,12 +4,14 @@
 //! once when the tab becomes visible, when another tab of the origin signs in or out
 //! (`BroadcastChannel`), or when the persisted token changes (`storage` event).
 
+use alloc::vec::Vec;
+
 use super::client::Inner;
 use super::transport::CHANNEL;
 use super::value::{call_method, get, global, number, text};
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 use js_sys::{Function, Promise};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 

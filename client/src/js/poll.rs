@@ -8,11 +8,11 @@ use super::client::{Inner, path_with};
 use super::transport::Effect;
 use super::value::{concat, get, number, object, text};
 use crate::polling::Backoff;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 use js_sys::Promise;
 use passkey_magic_shared::Endpoint;
 use passkey_magic_shared::limits::MAX_QR_WAIT_SECONDS;
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -141,7 +141,9 @@ impl PollState {
         }
         let mut wait = LONG_POLL_SECONDS.min(f64::from(MAX_QR_WAIT_SECONDS));
         if let Some(deadline) = self.deadline {
-            wait = wait.min(((deadline - now) / 1000.0).ceil()).max(1.0);
+            wait = wait
+                .min(js_sys::Math::ceil((deadline - now) / 1000.0))
+                .max(1.0);
         }
         concat(&[&query, &text("&wait="), &JsValue::from_f64(wait)]).into()
     }

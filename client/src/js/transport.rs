@@ -3,10 +3,12 @@
 //! also keep the session token (in memory, optionally persisted) and tell other tabs
 //! when the session changed.
 
+use alloc::string::String;
+
 use super::abort::Abort;
 use super::value::{concat, function, get, global, global_fetch, object, read, set, text};
+use core::cell::RefCell;
 use js_sys::{Function, JSON, Promise, Reflect};
-use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 

@@ -7,13 +7,15 @@
 //! One ceremony runs at a time: starting one aborts a pending one (e.g. an autofill
 //! sign-in waiting in the background), as v0.4's WebAuthn library does.
 
+use alloc::vec::Vec;
+
 use super::abort::Abort;
 use super::value::{
     call_method, concat, function, get, global, named_error, object, read, set, text, type_error,
 };
 use crate::base64url;
+use core::cell::RefCell;
 use js_sys::{Array, ArrayBuffer, Object, Promise, Uint8Array};
-use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 /// Which ceremony.
@@ -27,10 +29,11 @@ pub enum Ceremony {
     Autofill,
 }
 
-thread_local! {
-    /// The `AbortController` of the pending ceremony, if any.
-    static PENDING: RefCell<Option<JsValue>> = const { RefCell::new(None) };
-}
+/// The `AbortController` of the pending ceremony, if any. wasm-bindgen's own
+/// single-thread cell (what its `thread_local_v2` statics use; the version is pinned
+/// exactly in Cargo.toml): std's `thread_local!` is not there in the `no_std` package.
+static PENDING: wasm_bindgen::__rt::LazyCell<RefCell<Option<JsValue>>> =
+    wasm_bindgen::__rt::LazyCell::new(|| RefCell::new(None));
 
 /// `PublicKeyCredential`, if this browser has WebAuthn.
 pub(crate) fn public_key_credential() -> Option<JsValue> {
@@ -352,7 +355,7 @@ pub fn map_error(error: &JsValue, create: bool, options: &JsValue) -> JsValue {
 
 /// Aborts the pending ceremony (if any) and makes `controller` the pending one.
 fn take_turn(controller: &JsValue) {
-    let previous = PENDING.with(|pending| pending.replace(Some(controller.clone())));
+    let previous = PENDING.replace(Some(controller.clone()));
     if let Some(previous) = previous {
         let reason = named_error(
             "AbortError",
@@ -364,17 +367,16 @@ fn take_turn(controller: &JsValue) {
 
 /// Clears the pending ceremony if it is still `controller`.
 fn end_turn(controller: &JsValue) {
-    PENDING.with(|pending| {
-        let mut pending = pending.borrow_mut();
-        if pending.as_ref() == Some(controller) {
-            *pending = None;
-        }
-    });
+    let mut pending = PENDING.borrow_mut();
+    if pending.as_ref() == Some(controller) {
+        *pending = None;
+    }
 }
 
 /// Aborts the pending ceremony, if any (a modal ceremony starting, or the app).
 pub(crate) fn cancel_pending() {
-    if let Some(previous) = PENDING.with(|pending| pending.borrow_mut().take()) {
+    let previous = PENDING.borrow_mut().take();
+    if let Some(previous) = previous {
         let reason = named_error(
             "AbortError",
             "Cancelling existing WebAuthn API call for new one",
