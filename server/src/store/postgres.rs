@@ -40,6 +40,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// One array parameter holds any number of values: one statement per list.
 const LIST_BATCH: usize = usize::MAX;
 
+/// Whether a user has a passkey.
+const HAS_CREDENTIAL: &str = "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)";
 /// Locks a user's row for the rest of the transaction (PostgreSQL only).
 const LOCK_USER: &str = "SELECT email FROM users WHERE id = $1 FOR UPDATE";
 /// A user's credentials: whether one is this one, and how many there are.
@@ -225,7 +227,7 @@ sql_store!(PostgresStore, {
                     .map_err(map_error)?;
             }
             None => {
-                let has_passkey: bool = sqlx::query_scalar(queries::HAS_CREDENTIAL)
+                let has_passkey: bool = sqlx::query_scalar(HAS_CREDENTIAL)
                     .bind(id)
                     .fetch_one(&mut *transaction)
                     .await

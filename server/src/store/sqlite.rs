@@ -48,6 +48,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// Values per `IN (…)` list (SQLite allows 32 766 parameters; stay modest).
 const LIST_BATCH: usize = 500;
 
+/// Whether a credential exists and is the user's (after a refused guarded delete).
+const CREDENTIAL_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = $1 AND user_id = $2)";
+
 /// A [`Store`](super::Store) in a SQLite database. Clones share the same connection pool.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -230,7 +234,7 @@ sql_store!(SqliteStore, {
             return Ok(Guarded::Done);
         }
         // Nothing deleted: tell a missing (or someone else's) credential from a refusal.
-        let exists: bool = sqlx::query_scalar(queries::CREDENTIAL_EXISTS)
+        let exists: bool = sqlx::query_scalar(CREDENTIAL_EXISTS)
             .bind(id)
             .bind(user_id)
             .fetch_one(&self.pool)
