@@ -16,7 +16,7 @@ use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, StoreError, UserRecord,
+    QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -81,16 +81,17 @@ impl PostgresStore {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid || schema.len() > 63 {
-            return Err(StoreError::Internal(format!(
-                "invalid schema name {schema:?}"
-            )));
+            return Err(StoreError::Internal(
+                format!("invalid schema name {schema:?}").into(),
+            ));
         }
         Self::open(url, Some(schema)).await
     }
 
     async fn open(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
-        let base = PgConnectOptions::from_str(url)
-            .map_err(|error| StoreError::Internal(format!("invalid PostgreSQL URL: {error}")))?;
+        let base = PgConnectOptions::from_str(url).map_err(|error| {
+            StoreError::Internal(format!("invalid PostgreSQL URL: {error}").into())
+        })?;
         if let Some(schema) = schema {
             let admin = PgPoolOptions::new()
                 .max_connections(1)
@@ -116,7 +117,7 @@ impl PostgresStore {
             .map_err(map_error)?;
         MIGRATOR.run(&pool).await.map_err(|error| match error {
             sqlx::migrate::MigrateError::Execute(error) => map_error(error),
-            other => StoreError::Internal(format!("PostgreSQL migration failed: {other}")),
+            other => StoreError::Internal(format!("PostgreSQL migration failed: {other}").into()),
         })?;
         Ok(Self { pool })
     }
@@ -139,17 +140,17 @@ fn map_error(error: sqlx::Error) -> StoreError {
                 "23503" => StoreError::Internal("record for unknown user".into()),
                 // Connection exceptions, shutdowns, too many connections, cannot connect.
                 c if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300") => {
-                    StoreError::Unavailable(error.to_string())
+                    StoreError::Unavailable(StoreCause::new(error))
                 }
-                _ => StoreError::Internal(error.to_string()),
+                _ => StoreError::Internal(StoreCause::new(error)),
             }
         }
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
-        _ => StoreError::Internal(error.to_string()),
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(StoreCause::new(error)),
+        _ => StoreError::Internal(StoreCause::new(error)),
     }
 }
 
@@ -296,7 +297,7 @@ mod tests {
         for bad in ["", "1abc", "a-b", "x\"; DROP TABLE users; --"] {
             assert!(matches!(
                 PostgresStore::connect_in_schema("postgres://127.0.0.1:1/db", bad).await,
-                Err(StoreError::Internal(message)) if message.starts_with("invalid schema")
+                Err(StoreError::Internal(message)) if message.to_string().starts_with("invalid schema")
             ));
         }
     }

@@ -19,7 +19,7 @@ use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, StoreError, UserRecord,
+    QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -73,7 +73,7 @@ impl SqliteStore {
     /// database written by a newer version).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|error| StoreError::Internal(format!("invalid SQLite URL: {error}")))?
+            .map_err(|error| StoreError::Internal(format!("invalid SQLite URL: {error}").into()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL is durable across application crashes in WAL mode; only a power loss
@@ -98,7 +98,7 @@ impl SqliteStore {
             .map_err(map_error)?;
         MIGRATOR.run(&pool).await.map_err(|error| match error {
             sqlx::migrate::MigrateError::Execute(error) => map_error(error),
-            other => StoreError::Internal(format!("SQLite migration failed: {other}")),
+            other => StoreError::Internal(format!("SQLite migration failed: {other}").into()),
         })?;
         Ok(Self { pool })
     }
@@ -136,16 +136,16 @@ fn map_error(error: sqlx::Error) -> StoreError {
                 .and_then(|code| code.parse::<i32>().ok())
                 .map(|code| code & 0xff);
             if matches!(primary, Some(5 | 6 | 10 | 13 | 14)) {
-                StoreError::Unavailable(error.to_string())
+                StoreError::Unavailable(StoreCause::new(error))
             } else {
-                StoreError::Internal(error.to_string())
+                StoreError::Internal(StoreCause::new(error))
             }
         }
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
-        _ => StoreError::Internal(error.to_string()),
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(StoreCause::new(error)),
+        _ => StoreError::Internal(StoreCause::new(error)),
     }
 }
 
@@ -285,6 +285,17 @@ mod tests {
         };
         store.create_user(&user).await.unwrap();
         assert_eq!(store.user_by_email("ada@example.com").await, Ok(Some(user)));
+    }
+
+    #[tokio::test]
+    async fn backend_errors_are_kept_as_the_source() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.close().await;
+        let error = store.user_by_id("u-1").await.unwrap_err();
+        let source = std::error::Error::source(&error).expect("a source");
+        // The cause is sqlx's own error, not a copy of its text.
+        assert_eq!(source.to_string(), sqlx::Error::PoolClosed.to_string());
+        assert_eq!(error.to_string(), "storage unavailable");
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 /// A value in the database that cannot be what the schema says.
 pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("corrupt {what} in the database: {error}"))
+    StoreError::Internal(format!("corrupt {what} in the database: {error}").into())
 }
 
 /// A UUID stored as 16 bytes.
