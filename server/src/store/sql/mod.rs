@@ -188,6 +188,20 @@ macro_rules! sql_store {
                 query.fetch_all(&self.pool).await.map_err(map_error)
             }
 
+            /// The row a take (`DELETE … RETURNING …, expires_at`) removed, if it was
+            /// unexpired at `now`: of racing takers one gets the row, and an expired row is
+            /// removed too but handed to nobody.
+            async fn take_live(
+                &self,
+                query: DbQuery<'_>,
+                now: Timestamp,
+            ) -> Result<Option<DbRow>, StoreError> {
+                let Some(row) = self.rows(query).await?.into_iter().next() else {
+                    return Ok(None);
+                };
+                Ok((timestamp_column(&row, "expires_at")? > now).then_some(row))
+            }
+
             /// The rows a statement returns, decoded.
             async fn all<T>(
                 &self,
@@ -511,21 +525,14 @@ macro_rules! sql_store {
                 challenge: &str,
                 now: Timestamp,
             ) -> Result<Option<ChallengeRecord>, StoreError> {
-                // An expired row is removed too, but nobody gets it.
-                let rows = self
-                    .rows(sqlx::query(queries::TAKE_CHALLENGE).bind(challenge))
-                    .await?;
-                let Some(row) = rows.first() else {
+                let query = sqlx::query(queries::TAKE_CHALLENGE).bind(challenge);
+                let Some(row) = self.take_live(query, now).await? else {
                     return Ok(None);
                 };
-                let expires_at = timestamp_column(row, "expires_at")?;
-                if expires_at <= now {
-                    return Ok(None);
-                }
                 Ok(Some(ChallengeRecord {
                     challenge: challenge.to_owned(),
-                    ceremony: json_column(row, "ceremony")?,
-                    expires_at,
+                    ceremony: json_column(&row, "ceremony")?,
+                    expires_at: timestamp_column(&row, "expires_at")?,
                 }))
             }
 
@@ -546,22 +553,16 @@ macro_rules! sql_store {
                 token_hash: &TokenHash,
                 now: Timestamp,
             ) -> Result<Option<MagicLinkRecord>, StoreError> {
-                // An expired row is removed but handed to nobody.
-                let rows = self
-                    .rows(sqlx::query(queries::TAKE_MAGIC_LINK).bind(token_hash.as_bytes().as_slice()))
-                    .await?;
-                let Some(row) = rows.first() else {
+                let query =
+                    sqlx::query(queries::TAKE_MAGIC_LINK).bind(token_hash.as_bytes().as_slice());
+                let Some(row) = self.take_live(query, now).await? else {
                     return Ok(None);
                 };
-                let expires_at = timestamp_column(row, "expires_at")?;
-                if expires_at <= now {
-                    return Ok(None);
-                }
                 Ok(Some(MagicLinkRecord {
                     token_hash: *token_hash,
-                    email: column(row, "email")?,
-                    created_at: timestamp_column(row, "created_at")?,
-                    expires_at,
+                    email: column(&row, "email")?,
+                    created_at: timestamp_column(&row, "created_at")?,
+                    expires_at: timestamp_column(&row, "expires_at")?,
                 }))
             }
 
