@@ -115,16 +115,8 @@ impl PostgresStore {
             .connect_with(base.options(options))
             .await
             .map_err(map_error)?;
-        MIGRATOR.run(&pool).await.map_err(|error| match error {
-            sqlx::migrate::MigrateError::Execute(error) => map_error(error),
-            other => StoreError::Internal(format!("PostgreSQL migration failed: {other}").into()),
-        })?;
+        Self::migrate(&pool).await?;
         Ok(Self { pool })
-    }
-
-    /// Closes every connection, waiting for calls in progress.
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 
@@ -166,6 +158,7 @@ fn conflict_field(constraint: Option<&str>) -> &'static str {
 
 record_decoders!(PgRow, Postgres);
 
+type DbPool = PgPool;
 type DbQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 type DbRow = PgRow;
 

@@ -96,17 +96,8 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_error)?;
-        MIGRATOR.run(&pool).await.map_err(|error| match error {
-            sqlx::migrate::MigrateError::Execute(error) => map_error(error),
-            other => StoreError::Internal(format!("SQLite migration failed: {other}").into()),
-        })?;
+        Self::migrate(&pool).await?;
         Ok(Self { pool })
-    }
-
-    /// Closes every connection, waiting for calls in progress. Later calls fail with
-    /// [`StoreError::Unavailable`].
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 
@@ -167,6 +158,7 @@ fn conflict_field(message: &str) -> &'static str {
 
 record_decoders!(SqliteRow, Sqlite);
 
+type DbPool = SqlitePool;
 type DbQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 type DbRow = SqliteRow;
 

@@ -151,7 +151,8 @@ pub(crate) use record_decoders;
 
 /// `impl Store for $store`: the hand-written methods given in braces, plus every method
 /// whose statements are the same on both SQL backends. The backend module provides the
-/// pool (`self.pool`), the types `DbQuery<'q>` and `DbRow`, `map_error`, the
+/// pool (`self.pool`), `MIGRATOR`, the types `DbPool`, `DbQuery<'q>` and `DbRow`,
+/// `map_error`, the
 /// `*_from_row` decoders of [`record_decoders!`],
 /// `list_condition(first, count)` (the SQL after `… id`/`… state` for a list of `count`
 /// values bound from `$first`), `bind_list(query, values)` and `LIST_BATCH` (values per
@@ -159,6 +160,20 @@ pub(crate) use record_decoders;
 macro_rules! sql_store {
     ($store:ty, { $($custom:tt)* }) => {
         impl $store {
+            /// Closes every connection, waiting for calls in progress. Later calls fail
+            /// with [`StoreError::Unavailable`].
+            pub async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            /// Brings the schema of `pool` up to date with the embedded migrations.
+            async fn migrate(pool: &DbPool) -> Result<(), StoreError> {
+                MIGRATOR.run(pool).await.map_err(|error| match error {
+                    sqlx::migrate::MigrateError::Execute(error) => map_error(error),
+                    other => StoreError::Internal($crate::store::StoreCause::new(other)),
+                })
+            }
+
             /// Runs a statement; how many rows it changed.
             async fn changed(&self, query: DbQuery<'_>) -> Result<u64, StoreError> {
                 Ok(query
