@@ -750,6 +750,37 @@ async fn a_before_authenticate_veto_uses_up_the_link_and_creates_nobody() {
         .assert_error(400, INVALID_MAGIC_LINK);
 }
 
+/// Records the sessions `after_authenticate` is handed.
+#[derive(Clone, Default)]
+struct SessionsSeen(Arc<Mutex<Vec<passkey_magic_shared::Session>>>);
+
+#[async_trait::async_trait]
+impl Hooks for SessionsSeen {
+    async fn after_authenticate(
+        &self,
+        _: &passkey_magic_shared::User,
+        session: &passkey_magic_shared::Session,
+    ) {
+        self.0.lock().unwrap().push(session.clone());
+    }
+}
+
+#[tokio::test]
+async fn magic_link_hooks_never_receive_the_session_token() {
+    let sink = SmtpSink::start().await;
+    let hooks = SessionsSeen::default();
+    let server = TestServer::start_with(magic_builder(&sink).hooks(hooks.clone())).await;
+    let link = send_and_receive(&server, &sink, "ada@example.com").await;
+    let body = verify(&server, &link).await.ok();
+    let token = body["session"]["token"].as_str().unwrap().to_owned();
+
+    let seen = hooks.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, body["session"]["id"].as_str().unwrap());
+    assert_eq!(seen[0].token, None);
+    assert!(!format!("{:?}", seen[0]).contains(&token));
+}
+
 /// Closes sign-ups: no new users, by passkey or by magic link.
 struct ClosedSignUps;
 

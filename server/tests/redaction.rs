@@ -1,6 +1,6 @@
 //! Bearer secrets cannot leak through `{:?}`: the `Debug` of every type that carries a
-//! session token, QR status token, desktop token or magic-link token hides it, while its
-//! JSON stays exactly the protocol's.
+//! session token, QR status token, desktop token, magic-link token or QR confirmation
+//! code hides it, while its JSON stays exactly the protocol's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,7 +8,9 @@ use passkey_magic_server::mail::{MagicLinkEmail, OutboxMessage};
 use passkey_magic_server::secrets::{BearerToken, TokenHash};
 use passkey_magic_shared::magic_links::{VerifyMagicLinkRequest, VerifyMagicLinkResponse};
 use passkey_magic_shared::passkeys::RegisterVerifyResponse;
-use passkey_magic_shared::qr::{CancelQrRequest, CreateQrResponse, QrStatusQuery};
+use passkey_magic_shared::qr::{
+    CancelQrRequest, ConfirmQrRequest, CreateQrResponse, QrStatusQuery,
+};
 use passkey_magic_shared::sessions::SignInResponse;
 use passkey_magic_shared::{QrStatus, Session, SessionGrant, Timestamp};
 use serde::de::DeserializeOwned;
@@ -51,6 +53,10 @@ fn debug_of_every_secret_bearing_type_is_redacted() {
             "state": "authenticated", "session": {"token": SECRET, "expiresAt": AT},
         })),
         debug_of::<CreateQrResponse>(json!({"sessionId": "q-1", "statusToken": SECRET})),
+        debug_of::<CreateQrResponse>(json!({
+            "sessionId": "q-1", "statusToken": "s", "confirmationCode": SECRET,
+        })),
+        debug_of::<ConfirmQrRequest>(json!({"confirmationCode": SECRET})),
         debug_of::<CancelQrRequest>(json!({"statusToken": SECRET})),
         debug_of::<QrStatusQuery>(json!({"token": SECRET, "wait": 25})),
         debug_of::<VerifyMagicLinkRequest>(json!({"token": SECRET})),

@@ -10,8 +10,9 @@ use crate::secret::BearerToken;
 use crate::webauthn::AuthenticationResponse;
 use serde::{Deserialize, Serialize};
 
-/// Route 9 response: `{sessionId, statusToken, confirmationCode?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Route 9 response: `{sessionId, statusToken, confirmationCode?}`. `Debug` hides the
+/// status token and the confirmation code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateQrResponse {
     /// Goes into the QR code.
@@ -21,6 +22,19 @@ pub struct CreateQrResponse {
     /// Digits the desktop shows and the phone must enter, when confirmation is enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation_code: Option<String>,
+}
+
+impl std::fmt::Debug for CreateQrResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateQrResponse")
+            .field("session_id", &self.session_id)
+            .field("status_token", &self.status_token)
+            .field(
+                "confirmation_code",
+                &self.confirmation_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Route 10 query: `?token=STATUS_TOKEN[&wait=SECONDS]`.
@@ -42,12 +56,20 @@ impl QrStatusQuery {
     }
 }
 
-/// Route 12 request: `{confirmationCode}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Route 12 request: `{confirmationCode}`. `Debug` hides the code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmQrRequest {
     /// The digits shown on the desktop.
     pub confirmation_code: String,
+}
+
+impl std::fmt::Debug for ConfirmQrRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfirmQrRequest")
+            .field("confirmation_code", &"<redacted>")
+            .finish()
+    }
 }
 
 impl FromJsonObject for ConfirmQrRequest {

@@ -26,8 +26,9 @@ struct Window {
 /// must cycle through the whole table (100 000 windows by default) before it touches a
 /// recent one — and IPv6 floods from one network are one key (`/64` grouping).
 ///
-/// Keys are fixed-size hashes ([`LimiterKey`]); a hit allocates nothing once the map and
-/// the queue have grown to their bound.
+/// Keys are fixed-size hashes ([`LimiterKey`]) and counting is synchronous
+/// ([`RateLimiter::hit_now`]): a hit allocates nothing once the map and the queue have
+/// grown to their bound.
 #[derive(Debug)]
 pub struct MemoryRateLimiter {
     // std Mutex: tiny critical sections, never held across an await.
@@ -137,9 +138,8 @@ impl State {
     }
 }
 
-#[async_trait]
-impl RateLimiter for MemoryRateLimiter {
-    async fn hit(
+impl MemoryRateLimiter {
+    fn count(
         &self,
         key: &LimiterKey,
         budget: Budget,
@@ -150,6 +150,29 @@ impl RateLimiter for MemoryRateLimiter {
             .lock()
             .map_err(|_| LimiterError("memory limiter lock poisoned".into()))?;
         Ok(state.hit(*key, budget, now, self.max_keys))
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(
+        &self,
+        key: &LimiterKey,
+        budget: Budget,
+        now: Timestamp,
+    ) -> Result<Decision, LimiterError> {
+        self.count(key, budget, now)
+    }
+
+    /// Counting needs no I/O: [`RateLimits::check`](super::RateLimits::check) takes this
+    /// path, so a request allocates neither a key nor a future.
+    fn hit_now(
+        &self,
+        key: &LimiterKey,
+        budget: Budget,
+        now: Timestamp,
+    ) -> Option<Result<Decision, LimiterError>> {
+        Some(self.count(key, budget, now))
     }
 }
 
@@ -234,6 +257,21 @@ mod tests {
         assert!(matches!(
             limiter.hit(&recent, BUDGET, at(3)).await.unwrap(),
             Decision::Limited { .. }
+        ));
+    }
+
+    #[test]
+    fn counting_needs_no_await_and_shares_the_windows_of_hit() {
+        let limiter = MemoryRateLimiter::default();
+        for _ in 0..3 {
+            assert_eq!(
+                limiter.hit_now(&key("k"), BUDGET, at(0)).unwrap().unwrap(),
+                Decision::Allowed
+            );
+        }
+        assert!(matches!(
+            limiter.hit_now(&key("k"), BUDGET, at(1)),
+            Some(Ok(Decision::Limited { .. }))
         ));
     }
 

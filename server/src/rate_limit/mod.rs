@@ -154,6 +154,18 @@ pub trait RateLimiter: Send + Sync + 'static {
         budget: Budget,
         now: Timestamp,
     ) -> Result<Decision, LimiterError>;
+
+    /// The same count without awaiting, for limiters that need no I/O: `Some` answer,
+    /// or `None` (the default) to be asked through [`hit`](Self::hit). Lets an
+    /// in-process limiter count a request without allocating a future.
+    fn hit_now(
+        &self,
+        _key: &LimiterKey,
+        _budget: Budget,
+        _now: Timestamp,
+    ) -> Option<Result<Decision, LimiterError>> {
+        None
+    }
 }
 
 /// The validated settings and the limiter: the rate limiting of one `Auth`.
@@ -204,7 +216,11 @@ impl RateLimits {
             return Ok(());
         };
         let key = LimiterKey::new(rule, client, identifier, self.config.ipv6_prefix_len);
-        match self.limiter.hit(&key, budget, now).await {
+        let counted = match self.limiter.hit_now(&key, budget, now) {
+            Some(counted) => counted,
+            None => self.limiter.hit(&key, budget, now).await,
+        };
+        match counted {
             Ok(Decision::Allowed) => Ok(()),
             Ok(Decision::Limited { retry_after }) => {
                 tracing::info!(rule = rule.name(), "rate limited");

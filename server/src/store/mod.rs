@@ -63,12 +63,68 @@ pub enum StoreError {
     #[error("conflict on {0}")]
     Conflict(&'static str),
     /// The backend cannot be reached right now (retryable; maps to 503).
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    #[error("storage unavailable")]
+    Unavailable(#[source] StoreCause),
     /// Anything else: corrupt data, a bug, an unexpected backend error.
-    #[error("storage error: {0}")]
-    Internal(String),
+    #[error("storage error")]
+    Internal(#[source] StoreCause),
 }
+
+/// What lies behind a [`StoreError`]: the backend's own error (a sqlx or Redis error,
+/// kept as the [`source`](std::error::Error::source) of the chain) or a message of the
+/// store's. Cheap to clone; compares by its text.
+#[derive(Clone)]
+pub struct StoreCause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl StoreCause {
+    /// Wraps a backend error.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreCause(std::sync::Arc::new(error))
+    }
+}
+
+/// A cause that is only a message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Message(String);
+
+impl From<String> for StoreCause {
+    fn from(message: String) -> Self {
+        StoreCause::new(Message(message))
+    }
+}
+
+impl From<&str> for StoreCause {
+    fn from(message: &str) -> Self {
+        StoreCause::new(Message(message.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StoreCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for StoreCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for StoreCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for StoreCause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for StoreCause {}
 
 /// The outcome of a guarded change (one that must not lock a user out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, StoreError, UserRecord,
+    QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -40,6 +40,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// One array parameter holds any number of values: one statement per list.
 const LIST_BATCH: usize = usize::MAX;
 
+/// Whether a user has a passkey.
+const HAS_CREDENTIAL: &str = "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)";
 /// Locks a user's row for the rest of the transaction (PostgreSQL only).
 const LOCK_USER: &str = "SELECT email FROM users WHERE id = $1 FOR UPDATE";
 /// A user's credentials: whether one is this one, and how many there are.
@@ -79,16 +81,17 @@ impl PostgresStore {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid || schema.len() > 63 {
-            return Err(StoreError::Internal(format!(
-                "invalid schema name {schema:?}"
-            )));
+            return Err(StoreError::Internal(
+                format!("invalid schema name {schema:?}").into(),
+            ));
         }
         Self::open(url, Some(schema)).await
     }
 
     async fn open(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
-        let base = PgConnectOptions::from_str(url)
-            .map_err(|error| StoreError::Internal(format!("invalid PostgreSQL URL: {error}")))?;
+        let base = PgConnectOptions::from_str(url).map_err(|error| {
+            StoreError::Internal(format!("invalid PostgreSQL URL: {error}").into())
+        })?;
         if let Some(schema) = schema {
             let admin = PgPoolOptions::new()
                 .max_connections(1)
@@ -112,16 +115,8 @@ impl PostgresStore {
             .connect_with(base.options(options))
             .await
             .map_err(map_error)?;
-        MIGRATOR.run(&pool).await.map_err(|error| match error {
-            sqlx::migrate::MigrateError::Execute(error) => map_error(error),
-            other => StoreError::Internal(format!("PostgreSQL migration failed: {other}")),
-        })?;
+        Self::migrate(&pool).await?;
         Ok(Self { pool })
-    }
-
-    /// Closes every connection, waiting for calls in progress.
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 
@@ -137,17 +132,17 @@ fn map_error(error: sqlx::Error) -> StoreError {
                 "23503" => StoreError::Internal("record for unknown user".into()),
                 // Connection exceptions, shutdowns, too many connections, cannot connect.
                 c if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300") => {
-                    StoreError::Unavailable(error.to_string())
+                    StoreError::Unavailable(StoreCause::new(error))
                 }
-                _ => StoreError::Internal(error.to_string()),
+                _ => StoreError::Internal(StoreCause::new(error)),
             }
         }
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
-        _ => StoreError::Internal(error.to_string()),
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(StoreCause::new(error)),
+        _ => StoreError::Internal(StoreCause::new(error)),
     }
 }
 
@@ -163,6 +158,7 @@ fn conflict_field(constraint: Option<&str>) -> &'static str {
 
 record_decoders!(PgRow, Postgres);
 
+type DbPool = PgPool;
 type DbQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 type DbRow = PgRow;
 
@@ -225,7 +221,7 @@ sql_store!(PostgresStore, {
                     .map_err(map_error)?;
             }
             None => {
-                let has_passkey: bool = sqlx::query_scalar(queries::HAS_CREDENTIAL)
+                let has_passkey: bool = sqlx::query_scalar(HAS_CREDENTIAL)
                     .bind(id)
                     .fetch_one(&mut *transaction)
                     .await
@@ -294,7 +290,7 @@ mod tests {
         for bad in ["", "1abc", "a-b", "x\"; DROP TABLE users; --"] {
             assert!(matches!(
                 PostgresStore::connect_in_schema("postgres://127.0.0.1:1/db", bad).await,
-                Err(StoreError::Internal(message)) if message.starts_with("invalid schema")
+                Err(StoreError::Internal(message)) if message.to_string().starts_with("invalid schema")
             ));
         }
     }

@@ -65,7 +65,7 @@
 
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, Store, StoreError, UserRecord,
+    QrSessionRecord, SessionRecord, Store, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -325,18 +325,19 @@ fn redis_error(error: redis::RedisError) -> StoreError {
         || error.is_connection_refusal()
         || error.is_io_error()
     {
-        StoreError::Unavailable(format!("redis: {error}"))
+        StoreError::Unavailable(StoreCause::new(error))
     } else {
-        StoreError::Internal(format!("redis: {error}"))
+        StoreError::Internal(StoreCause::new(error))
     }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Internal(format!("encoding: {e}")))
+    serde_json::to_string(value).map_err(|e| StoreError::Internal(format!("encoding: {e}").into()))
 }
 
 fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Internal(format!("corrupt record: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Internal(format!("corrupt record: {e}").into()))
 }
 
 fn millis(at: Timestamp) -> i64 {
@@ -359,7 +360,7 @@ fn contention() -> StoreError {
 }
 
 fn unexpected(reply: &str) -> StoreError {
-    StoreError::Internal(format!("redis: unexpected script reply {reply:?}"))
+    StoreError::Internal(format!("redis: unexpected script reply {reply:?}").into())
 }
 
 impl RedisStore {
@@ -371,7 +372,7 @@ impl RedisStore {
     /// Redis cannot be reached.
     pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Internal(format!("invalid redis URL: {e}")))?;
+            .map_err(|e| StoreError::Internal(format!("invalid redis URL: {e}").into()))?;
         let timeout = Duration::from_secs(2);
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -383,7 +384,7 @@ impl RedisStore {
         )
         .await
         .map_err(|_| StoreError::Unavailable("redis: connection timed out".into()))?
-        .map_err(|e| StoreError::Unavailable(format!("redis: {e}")))?;
+        .map_err(|e| StoreError::Unavailable(format!("redis: {e}").into()))?;
         Ok(RedisStore {
             connection,
             prefix: key_prefix.to_owned(),

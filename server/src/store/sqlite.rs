@@ -19,7 +19,7 @@ use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, StoreError, UserRecord,
+    QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -48,6 +48,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// Values per `IN (…)` list (SQLite allows 32 766 parameters; stay modest).
 const LIST_BATCH: usize = 500;
 
+/// Whether a credential exists and is the user's (after a refused guarded delete).
+const CREDENTIAL_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = $1 AND user_id = $2)";
+
 /// A [`Store`](super::Store) in a SQLite database. Clones share the same connection pool.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -69,7 +73,7 @@ impl SqliteStore {
     /// database written by a newer version).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|error| StoreError::Internal(format!("invalid SQLite URL: {error}")))?
+            .map_err(|error| StoreError::Internal(format!("invalid SQLite URL: {error}").into()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL is durable across application crashes in WAL mode; only a power loss
@@ -92,17 +96,8 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_error)?;
-        MIGRATOR.run(&pool).await.map_err(|error| match error {
-            sqlx::migrate::MigrateError::Execute(error) => map_error(error),
-            other => StoreError::Internal(format!("SQLite migration failed: {other}")),
-        })?;
+        Self::migrate(&pool).await?;
         Ok(Self { pool })
-    }
-
-    /// Closes every connection, waiting for calls in progress. Later calls fail with
-    /// [`StoreError::Unavailable`].
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 
@@ -132,16 +127,16 @@ fn map_error(error: sqlx::Error) -> StoreError {
                 .and_then(|code| code.parse::<i32>().ok())
                 .map(|code| code & 0xff);
             if matches!(primary, Some(5 | 6 | 10 | 13 | 14)) {
-                StoreError::Unavailable(error.to_string())
+                StoreError::Unavailable(StoreCause::new(error))
             } else {
-                StoreError::Internal(error.to_string())
+                StoreError::Internal(StoreCause::new(error))
             }
         }
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
-        _ => StoreError::Internal(error.to_string()),
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(StoreCause::new(error)),
+        _ => StoreError::Internal(StoreCause::new(error)),
     }
 }
 
@@ -163,6 +158,7 @@ fn conflict_field(message: &str) -> &'static str {
 
 record_decoders!(SqliteRow, Sqlite);
 
+type DbPool = SqlitePool;
 type DbQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 type DbRow = SqliteRow;
 
@@ -230,7 +226,7 @@ sql_store!(SqliteStore, {
             return Ok(Guarded::Done);
         }
         // Nothing deleted: tell a missing (or someone else's) credential from a refusal.
-        let exists: bool = sqlx::query_scalar(queries::CREDENTIAL_EXISTS)
+        let exists: bool = sqlx::query_scalar(CREDENTIAL_EXISTS)
             .bind(id)
             .bind(user_id)
             .fetch_one(&self.pool)
@@ -281,6 +277,17 @@ mod tests {
         };
         store.create_user(&user).await.unwrap();
         assert_eq!(store.user_by_email("ada@example.com").await, Ok(Some(user)));
+    }
+
+    #[tokio::test]
+    async fn backend_errors_are_kept_as_the_source() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.close().await;
+        let error = store.user_by_id("u-1").await.unwrap_err();
+        let source = std::error::Error::source(&error).expect("a source");
+        // The cause is sqlx's own error, not a copy of its text.
+        assert_eq!(source.to_string(), sqlx::Error::PoolClosed.to_string());
+        assert_eq!(error.to_string(), "storage unavailable");
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 /// A value in the database that cannot be what the schema says.
 pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("corrupt {what} in the database: {error}"))
+    StoreError::Internal(format!("corrupt {what} in the database: {error}").into())
 }
 
 /// A UUID stored as 16 bytes.
@@ -151,7 +151,8 @@ pub(crate) use record_decoders;
 
 /// `impl Store for $store`: the hand-written methods given in braces, plus every method
 /// whose statements are the same on both SQL backends. The backend module provides the
-/// pool (`self.pool`), the types `DbQuery<'q>` and `DbRow`, `map_error`, the
+/// pool (`self.pool`), `MIGRATOR`, the types `DbPool`, `DbQuery<'q>` and `DbRow`,
+/// `map_error`, the
 /// `*_from_row` decoders of [`record_decoders!`],
 /// `list_condition(first, count)` (the SQL after `… id`/`… state` for a list of `count`
 /// values bound from `$first`), `bind_list(query, values)` and `LIST_BATCH` (values per
@@ -159,6 +160,20 @@ pub(crate) use record_decoders;
 macro_rules! sql_store {
     ($store:ty, { $($custom:tt)* }) => {
         impl $store {
+            /// Closes every connection, waiting for calls in progress. Later calls fail
+            /// with [`StoreError::Unavailable`].
+            pub async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            /// Brings the schema of `pool` up to date with the embedded migrations.
+            async fn migrate(pool: &DbPool) -> Result<(), StoreError> {
+                MIGRATOR.run(pool).await.map_err(|error| match error {
+                    sqlx::migrate::MigrateError::Execute(error) => map_error(error),
+                    other => StoreError::Internal($crate::store::StoreCause::new(other)),
+                })
+            }
+
             /// Runs a statement; how many rows it changed.
             async fn changed(&self, query: DbQuery<'_>) -> Result<u64, StoreError> {
                 Ok(query
@@ -186,6 +201,20 @@ macro_rules! sql_store {
             /// The rows a statement returns.
             async fn rows(&self, query: DbQuery<'_>) -> Result<Vec<DbRow>, StoreError> {
                 query.fetch_all(&self.pool).await.map_err(map_error)
+            }
+
+            /// The row a take (`DELETE … RETURNING …, expires_at`) removed, if it was
+            /// unexpired at `now`: of racing takers one gets the row, and an expired row is
+            /// removed too but handed to nobody.
+            async fn take_live(
+                &self,
+                query: DbQuery<'_>,
+                now: Timestamp,
+            ) -> Result<Option<DbRow>, StoreError> {
+                let Some(row) = self.rows(query).await?.into_iter().next() else {
+                    return Ok(None);
+                };
+                Ok((timestamp_column(&row, "expires_at")? > now).then_some(row))
             }
 
             /// The rows a statement returns, decoded.
@@ -511,21 +540,14 @@ macro_rules! sql_store {
                 challenge: &str,
                 now: Timestamp,
             ) -> Result<Option<ChallengeRecord>, StoreError> {
-                // An expired row is removed too, but nobody gets it.
-                let rows = self
-                    .rows(sqlx::query(queries::TAKE_CHALLENGE).bind(challenge))
-                    .await?;
-                let Some(row) = rows.first() else {
+                let query = sqlx::query(queries::TAKE_CHALLENGE).bind(challenge);
+                let Some(row) = self.take_live(query, now).await? else {
                     return Ok(None);
                 };
-                let expires_at = timestamp_column(row, "expires_at")?;
-                if expires_at <= now {
-                    return Ok(None);
-                }
                 Ok(Some(ChallengeRecord {
                     challenge: challenge.to_owned(),
-                    ceremony: json_column(row, "ceremony")?,
-                    expires_at,
+                    ceremony: json_column(&row, "ceremony")?,
+                    expires_at: timestamp_column(&row, "expires_at")?,
                 }))
             }
 
@@ -546,22 +568,16 @@ macro_rules! sql_store {
                 token_hash: &TokenHash,
                 now: Timestamp,
             ) -> Result<Option<MagicLinkRecord>, StoreError> {
-                // An expired row is removed but handed to nobody.
-                let rows = self
-                    .rows(sqlx::query(queries::TAKE_MAGIC_LINK).bind(token_hash.as_bytes().as_slice()))
-                    .await?;
-                let Some(row) = rows.first() else {
+                let query =
+                    sqlx::query(queries::TAKE_MAGIC_LINK).bind(token_hash.as_bytes().as_slice());
+                let Some(row) = self.take_live(query, now).await? else {
                     return Ok(None);
                 };
-                let expires_at = timestamp_column(row, "expires_at")?;
-                if expires_at <= now {
-                    return Ok(None);
-                }
                 Ok(Some(MagicLinkRecord {
                     token_hash: *token_hash,
-                    email: column(row, "email")?,
-                    created_at: timestamp_column(row, "created_at")?,
-                    expires_at,
+                    email: column(&row, "email")?,
+                    created_at: timestamp_column(&row, "created_at")?,
+                    expires_at: timestamp_column(&row, "expires_at")?,
                 }))
             }
 

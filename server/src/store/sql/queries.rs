@@ -78,10 +78,6 @@ pub(crate) const RECORD_CREDENTIAL_USE: &str = "UPDATE credentials \
 pub(crate) const UPDATE_CREDENTIAL: &str = "UPDATE credentials \
      SET label = COALESCE($3, label), metadata = COALESCE($4, metadata) \
      WHERE id = $1 AND user_id = $2";
-pub(crate) const CREDENTIAL_EXISTS: &str =
-    "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = $1 AND user_id = $2)";
-pub(crate) const HAS_CREDENTIAL: &str =
-    "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)";
 pub(crate) const DELETE_CREDENTIAL: &str = "DELETE FROM credentials WHERE id = $1 AND user_id = $2";
 
 // ---- sessions ----
