@@ -67,6 +67,13 @@ pub(crate) fn credential<C: MetadataType>(record: &CredentialRecord) -> Result<C
         label: record.label.clone(),
         created_at: record.created_at,
         metadata: metadata_from_store(&record.metadata)?,
+        // All zeros means "no model given" (attestation "none" or a privacy-minded
+        // authenticator): no provider to name.
+        aaguid: record
+            .aaguid
+            .filter(|aaguid| !aaguid.is_nil())
+            .map(|aaguid| aaguid.hyphenated().to_string()),
+        last_used_at: record.last_used_at,
     })
 }
 

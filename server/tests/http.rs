@@ -653,6 +653,34 @@ async fn adding_a_passkey_excludes_existing_ones_and_lists_both() {
 }
 
 #[tokio::test]
+async fn credentials_name_their_aaguid_and_last_use() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new();
+    let account = server.sign_up(&mut browser).await;
+    let listed = server
+        .get_as(&account.token, "/account/credentials")
+        .await
+        .ok();
+    let credential = &listed["credentials"][0];
+    // The test authenticator's AAGUID is the bytes of "passkey-magic-t!".
+    assert_eq!(credential["aaguid"], "70617373-6b65-792d-6d61-6769632d7421");
+    assert!(
+        credential.get("lastUsedAt").is_none(),
+        "not used yet: {credential}"
+    );
+
+    server.clock.advance_millis(90_000);
+    server.sign_in(&mut browser).await;
+    let listed = server
+        .get_as(&account.token, "/account/credentials")
+        .await
+        .ok();
+    let credential = &listed["credentials"][0];
+    assert_eq!(credential["lastUsedAt"], "2026-11-29T21:43:08.000Z");
+    assert_ne!(credential["lastUsedAt"], credential["createdAt"]);
+}
+
+#[tokio::test]
 async fn an_add_passkey_answer_cannot_be_finished_by_another_account() {
     let server = TestServer::start().await;
     let (mut ada_browser, mut bob_browser, mut new_key) =

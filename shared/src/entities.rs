@@ -127,6 +127,15 @@ pub struct Credential<M = Metadata> {
     /// App-defined metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<M>,
+    /// The authenticator model's AAGUID (lowercase, hyphenated), when the authenticator
+    /// named one: it tells the passkey provider ("iCloud Keychain", "1Password", ...).
+    /// Our addition to v0.4's shape; omitted for authenticators that report none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aaguid: Option<String>,
+    /// When the passkey last signed in. Our addition to v0.4's shape; omitted until its
+    /// first sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// The states of a QR login.
