@@ -1,10 +1,12 @@
-// Shortens the import names of the npm package's wasm module and of its JS glue, in
-// place: `node scripts/minify-wasm-imports.mjs <package dir>`. wasm-bindgen names each
-// import `__wbg_<name>_<16 hex digits>` and the module `./passkey_magic_client_bg.js`;
+// Shortens the import and export names of the npm package's wasm module and of its JS
+// glue, in place: `node scripts/minify-wasm-imports.mjs <package dir>`. wasm-bindgen
+// names each import `__wbg_<name>_<16 hex digits>`, the module
+// `./passkey_magic_client_bg.js` and closure exports `..._invoke__h<16 hex digits>`;
 // the hex digits do not compress, and they appear in both files. Every import becomes
-// `a`, `b`, … in module `a`; the glue's import object gets the same keys. Exports are
-// untouched. Fails (and changes nothing) when the glue does not name an import exactly
-// once as a key of its import object.
+// `a`, `b`, … in module `a`; the glue's import object gets the same keys. An export is
+// renamed when the glue uses it only as `wasm.<name>` (the `_bg.wasm.d.ts` follows).
+// Fails (and changes nothing) when the glue does not name an import exactly once as a
+// key of its import object.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,8 +15,11 @@ const wasmPath = join(dir, 'passkey_magic_client_bg.wasm');
 const jsPath = join(dir, 'passkey_magic_client.js');
 const MODULE = './passkey_magic_client_bg.js';
 
+const dtsPath = join(dir, 'passkey_magic_client_bg.wasm.d.ts');
 const wasm = readFileSync(wasmPath);
 let js = readFileSync(jsPath, 'utf8');
+let dts = readFileSync(dtsPath, 'utf8');
+const escape = (text) => text.replace(/[$]/g, '\\$');
 
 function leb(buf, pos) {
   let value = 0;
@@ -68,6 +73,11 @@ while (pos < wasm.length) {
   const id = wasm[pos];
   const [size, body] = leb(wasm, pos + 1);
   const end = body + size;
+  if (id === 7) {
+    parts.push(exportSection(body, end));
+    pos = end;
+    continue;
+  }
   if (id !== 2) {
     parts.push(wasm.subarray(pos, end));
     pos = end;
@@ -97,7 +107,7 @@ while (pos < wasm.length) {
       continue;
     }
     const short = shortName(renamed++);
-    const key = new RegExp(`(?<![\\w$])${field.replace(/\$/g, '\\$')}(?=: function)`, 'g');
+    const key = new RegExp(`(?<![\\w$])${escape(field)}(?=: function)`, 'g');
     const uses = js.match(key)?.length ?? 0;
     if (uses !== 1) throw new Error(`${field}: ${uses} keys in the glue, expected 1`);
     js = js.replace(key, short);
@@ -109,9 +119,40 @@ while (pos < wasm.length) {
   pos = end;
 }
 
+// The export section with every export the glue only calls as `wasm.<name>` renamed.
+function exportSection(body, end) {
+  let [count, p] = leb(wasm, body);
+  const entries = [toLeb(count)];
+  let next = 0;
+  for (let i = 0; i < count; i++) {
+    let length;
+    [length, p] = leb(wasm, p);
+    let name = wasm.toString('utf8', p, p + length);
+    p += length;
+    const descStart = p;
+    [, p] = leb(wasm, p + 1);
+    const any = new RegExp(`(?<![\\w$])${escape(name)}(?![\\w$])`, 'g');
+    const member = new RegExp(`(?<![\\w$])wasm\\.${escape(name)}(?![\\w$])`, 'g');
+    const uses = js.match(member)?.length ?? 0;
+    if (uses > 0 && uses === js.match(any).length) {
+      const short = `_${shortName(next++)}`;
+      js = js.replace(member, `wasm.${short}`);
+      const declaration = new RegExp(`export const ${escape(name)}:`);
+      if (!declaration.test(dts)) throw new Error(`${name}: not declared in ${dtsPath}`);
+      dts = dts.replace(declaration, `export const ${short}:`);
+      name = short;
+    }
+    entries.push(nameBytes(name), wasm.subarray(descStart, p));
+  }
+  if (p !== end) throw new Error('export section not fully parsed');
+  const content = Buffer.concat(entries);
+  return Buffer.concat([Buffer.from([7]), toLeb(content.length), content]);
+}
+
 const moduleKey = `"${MODULE}": import0`;
 if (js.split(moduleKey).length !== 2) throw new Error(`glue: expected one ${moduleKey}`);
 js = js.replace(moduleKey, '"a": import0');
 writeFileSync(wasmPath, Buffer.concat(parts));
 writeFileSync(jsPath, js);
+writeFileSync(dtsPath, dts);
 console.log(`minified ${renamed} wasm imports`);
