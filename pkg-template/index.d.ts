@@ -55,6 +55,10 @@ export interface Credential<TMetadata extends MetadataObject = MetadataObject> {
   label?: string;
   createdAt: Date | string;
   metadata?: TMetadata;
+  /** Our server's addition: the authenticator model's AAGUID (names the passkey provider). */
+  aaguid?: string;
+  /** Our server's addition: when the passkey last signed in. */
+  lastUsedAt?: string;
 }
 
 /** Whether an email can be linked to the signed-in account. */

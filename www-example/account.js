@@ -115,7 +115,7 @@ function passkeyItem(credential, index, lastOne) {
     facts([
       ['Provider', provider ?? 'unknown provider'],
       ['Created', formatDate(credential.createdAt)],
-      ['Last used', credential.lastUsedAt ? formatDate(credential.lastUsedAt) : 'not reported'],
+      ['Last used', credential.lastUsedAt ? formatDate(credential.lastUsedAt) : 'not yet'],
       [
         'Backed up',
         credential.backedUp

@@ -63,6 +63,7 @@ test('passkeys: the last one is protected; rename, add another, remove', async (
   assert.deepEqual(await passkeyTitles(page), ['Passkey 1']);
   const facts = await page.$$eval('#passkeys li.passkey dd', (nodes) => nodes.map((n) => n.textContent));
   assert.equal(facts[0], 'unknown provider', 'the virtual authenticator is not a known provider');
+  assert.equal(facts[2], 'not yet', 'a passkey just registered has not signed in yet');
   assert.equal(await page.isDisabled('#passkeys li.passkey button:has-text("Remove")'), true);
   assert.match(await page.textContent('#passkeys .hint'), /only way to sign in/);
 
