@@ -297,6 +297,8 @@ mod tests {
             label: Some("iPhone".into()),
             created_at: T0,
             metadata: None,
+            aaguid: None,
+            last_used_at: None,
         };
         round_trip(
             &credential,
@@ -305,6 +307,14 @@ mod tests {
                    "transports": ["internal", "hybrid"], "label": "iPhone",
                    "createdAt": "2026-11-29T21:41:38.000Z"}),
         );
+        let used = Credential::<Metadata> {
+            aaguid: Some("fbfc3007-154e-4ecc-8c0b-6e020557d7bd".into()),
+            last_used_at: Some(T0),
+            ..credential
+        };
+        let json = serde_json::to_value(&used).unwrap();
+        assert_eq!(json["aaguid"], "fbfc3007-154e-4ecc-8c0b-6e020557d7bd");
+        assert_eq!(json["lastUsedAt"], "2026-11-29T21:41:38.000Z");
     }
 
     #[test]
