@@ -128,7 +128,9 @@ async fn sign_up_responses_have_the_exact_json_shape() {
     assert!(session["token"].as_str().unwrap().len() >= 32);
 
     let credential = &body["credential"];
+    // `aaguid` is our addition: the test authenticator names its model.
     let mut expected = vec![
+        "aaguid",
         "backedUp",
         "counter",
         "createdAt",
