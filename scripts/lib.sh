@@ -92,9 +92,10 @@ build_npm_package() {
     say "Building the npm package (wasm-pack)"
     rm -rf "$NPM_PACKAGE_DIR"
     mkdir -p "$NPM_DIR"
-    PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client" \
+    # client/npm: the client's JavaScript API as a cdylib only (`no_std`, feature `npm`).
+    PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client/npm" \
         --target web --weak-refs --profile wasm-release \
-        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client -- --no-default-features --features npm
+        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client
     cp "$ROOT"/pkg-template/* "$NPM_PACKAGE_DIR/"
     rm -f "$NPM_PACKAGE_DIR/.gitignore"
     # Short import names in the wasm module and its glue (the hashed ones do not compress).
