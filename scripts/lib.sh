@@ -11,11 +11,9 @@ NPM_PACKAGE_DIR="$NPM_DIR/passkey-magic-wasm"
 # `npm pack` of the package: what the Node and browser tests install.
 NPM_TARBALL="$NPM_DIR/passkey-magic-wasm.tgz"
 # What an app downloads for the whole API (wasm + JS, gzip -9) may not exceed this.
-# The goal is 35 000 B (issue 10); the whole API measures 40 663 B today, so the
-# budget guards against growth at 41 000 B until the goal is reached — lower it, never
-# raise it.
-SIZE_GOAL_BYTES=35000
-SIZE_BUDGET_BYTES=41000
+# Issue 10 asks for at most 35 000 B; the whole API measures 32 208 B, so the budget is
+# that rounded up to the next kilobyte: a guard against growth. Lower it, never raise it.
+SIZE_BUDGET_BYTES=33000
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -92,9 +90,10 @@ build_npm_package() {
     say "Building the npm package (wasm-pack)"
     rm -rf "$NPM_PACKAGE_DIR"
     mkdir -p "$NPM_DIR"
-    PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client" \
+    # client/npm: the client's JavaScript API as a cdylib only (`no_std`, feature `npm`).
+    PATH="$ROOT/tests/node_modules/.bin:$PATH" wasm-pack build "$ROOT/client/npm" \
         --target web --weak-refs --profile wasm-release \
-        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client -- --no-default-features --features npm
+        --out-dir "$NPM_PACKAGE_DIR" --out-name passkey_magic_client
     cp "$ROOT"/pkg-template/* "$NPM_PACKAGE_DIR/"
     rm -f "$NPM_PACKAGE_DIR/.gitignore"
     # Short import names in the wasm module and its glue (the hashed ones do not compress).
@@ -122,7 +121,7 @@ report_size() {
         total_raw=$((total_raw + raw))
         printf '  %-32s %7d B raw %7d B gzip\n' "$(basename "$file")" "$raw" "$gz"
     done
-    echo "bundle size: $total_raw B raw, $total B gzip (budget $SIZE_BUDGET_BYTES B gzip, goal $SIZE_GOAL_BYTES B)"
+    echo "bundle size: $total_raw B raw, $total B gzip (budget $SIZE_BUDGET_BYTES B gzip)"
     if [ "${1:-}" = --enforce ] && [ "$total" -gt "$SIZE_BUDGET_BYTES" ]; then
         echo "bundle size over budget: $total B gzip > $SIZE_BUDGET_BYTES B" >&2
         return 1

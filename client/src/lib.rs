@@ -21,8 +21,9 @@
 //!
 //! The protocol itself (routes, JSON shapes) comes from [`passkey_magic_shared`].
 
-// The npm package (`--no-default-features --features npm`): no std, so no std panic
-// machinery and its `core::fmt` in the download; a panic traps (see `panic` below).
+// The npm package (`--no-default-features --features npm`, linked by the cdylib crate
+// `client/npm`): no std, so no std panic machinery and its `core::fmt` in the download;
+// a panic traps (see `panic` below).
 #![cfg_attr(
     all(
         target_arch = "wasm32",

@@ -2,10 +2,11 @@
 //! passkey-magic v0.4's `qr.render`/`qr.renderText` (error correction L without boosting,
 //! the smallest version that fits, one segment in the tightest mode, automatic mask).
 //!
-//! The encoder is a compact port of Project Nayuki's QR Code generator — the algorithm
-//! v0.4's `uqr` implements — reduced to what v0.4 uses (level L, one segment). It reads
-//! tables with `get` instead of indexing and builds output without `format!`, so the
-//! browser bundle carries no panic formatting for it.
+//! The encoder follows Project Nayuki's QR Code generator — the algorithm v0.4's `uqr`
+//! implements — reduced to what v0.4 uses (level L, one segment) and written for a small
+//! browser download: bits are packed straight into codewords, the symbol is one byte per
+//! module (bit 0 dark, bit 1 function pattern), tables are read with `get` instead of
+//! indexing and output is built without `format!`, so no panic formatting comes with it.
 
 use alloc::string::String;
 use alloc::vec;
@@ -33,11 +34,11 @@ impl core::fmt::Display for DataTooLong {
 
 impl core::error::Error for DataTooLong {}
 
-/// A QR symbol: its modules, row by row (`true` = dark).
+/// A QR symbol: its modules, row by row (bit 0 set = dark).
 #[derive(Debug, Clone)]
 pub struct QrMatrix {
     size: usize,
-    dark: Vec<bool>,
+    modules: Vec<u8>,
 }
 
 /// Error-correction codewords per block at level L, by version.
@@ -52,7 +53,10 @@ const BLOCKS: [u8; 41] = [
 ];
 const ALPHANUMERIC: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
-fn table(values: &[u8], version: usize) -> usize {
+/// A module that belongs to a function pattern (bit 1; bit 0 is its colour).
+const FUNCTION: u8 = 2;
+
+fn table(values: &[u8; 41], version: usize) -> usize {
     usize::from(values.get(version).copied().unwrap_or(0))
 }
 
@@ -69,6 +73,7 @@ fn raw_data_modules(version: usize) -> usize {
     result
 }
 
+/// Data codewords of a version at level L.
 fn data_codewords(version: usize) -> usize {
     raw_data_modules(version) / 8 - table(&ECC_PER_BLOCK, version) * table(&BLOCKS, version)
 }
@@ -83,8 +88,9 @@ fn gf_multiply(x: u8, y: u8) -> u8 {
     z as u8
 }
 
-/// The Reed-Solomon error-correction codewords of `data`.
+/// The Reed-Solomon error-correction codewords of `data` (`degree` of them).
 fn reed_solomon(data: &[u8], degree: usize) -> Vec<u8> {
+    // The generator polynomial, highest coefficient (always 1) left out.
     let mut divisor = vec![0u8; degree];
     if let Some(last) = divisor.last_mut() {
         *last = 1;
@@ -99,120 +105,59 @@ fn reed_solomon(data: &[u8], degree: usize) -> Vec<u8> {
         }
         root = gf_multiply(root, 0x02);
     }
+    // Polynomial division: shift the remainder left by one and add factor · divisor.
     let mut remainder = vec![0u8; degree];
     for &byte in data {
         let factor = byte ^ remainder.first().copied().unwrap_or(0);
-        remainder.rotate_left(1);
-        if let Some(last) = remainder.last_mut() {
-            *last = 0;
-        }
-        for (value, coefficient) in remainder.iter_mut().zip(&divisor) {
-            *value ^= gf_multiply(*coefficient, factor);
+        for j in 0..degree {
+            let next = remainder.get(j + 1).copied().unwrap_or(0);
+            let coefficient = divisor.get(j).copied().unwrap_or(0);
+            if let Some(value) = remainder.get_mut(j) {
+                *value = next ^ gf_multiply(coefficient, factor);
+            }
         }
     }
     remainder
 }
 
-/// Bits, most significant first.
+/// Bits, most significant first, packed into bytes as they come.
 #[derive(Default)]
-struct Bits(Vec<bool>);
+struct Bits {
+    bytes: Vec<u8>,
+    len: usize,
+}
 
 impl Bits {
     fn push(&mut self, value: u32, count: usize) {
         for i in (0..count).rev() {
-            self.0.push((value >> i) & 1 == 1);
-        }
-    }
-}
-
-/// One segment: mode indicator, characters and data bits.
-struct Segment {
-    mode: u32,
-    chars: usize,
-    data: Bits,
-}
-
-impl Segment {
-    fn new(data: QrData<'_>) -> Option<Segment> {
-        let mut bits = Bits::default();
-        let bytes = match data {
-            QrData::Text("") => return None,
-            QrData::Text(text) => text.as_bytes(),
-            QrData::Bytes(bytes) => bytes,
-        };
-        let is_text = matches!(data, QrData::Text(_));
-        if is_text && bytes.iter().all(u8::is_ascii_digit) {
-            for chunk in bytes.chunks(3) {
-                let value = chunk.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0'));
-                bits.push(value, chunk.len() * 3 + 1);
+            if self.len.is_multiple_of(8) {
+                self.bytes.push(0);
             }
-            return Some(Segment {
-                mode: 1,
-                chars: bytes.len(),
-                data: bits,
-            });
-        }
-        let code = |b: &u8| ALPHANUMERIC.iter().position(|c| c == b).map(|i| i as u32);
-        if is_text && bytes.iter().all(|b| code(b).is_some()) {
-            for chunk in bytes.chunks(2) {
-                let value = chunk.iter().fold(0, |n, b| n * 45 + code(b).unwrap_or(0));
-                bits.push(value, if chunk.len() == 2 { 11 } else { 6 });
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= (((value >> i) & 1) as u8) << (7 - self.len % 8);
             }
-            return Some(Segment {
-                mode: 2,
-                chars: bytes.len(),
-                data: bits,
-            });
+            self.len += 1;
         }
-        for &byte in bytes {
-            bits.push(u32::from(byte), 8);
-        }
-        Some(Segment {
-            mode: 4,
-            chars: bytes.len(),
-            data: bits,
-        })
-    }
-
-    fn count_bits(&self, version: usize) -> usize {
-        let band = usize::from(version > 9) + usize::from(version > 26);
-        let widths: [usize; 3] = match self.mode {
-            1 => [10, 12, 14],
-            2 => [9, 11, 13],
-            _ => [8, 16, 16],
-        };
-        widths.get(band).copied().unwrap_or(16)
     }
 }
 
-/// The symbol under construction: modules and which of them are function patterns.
+/// The symbol under construction: one byte per module (bit 0 dark, bit 1 function).
 struct Canvas {
     size: usize,
-    dark: Vec<bool>,
-    function: Vec<bool>,
+    modules: Vec<u8>,
 }
 
 impl Canvas {
-    fn get(&self, x: usize, y: usize) -> bool {
-        self.dark.get(y * self.size + x).copied().unwrap_or(false)
+    fn dark(&self, x: usize, y: usize) -> bool {
+        self.modules.get(y * self.size + x).copied().unwrap_or(0) & 1 == 1
     }
 
-    fn is_function(&self, x: usize, y: usize) -> bool {
-        self.function
-            .get(y * self.size + x)
-            .copied()
-            .unwrap_or(true)
-    }
-
+    /// Sets a function module (outside the symbol: nothing).
     fn set(&mut self, x: usize, y: usize, dark: bool) {
-        if x < self.size && y < self.size {
-            let index = y * self.size + x;
-            if let Some(module) = self.dark.get_mut(index) {
-                *module = dark;
-            }
-            if let Some(function) = self.function.get_mut(index) {
-                *function = true;
-            }
+        if x < self.size
+            && let Some(module) = self.modules.get_mut(y * self.size + x)
+        {
+            *module = FUNCTION | u8::from(dark);
         }
     }
 
@@ -230,6 +175,7 @@ impl Canvas {
         }
     }
 
+    /// The format bits (level L, `mask`), both copies.
     fn draw_format(&mut self, mask: u32) {
         let data = (1 << 3) | mask; // level L = 01
         let mut rem = data;
@@ -237,63 +183,66 @@ impl Canvas {
             rem = (rem << 1) ^ ((rem >> 9) * 0x537);
         }
         let bits = ((data << 10) | rem) ^ 0x5412;
-        let bit = |i: usize| (bits >> i) & 1 == 1;
         let size = self.size;
-        for i in 0..6 {
-            self.set(8, i, bit(i));
-        }
-        self.set(8, 7, bit(6));
-        self.set(8, 8, bit(7));
-        self.set(7, 8, bit(8));
-        for i in 9..15 {
-            self.set(14 - i, 8, bit(i));
-        }
-        for i in 0..8 {
-            self.set(size - 1 - i, 8, bit(i));
-        }
-        for i in 8..15 {
-            self.set(8, size - 15 + i, bit(i));
+        for i in 0..15 {
+            let dark = (bits >> i) & 1 == 1;
+            // First copy: down column 8 (skipping the timing row), then left along row 8.
+            let (x, y) = match i {
+                0..=5 => (8, i),
+                6..=7 => (8, i + 1),
+                8 => (7, 8),
+                _ => (14 - i, 8),
+            };
+            self.set(x, y, dark);
+            // Second copy: row 8 from the right, then column 8 from the bottom.
+            let (x, y) = if i < 8 {
+                (size - 1 - i, 8)
+            } else {
+                (8, size - 15 + i)
+            };
+            self.set(x, y, dark);
         }
         self.set(8, size - 8, true);
     }
 
+    /// Inverts the non-function modules that `mask` selects (applied twice: undone).
     fn apply_mask(&mut self, mask: u32) {
-        for y in 0..self.size {
-            for x in 0..self.size {
-                let invert = match mask {
-                    0 => (x + y) % 2 == 0,
-                    1 => y % 2 == 0,
-                    2 => x % 3 == 0,
-                    3 => (x + y) % 3 == 0,
-                    4 => (x / 3 + y / 2) % 2 == 0,
-                    5 => x * y % 2 + x * y % 3 == 0,
-                    6 => (x * y % 2 + x * y % 3) % 2 == 0,
-                    _ => ((x + y) % 2 + x * y % 3) % 2 == 0,
-                };
-                if invert && !self.is_function(x, y) {
-                    let index = y * self.size + x;
-                    if let Some(module) = self.dark.get_mut(index) {
-                        *module = !*module;
-                    }
-                }
+        let size = self.size;
+        for (index, module) in self.modules.iter_mut().enumerate() {
+            let (x, y) = (index % size, index / size);
+            let invert = match mask {
+                0 => (x + y) % 2 == 0,
+                1 => y % 2 == 0,
+                2 => x % 3 == 0,
+                3 => (x + y) % 3 == 0,
+                4 => (x / 3 + y / 2) % 2 == 0,
+                5 => x * y % 2 + x * y % 3 == 0,
+                6 => (x * y % 2 + x * y % 3) % 2 == 0,
+                _ => ((x + y) % 2 + x * y % 3) % 2 == 0,
+            };
+            if invert && *module & FUNCTION == 0 {
+                *module ^= 1;
             }
         }
     }
 
     /// Nayuki's penalty score (runs, 2×2 blocks, finder-like patterns, balance).
-    fn penalty(&self) -> i64 {
+    fn penalty(&self) -> i32 {
         let size = self.size;
-        let mut result: i64 = 0;
+        let mut result: i32 = 0;
         for transpose in [false, true] {
             for a in 0..size {
                 let mut color = false;
-                let mut run: i64 = 0;
-                let mut history = Finder::new(size);
+                let mut run: i32 = 0;
+                let mut history = Finder {
+                    size: size as i32,
+                    runs: [0; 7],
+                };
                 for b in 0..size {
                     let module = if transpose {
-                        self.get(a, b)
+                        self.dark(a, b)
                     } else {
-                        self.get(b, a)
+                        self.dark(b, a)
                     };
                     if module == color {
                         run += 1;
@@ -311,22 +260,31 @@ impl Canvas {
                         run = 1;
                     }
                 }
-                result += history.finish(color, run) * 40;
+                // The light border after the row closes the last run.
+                if color {
+                    history.add(run);
+                    run = 0;
+                }
+                history.add(run + history.size);
+                result += history.count() * 40;
             }
         }
-        for y in 0..size.saturating_sub(1) {
-            for x in 0..size.saturating_sub(1) {
-                let color = self.get(x, y);
-                if color == self.get(x + 1, y)
-                    && color == self.get(x, y + 1)
-                    && color == self.get(x + 1, y + 1)
+        let mut dark = 0;
+        for y in 0..size {
+            for x in 0..size {
+                let color = self.dark(x, y);
+                dark += i32::from(color);
+                if x + 1 < size
+                    && y + 1 < size
+                    && color == self.dark(x + 1, y)
+                    && color == self.dark(x, y + 1)
+                    && color == self.dark(x + 1, y + 1)
                 {
                     result += 3;
                 }
             }
         }
-        let dark = self.dark.iter().filter(|&&d| d).count() as i64;
-        let total = (size * size) as i64;
+        let total = (size * size) as i32;
         let k = ((dark * 20 - total * 10).abs() + total - 1) / total - 1;
         result + k * 10
     }
@@ -334,39 +292,23 @@ impl Canvas {
 
 /// The run history of one row or column, for finder-like patterns.
 struct Finder {
-    size: i64,
-    runs: [i64; 7],
+    size: i32,
+    runs: [i32; 7],
 }
 
 impl Finder {
-    fn new(size: usize) -> Self {
-        Finder {
-            size: size as i64,
-            runs: [0; 7],
-        }
-    }
-
-    fn add(&mut self, mut run: i64) {
-        if self.runs[0] == 0 {
+    fn add(&mut self, mut run: i32) {
+        let [r0, r1, r2, r3, r4, r5, _] = self.runs;
+        if r0 == 0 {
             run += self.size; // light border before the first run
         }
-        self.runs.rotate_right(1);
-        self.runs[0] = run;
+        self.runs = [run, r0, r1, r2, r3, r4, r5];
     }
 
-    fn count(&self) -> i64 {
+    fn count(&self) -> i32 {
         let [r0, n, r2, r3, r4, r5, r6] = self.runs;
         let core = n > 0 && r2 == n && r3 == n * 3 && r4 == n && r5 == n;
-        i64::from(core && r0 >= n * 4 && r6 >= n) + i64::from(core && r6 >= n * 4 && r0 >= n)
-    }
-
-    fn finish(mut self, color: bool, mut run: i64) -> i64 {
-        if color {
-            self.add(run);
-            run = 0;
-        }
-        self.add(run + self.size); // light border after the last run
-        self.count()
+        i32::from(core && r0 >= n * 4 && r6 >= n) + i32::from(core && r6 >= n * 4 && r0 >= n)
     }
 }
 
@@ -376,78 +318,103 @@ impl QrMatrix {
     /// # Errors
     /// [`DataTooLong`] when even version 40 cannot hold it.
     pub fn encode(data: QrData<'_>) -> Result<Self, DataTooLong> {
-        let segment = Segment::new(data);
-        let used = |version: usize| {
-            segment.as_ref().map_or(Some(0), |seg| {
-                let count = seg.count_bits(version);
-                (seg.chars < 1 << count).then(|| 4 + count + seg.data.0.len())
-            })
+        let (bytes, is_text) = match data {
+            QrData::Text(text) => (text.as_bytes(), true),
+            QrData::Bytes(bytes) => (bytes, false),
+        };
+        // v0.4 makes no segment at all for the empty string (but one for empty bytes).
+        let has_segment = !(is_text && bytes.is_empty());
+        let alphanumeric = |b: &u8| ALPHANUMERIC.iter().position(|c| c == b);
+        let n = bytes.len();
+        // Mode indicator and data bits of the one segment.
+        let (mode, data_bits) = if is_text && bytes.iter().all(u8::is_ascii_digit) {
+            (1, n / 3 * 10 + n % 3 * 3 + usize::from(n % 3 > 0))
+        } else if is_text && bytes.iter().all(|b| alphanumeric(b).is_some()) {
+            (2, n / 2 * 11 + n % 2 * 6)
+        } else {
+            (4, n * 8)
+        };
+        let count_bits = |version: usize| {
+            let band = usize::from(version > 9) + usize::from(version > 26);
+            match mode {
+                1 => 10 + 2 * band,
+                2 => 9 + 2 * band,
+                _ if band == 0 => 8,
+                _ => 16,
+            }
         };
         let version = (1..=40)
-            .find(|&v| used(v).is_some_and(|bits| bits <= data_codewords(v) * 8))
+            .find(|&v| {
+                !has_segment
+                    || (n < 1 << count_bits(v)
+                        && 4 + count_bits(v) + data_bits <= data_codewords(v) * 8)
+            })
             .ok_or(DataTooLong)?;
         let capacity = data_codewords(version) * 8;
 
         let mut bits = Bits::default();
-        if let Some(seg) = &segment {
-            bits.push(seg.mode, 4);
-            bits.push(seg.chars as u32, seg.count_bits(version));
-            bits.0.extend_from_slice(&seg.data.0);
-        }
-        bits.push(0, (capacity - bits.0.len()).min(4));
-        bits.push(0, bits.0.len().wrapping_neg() & 7);
-        for pad in [0xEC, 0x11].into_iter().cycle() {
-            if bits.0.len() >= capacity {
-                break;
+        if has_segment {
+            bits.push(mode, 4);
+            bits.push(n as u32, count_bits(version));
+            match mode {
+                1 => {
+                    for chunk in bytes.chunks(3) {
+                        let value = chunk.iter().fold(0, |v, &d| v * 10 + u32::from(d - b'0'));
+                        bits.push(value, chunk.len() * 3 + 1);
+                    }
+                }
+                2 => {
+                    for chunk in bytes.chunks(2) {
+                        let value = chunk
+                            .iter()
+                            .fold(0, |v, b| v * 45 + alphanumeric(b).unwrap_or(0) as u32);
+                        bits.push(value, chunk.len() * 5 + 1);
+                    }
+                }
+                _ => {
+                    for &byte in bytes {
+                        bits.push(u32::from(byte), 8);
+                    }
+                }
             }
-            bits.push(pad, 8);
         }
-        let data: Vec<u8> = bits
-            .0
-            .chunks(8)
-            .map(|byte| {
-                byte.iter()
-                    .fold(0u8, |acc, &bit| (acc << 1) | u8::from(bit))
-            })
-            .collect();
+        // Terminator, byte boundary, then the pad bytes 0xEC, 0x11, 0xEC, ...
+        bits.push(0, (capacity - bits.len).min(4));
+        bits.push(0, bits.len.wrapping_neg() & 7);
+        let mut pad = 0xEC;
+        while bits.len < capacity {
+            bits.push(pad, 8);
+            pad ^= 0xEC ^ 0x11;
+        }
 
-        // Error correction: blocks, the short ones first, interleaved.
+        // Error correction: blocks (the short ones first), then interleaved: the data
+        // codewords column by column, then the error-correction ones.
         let blocks = table(&BLOCKS, version);
         let ecc_len = table(&ECC_PER_BLOCK, version);
         let raw = raw_data_modules(version) / 8;
         let short_blocks = blocks - raw % blocks;
-        let short_len = raw / blocks;
+        let short_len = raw / blocks - ecc_len;
         let mut split = Vec::with_capacity(blocks);
-        let mut rest = data.as_slice();
+        let mut rest = bits.bytes.as_slice();
         for i in 0..blocks {
-            let len = short_len - ecc_len + usize::from(i >= short_blocks);
-            let (block, tail) = rest.split_at(len.min(rest.len()));
+            let (block, tail) =
+                rest.split_at(rest.len().min(short_len + usize::from(i >= short_blocks)));
             rest = tail;
-            let mut full = block.to_vec();
-            let ecc = reed_solomon(block, ecc_len);
-            if i < short_blocks {
-                full.push(0); // the dummy byte skipped when interleaving
-            }
-            full.extend_from_slice(&ecc);
-            split.push(full);
+            split.push((block, reed_solomon(block, ecc_len)));
         }
-        let mut codewords = Vec::with_capacity(raw);
+        let mut codewords: Vec<u8> = Vec::with_capacity(raw);
         for i in 0..=short_len {
-            for (j, block) in split.iter().enumerate() {
-                if (i != short_len - ecc_len || j >= short_blocks)
-                    && let Some(&byte) = block.get(i)
-                {
-                    codewords.push(byte);
-                }
-            }
+            codewords.extend(split.iter().filter_map(|(block, _)| block.get(i)));
+        }
+        for i in 0..ecc_len {
+            codewords.extend(split.iter().filter_map(|(_, ecc)| ecc.get(i)));
         }
 
         // Function patterns.
         let size = version * 4 + 17;
         let mut canvas = Canvas {
             size,
-            dark: vec![false; size * size],
-            function: vec![false; size * size],
+            modules: vec![0; size * size],
         };
         for i in 0..size {
             canvas.set(6, i, i % 2 == 0);
@@ -459,16 +426,21 @@ impl QrMatrix {
         if version > 1 {
             let count = version / 7 + 2;
             let step = (version * 8 + count * 3 + 5) / (count * 4 - 4) * 2;
-            let mut positions: Vec<usize> = (0..count - 1).map(|i| size - 7 - i * step).collect();
-            positions.push(6);
-            positions.reverse();
-            for (i, &x) in positions.iter().enumerate() {
-                for (j, &y) in positions.iter().enumerate() {
+            // Centres: 6, then from the far side in steps (index 0 is 6).
+            let position = |i: usize| {
+                if i == 0 {
+                    6
+                } else {
+                    size - 7 - (count - 1 - i) * step
+                }
+            };
+            for i in 0..count {
+                for j in 0..count {
                     // The three corners hold finder patterns.
                     let corner =
                         (i == 0 && (j == 0 || j == count - 1)) || (i == count - 1 && j == 0);
                     if !corner {
-                        canvas.pattern(x, y, 2, |d| d != 1);
+                        canvas.pattern(position(i), position(j), 2, |d| d != 1);
                     }
                 }
             }
@@ -491,25 +463,24 @@ impl QrMatrix {
         // Codewords in the zigzag order, right to left in column pairs.
         let mut bit = 0;
         let mut right = size - 1;
-        while right >= 1 {
+        loop {
             if right == 6 {
                 right = 5;
             }
             for vertical in 0..size {
                 for j in 0..2 {
                     let x = right - j;
-                    let upward = (right + 1) & 2 == 0;
-                    let y = if upward {
+                    let y = if (right + 1) & 2 == 0 {
                         size - 1 - vertical
                     } else {
                         vertical
                     };
-                    if !canvas.is_function(x, y) && bit < codewords.len() * 8 {
-                        let byte = codewords.get(bit >> 3).copied().unwrap_or(0);
-                        let index = y * size + x;
-                        if let Some(module) = canvas.dark.get_mut(index) {
-                            *module = (byte >> (7 - (bit & 7))) & 1 == 1;
-                        }
+                    let byte = codewords.get(bit >> 3).copied();
+                    if let Some(module) = canvas.modules.get_mut(y * size + x)
+                        && *module & FUNCTION == 0
+                        && let Some(byte) = byte
+                    {
+                        *module = (byte >> (7 - (bit & 7))) & 1;
                         bit += 1;
                     }
                 }
@@ -520,22 +491,25 @@ impl QrMatrix {
             right -= 2;
         }
 
-        // The mask with the lowest penalty (ties: the lowest number).
-        let mut best = (i64::MAX, 0);
-        for mask in 0..8 {
-            canvas.apply_mask(mask);
-            canvas.draw_format(mask);
+        // The mask with the lowest penalty (ties: the lowest number); the ninth round
+        // applies the winner.
+        let mut best = (i32::MAX, 0);
+        for mask in 0..9 {
+            let chosen = if mask == 8 { best.1 } else { mask };
+            canvas.apply_mask(chosen);
+            canvas.draw_format(chosen);
+            if mask == 8 {
+                break;
+            }
             let penalty = canvas.penalty();
             if penalty < best.0 {
                 best = (penalty, mask);
             }
             canvas.apply_mask(mask);
         }
-        canvas.apply_mask(best.1);
-        canvas.draw_format(best.1);
         Ok(QrMatrix {
             size,
-            dark: canvas.dark,
+            modules: canvas.modules,
         })
     }
 
@@ -550,7 +524,11 @@ impl QrMatrix {
         let (Some(x), Some(y)) = (x.checked_sub(border), y.checked_sub(border)) else {
             return false;
         };
-        x < self.size && y < self.size && self.dark.get(y * self.size + x) == Some(&true)
+        x < self.size
+            && self
+                .modules
+                .get(y * self.size + x)
+                .is_some_and(|m| m & 1 == 1)
     }
 
     /// The SVG of v0.4's `render`: 10 px per module, white background, one black path.
@@ -558,16 +536,20 @@ impl QrMatrix {
         let n = self.size + 2 * border;
         let mut width = String::new();
         push_number(&mut width, n * 10);
-        let mut svg = String::with_capacity(160 + self.dark.len() * 12);
-        svg.push_str(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 "#);
-        svg.push_str(&width);
-        svg.push(' ');
-        svg.push_str(&width);
-        svg.push_str(r#""><rect fill="white" width=""#);
-        svg.push_str(&width);
-        svg.push_str(r#"" height=""#);
-        svg.push_str(&width);
-        svg.push_str(r#""/><path fill="black" d=""#);
+        let mut svg = String::with_capacity(160 + self.modules.len() * 12);
+        for part in [
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 "#,
+            &width,
+            " ",
+            &width,
+            r#""><rect fill="white" width=""#,
+            &width,
+            r#"" height=""#,
+            &width,
+            r#""/><path fill="black" d=""#,
+        ] {
+            svg.push_str(part);
+        }
         for y in 0..n {
             for x in 0..n {
                 if self.is_dark(x, y, border) {
@@ -593,14 +575,9 @@ impl QrMatrix {
             if line > 0 {
                 text.push('\n');
             }
-            let (top, bottom) = (2 * line, 2 * line + 1);
             for x in 0..n {
-                text.push(match (dark(x, top), dark(x, bottom)) {
-                    (false, false) => '█',
-                    (false, true) => '▀',
-                    (true, false) => '▄',
-                    (true, true) => ' ',
-                });
+                let index = usize::from(dark(x, 2 * line)) * 2 + usize::from(dark(x, 2 * line + 1));
+                text.push_str(["█", "▀", "▄", " "].get(index).copied().unwrap_or(" "));
             }
         }
         text
@@ -609,19 +586,15 @@ impl QrMatrix {
 
 /// Appends the decimal digits of `value` (no `core::fmt`).
 pub(crate) fn push_number(out: &mut String, value: usize) {
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    let mut rest = value;
-    loop {
-        digits[len] = b'0' + (rest % 10) as u8;
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+    let mut divisor: usize = 1;
+    while let Some(next) = divisor.checked_mul(10)
+        && next <= value
+    {
+        divisor = next;
     }
-    for &digit in digits[..len].iter().rev() {
-        out.push(char::from(digit));
+    while divisor > 0 {
+        out.push(char::from(b'0' + (value / divisor % 10) as u8));
+        divisor /= 10;
     }
 }
 

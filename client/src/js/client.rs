@@ -176,114 +176,6 @@ impl Core {
 }
 
 impl Inner {
-    /// One transport call.
-    async fn send(
-        &self,
-        endpoint: &JsValue,
-        body: &JsValue,
-        opts: &JsValue,
-        abort: &Abort,
-        effect: Effect,
-    ) -> Result<JsValue, JsValue> {
-        self.transport
-            .request(endpoint, body, opts, abort, effect)
-            .await
-    }
-
-    /// Options → prompt → verify, shared by register, sign-in, autofill and add.
-    async fn passkey(
-        &self,
-        kind: Ceremony,
-        start: Endpoint,
-        finish: Endpoint,
-        params: &JsValue,
-        opts: &JsValue,
-        abort: &Abort,
-    ) -> Result<JsValue, JsValue> {
-        if kind != Ceremony::Autofill {
-            // A modal prompt replaces a pending autofill one.
-            super::webauthn::cancel_pending();
-        }
-        let started = self
-            .send(
-                &path(start),
-                &params_or_empty(params),
-                opts,
-                abort,
-                Effect::None,
-            )
-            .await?;
-        let options = read(&started, "options")?;
-        let response = ceremony(kind, &options, abort).await?;
-        let body = if start == Endpoint::RegisterOptions {
-            object(&[
-                ("userId", &read(&started, "userId")?),
-                ("response", &response),
-            ])
-        } else {
-            object(&[("response", &response)])
-        };
-        let effect = if finish == Endpoint::AddPasskeyVerify {
-            Effect::None
-        } else {
-            Effect::SignIn
-        };
-        self.send(&path(finish), &body, opts, abort, effect).await
-    }
-
-    /// The phone's side of a QR login: scanned → confirm (with a code) → options →
-    /// prompt → complete.
-    async fn qr_complete(
-        &self,
-        params: &JsValue,
-        opts: &JsValue,
-        abort: &Abort,
-    ) -> Result<(), JsValue> {
-        super::webauthn::cancel_pending();
-        let id = read(params, "sessionId")?;
-        let code = read(params, "confirmationCode")?;
-        let empty = || -> JsValue { Object::new().into() };
-        self.send(
-            &path_with(Endpoint::QrScanned, &id),
-            &empty(),
-            opts,
-            abort,
-            Effect::None,
-        )
-        .await?;
-        if code.is_truthy() {
-            let body = object(&[("confirmationCode", &code)]);
-            self.send(
-                &path_with(Endpoint::QrConfirm, &id),
-                &body,
-                opts,
-                abort,
-                Effect::None,
-            )
-            .await?;
-        }
-        let started = self
-            .send(
-                &path(Endpoint::AuthenticateOptions),
-                &empty(),
-                opts,
-                abort,
-                Effect::None,
-            )
-            .await?;
-        let response = ceremony(Ceremony::Get, &read(&started, "options")?, abort).await?;
-        let body = object(&[("response", &response)]);
-        self.send(
-            &path_with(Endpoint::QrComplete, &id),
-            &body,
-            opts,
-            abort,
-            Effect::None,
-        )
-        .await?;
-        Ok(())
-    }
-
     /// v0.4's `waitForAuthentication`: the session once authenticated; plain errors for
     /// expired, cancelled, timed out or stopped.
     async fn qr_wait(
@@ -358,70 +250,9 @@ impl Inner {
         } else {
             JsValue::UNDEFINED
         };
-        if let Some(call) = single_call(op, &a)? {
-            // Most members are one transport call: one await for all of them.
-            let result = self
-                .send(&call.endpoint, &call.body, &opts, &abort, call.effect)
-                .await;
-            return match call.output {
-                Output::AsIs => result,
-                Output::Unit => result.map(|_| JsValue::UNDEFINED),
-                Output::Available => read(&result?, "available"),
-                // v0.4's getSession: `null` on any refusal or failure, never a rejection.
-                Output::NullOnError => Ok(result.unwrap_or(JsValue::NULL)),
-            };
-        }
-        let (kind, start, finish) = match op {
-            Op::Register => (
-                Ceremony::Create,
-                Endpoint::RegisterOptions,
-                Endpoint::RegisterVerify,
-            ),
-            Op::SignIn => (
-                Ceremony::Get,
-                Endpoint::AuthenticateOptions,
-                Endpoint::AuthenticateVerify,
-            ),
-            Op::Autofill => (
-                Ceremony::Autofill,
-                Endpoint::AuthenticateOptions,
-                Endpoint::AuthenticateVerify,
-            ),
-            Op::AddPasskey => (
-                Ceremony::Create,
-                Endpoint::AddPasskeyOptions,
-                Endpoint::AddPasskeyVerify,
-            ),
-            Op::QrComplete => {
-                return self
-                    .qr_complete(&a, &opts, &abort)
-                    .await
-                    .map(|()| JsValue::UNDEFINED);
-            }
+        match op {
             Op::QrWait => return self.qr_wait(a, b, &c).await,
-            Op::SignOut => {
-                // Our addition: revoke if signed in, forget the token either way.
-                let result = if self.transport.token().is_some() {
-                    let empty = Object::new().into();
-                    self.send(
-                        &path(Endpoint::RevokeSession),
-                        &empty,
-                        &opts,
-                        &abort,
-                        Effect::SignOut,
-                    )
-                    .await
-                } else {
-                    Ok(JsValue::UNDEFINED)
-                };
-                self.transport.set_token(None);
-                return match result {
-                    Err(error) if get(&error, "status").as_f64() != Some(401.0) => Err(error),
-                    _ => Ok(JsValue::UNDEFINED),
-                };
-            }
-            _ => {
-                // getBestSignInMethod.
+            Op::BestSignInMethod => {
                 if public_key_credential().is_none() {
                     let allow = get(&a, "allowMagicLink");
                     let method = if allow == JsValue::FALSE {
@@ -441,12 +272,203 @@ impl Inner {
                 };
                 return Ok(text(method));
             }
+            _ => {}
+        }
+        // Every other member is a sequence of transport calls and passkey prompts: one
+        // await for each kind of step keeps the state machine small.
+        let mut flow = Flow {
+            op,
+            step: 0,
+            kept: JsValue::UNDEFINED,
+            code: JsValue::UNDEFINED,
+            output: Output::AsIs,
         };
-        self.passkey(kind, start, finish, &a, &opts, &abort).await
+        let mut last = Ok(JsValue::UNDEFINED);
+        loop {
+            last = match flow.next(&self, &a, last)? {
+                Step::Send(call) => {
+                    self.transport
+                        .request(&call.endpoint, &call.body, &opts, &abort, call.effect)
+                        .await
+                }
+                Step::Prompt(kind, options) => ceremony(kind, &options, &abort).await,
+                Step::Done(result) => return result,
+            };
+        }
+    }
+}
+
+/// What a member does next.
+enum Step {
+    /// One transport call.
+    Send(Call),
+    /// A passkey prompt with these WebAuthn JSON options.
+    Prompt(Ceremony, JsValue),
+    /// The member's result.
+    Done(Result<JsValue, JsValue>),
+}
+
+/// Where a member is: which step comes next and what it kept from earlier ones.
+struct Flow {
+    op: Op,
+    step: u8,
+    /// The first answer of a passkey member (for `userId`), or the QR session id.
+    kept: JsValue,
+    /// The confirmation code of `qr.complete`.
+    code: JsValue,
+    /// What a one-call member returns.
+    output: Output,
+}
+
+impl Flow {
+    /// The step after the previous one, which ended with `last` (`Ok(undefined)` before
+    /// the first). Errors of earlier steps end the member with that error.
+    fn next(
+        &mut self,
+        inner: &Inner,
+        a: &JsValue,
+        last: Result<JsValue, JsValue>,
+    ) -> Result<Step, JsValue> {
+        let step = self.step;
+        self.step += 1;
+        let empty = || -> JsValue { Object::new().into() };
+        let send = |endpoint: JsValue, body: JsValue, effect: Effect| {
+            Ok(Step::Send(Call {
+                endpoint,
+                body,
+                effect,
+                output: Output::AsIs,
+            }))
+        };
+        let ceremony = match self.op {
+            Op::Register => Some((
+                Ceremony::Create,
+                Endpoint::RegisterOptions,
+                Endpoint::RegisterVerify,
+            )),
+            Op::SignIn => Some((
+                Ceremony::Get,
+                Endpoint::AuthenticateOptions,
+                Endpoint::AuthenticateVerify,
+            )),
+            Op::Autofill => Some((
+                Ceremony::Autofill,
+                Endpoint::AuthenticateOptions,
+                Endpoint::AuthenticateVerify,
+            )),
+            Op::AddPasskey => Some((
+                Ceremony::Create,
+                Endpoint::AddPasskeyOptions,
+                Endpoint::AddPasskeyVerify,
+            )),
+            _ => None,
+        };
+        if let Some((kind, start, finish)) = ceremony {
+            // Options → prompt → verify.
+            return match step {
+                0 => {
+                    if kind != Ceremony::Autofill {
+                        // A modal prompt replaces a pending autofill one.
+                        super::webauthn::cancel_pending();
+                    }
+                    send(path(start), params_or_empty(a), Effect::None)
+                }
+                1 => {
+                    self.kept = last?;
+                    Ok(Step::Prompt(kind, read(&self.kept, "options")?))
+                }
+                2 => {
+                    let response = last?;
+                    let body = if start == Endpoint::RegisterOptions {
+                        object(&[
+                            ("userId", &read(&self.kept, "userId")?),
+                            ("response", &response),
+                        ])
+                    } else {
+                        object(&[("response", &response)])
+                    };
+                    let effect = if finish == Endpoint::AddPasskeyVerify {
+                        Effect::None
+                    } else {
+                        Effect::SignIn
+                    };
+                    send(path(finish), body, effect)
+                }
+                _ => Ok(Step::Done(last)),
+            };
+        }
+        match self.op {
+            // The phone's side of a QR login: scanned → confirm (with a code) → options →
+            // prompt → complete.
+            Op::QrComplete => match step {
+                0 => {
+                    super::webauthn::cancel_pending();
+                    self.kept = read(a, "sessionId")?;
+                    self.code = read(a, "confirmationCode")?;
+                    send(
+                        path_with(Endpoint::QrScanned, &self.kept),
+                        empty(),
+                        Effect::None,
+                    )
+                }
+                1 if self.code.is_truthy() => {
+                    last?;
+                    let body = object(&[("confirmationCode", &self.code)]);
+                    send(
+                        path_with(Endpoint::QrConfirm, &self.kept),
+                        body,
+                        Effect::None,
+                    )
+                }
+                1 | 2 => {
+                    last?;
+                    self.step = 3;
+                    send(path(Endpoint::AuthenticateOptions), empty(), Effect::None)
+                }
+                3 => Ok(Step::Prompt(Ceremony::Get, read(&last?, "options")?)),
+                4 => send(
+                    path_with(Endpoint::QrComplete, &self.kept),
+                    object(&[("response", &last?)]),
+                    Effect::None,
+                ),
+                _ => {
+                    last?;
+                    Ok(Step::Done(Ok(JsValue::UNDEFINED)))
+                }
+            },
+            // Our addition: revoke if signed in, forget the token either way.
+            Op::SignOut => match step {
+                0 if inner.transport.token().is_some() => {
+                    send(path(Endpoint::RevokeSession), empty(), Effect::SignOut)
+                }
+                _ => {
+                    inner.transport.set_token(None);
+                    Ok(Step::Done(match last {
+                        Err(error) if get(&error, "status").as_f64() != Some(401.0) => Err(error),
+                        _ => Ok(JsValue::UNDEFINED),
+                    }))
+                }
+            },
+            _ if step == 0 => match single_call(self.op, a)? {
+                Some(call) => {
+                    self.output = call.output;
+                    Ok(Step::Send(call))
+                }
+                None => Err(type_error("Unknown operation")),
+            },
+            _ => Ok(Step::Done(match self.output {
+                Output::AsIs => last,
+                Output::Unit => last.map(|_| JsValue::UNDEFINED),
+                Output::Available => read(&last?, "available"),
+                // v0.4's getSession: `null` on any refusal or failure, never a rejection.
+                Output::NullOnError => Ok(last.unwrap_or(JsValue::NULL)),
+            })),
+        }
     }
 }
 
 /// What a one-call member returns.
+#[derive(Clone, Copy)]
 enum Output {
     /// The transport's result itself.
     AsIs,
