@@ -195,6 +195,9 @@ pub enum InternalError {
     /// A rule the engine relies on does not hold.
     #[error("broken invariant: {0}")]
     Invariant(&'static str),
+    /// The app's [`crate::axum::HostSessions`] hook failed.
+    #[error("the app's session hook failed")]
+    HostSession(#[source] crate::axum::HostError),
 }
 
 impl Error {

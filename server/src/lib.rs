@@ -35,6 +35,9 @@
 //! - [`http`]: the axum router that maps the wire protocol to the engine, and
 //!   [`http::error`], the one place where errors become HTTP responses.
 //! - [`error`]: the [`Error`] type every operation returns, with typed reasons.
+//! - [`axum`]: using passkey-magic in your own axum app — one-call mount, the
+//!   [`axum::CurrentSession`] / [`axum::CurrentUser`] extractors, cookie sessions with
+//!   the CSRF origin check, host session systems (tower-sessions), QR-only mode, CORS.
 //! - [`serve`]: running a router on a listener with graceful shutdown.
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite, PostgreSQL,
@@ -60,7 +63,7 @@
 //! 5. **Features** — [`sessions`] and [`accounts`], then [`passkeys`], [`magic_links`]
 //!    and [`qr`], which may import those two; each adds its group of operations to
 //!    [`Auth`] (records become wire entities in one private module of this layer).
-//! 6. **Assembly and transport** — [`config::builder`] (builds the [`Auth`]), [`http`],
+//! 6. **Assembly and transport** — [`config::builder`] (builds the [`Auth`]), [`http`], [`axum`],
 //!    [`serve`], [`demo`], and the `passkey-magic` binary.
 //!
 //! ## Feature flags
@@ -73,9 +76,11 @@
 //! | `redis` | `store::RedisStore` and `rate_limit::RedisRateLimiter` | no |
 //! | `testing` | `store::conformance`, the storage conformance suite for custom stores | no |
 //! | `smtp` | `mail::SmtpSender`: magic-link emails over SMTP (lettre, rustls) | no |
+//! | `tower-sessions` | `axum::host::TowerSessions`: sign-ins into the app's tower-sessions session | no |
 
 pub mod accounts;
 pub mod auth;
+pub mod axum;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -96,5 +101,10 @@ pub mod store;
 mod watch;
 
 pub use auth::Auth;
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 pub use config::AuthBuilder;
 pub use error::{Error, Result};

@@ -32,18 +32,10 @@ impl<S: Send + Sync, T: FromJsonObject> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// The caller's session, from `Authorization: Bearer <token>`; `401` without one.
+/// The caller's session, from `Authorization: Bearer <token>` (or the session cookie when
+/// mounted with cookies by [`crate::axum::PasskeyMagic`]); `401` without one.
 #[derive(Debug)]
 pub struct SignedIn<U>(pub Authenticated<U>);
-
-fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|token| !token.is_empty())
-}
 
 impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for SignedIn<U> {
     type Rejection = Error;
@@ -52,9 +44,7 @@ impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for SignedIn
         parts: &mut Parts,
         auth: &Auth<U, C>,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or(Error::Unauthorized)?;
-        auth.sessions()
-            .validate(token)
+        crate::axum::resolve_for_router(parts, auth)
             .await?
             .map(SignedIn)
             .ok_or(Error::Unauthorized)

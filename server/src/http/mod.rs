@@ -39,8 +39,17 @@ use std::collections::BTreeMap;
 /// The protocol's router for `auth`. Mount it with `Router::new().nest("/auth", router(auth))`.
 /// The protocol's router for `auth`. Mount it with `Router::new().nest("/auth", router(auth))`.
 pub fn router<U: MetadataType, C: MetadataType>(auth: Auth<U, C>) -> Router {
+    router_for(auth, |_| true)
+}
+
+/// The router with only the endpoints `include` accepts (QR-only mode of
+/// [`crate::axum::PasskeyMagic::qr_only`]); the others answer 404.
+pub(crate) fn router_for<U: MetadataType, C: MetadataType>(
+    auth: Auth<U, C>,
+    include: fn(Endpoint) -> bool,
+) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter<Auth<U, C>>> = BTreeMap::new();
-    for route in ROUTES {
+    for route in ROUTES.iter().filter(|route| include(route.endpoint)) {
         let filter = match route.method {
             Method::Get => MethodFilter::GET,
             Method::Post => MethodFilter::POST,
