@@ -81,6 +81,29 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSKEY_MAGIC_QR_CODE_LENGTH")]
     pub(crate) qr_code_length: Option<u8>,
 
+    // ---- connections (a hostile network) ----
+    /// Seconds to receive a request's line and headers, counted from when the server
+    /// starts waiting for it (also bounds a silent new connection) [default: 10].
+    #[arg(
+        long = "header-read-timeout",
+        env = "PASSKEY_MAGIC_HEADER_READ_TIMEOUT"
+    )]
+    pub(crate) header_read_timeout_seconds: Option<u64>,
+    /// Seconds to receive a whole request body after its headers (else 408) [default: 10].
+    #[arg(long = "body-read-timeout", env = "PASSKEY_MAGIC_BODY_READ_TIMEOUT")]
+    pub(crate) body_read_timeout_seconds: Option<u64>,
+    /// Seconds a connection may sit idle (no request in progress, nothing sent or
+    /// received) before it is closed [default: 60].
+    #[arg(long = "idle-timeout", env = "PASSKEY_MAGIC_IDLE_TIMEOUT")]
+    pub(crate) idle_timeout_seconds: Option<u64>,
+    /// Most connections open at once; more are closed on accept [default: 8192].
+    #[arg(long, env = "PASSKEY_MAGIC_MAX_CONNECTIONS")]
+    pub(crate) max_connections: Option<usize>,
+    /// Most connections open at once from one IP address, 0 for no cap (use 0 or a large
+    /// value behind a reverse proxy) [default: 256].
+    #[arg(long, env = "PASSKEY_MAGIC_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub(crate) max_connections_per_address: Option<usize>,
+
     // ---- magic links and email ----
     /// Page magic links point to (absolute http/https URL; `?token=…` is added)
     /// [default: none, magic links off; with --dev: the first origin + "/"].
@@ -196,6 +219,17 @@ pub(crate) struct RateLimitFile {
     rules: BTreeMap<String, RuleSetting>,
 }
 
+/// `[server]` of the config file: connection timeouts and caps.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerFile {
+    header_read_timeout_seconds: Option<u64>,
+    body_read_timeout_seconds: Option<u64>,
+    idle_timeout_seconds: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+}
+
 /// `[qr]` of the config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +258,8 @@ pub(crate) struct FileConfig {
     rate_limit: RateLimitFile,
     #[serde(default)]
     qr: QrFile,
+    #[serde(default)]
+    server: ServerFile,
     magic_link_url: Option<String>,
     magic_link_ttl_seconds: Option<u64>,
     dev: Option<bool>,
@@ -259,6 +295,8 @@ pub(crate) struct Settings {
     pub(crate) outbox_file: Option<PathBuf>,
     /// `None`: no SMTP host, magic-link emails go to the dev outbox.
     pub(crate) smtp: Option<SmtpSettings>,
+    /// Connection timeouts and caps.
+    pub(crate) serve: passkey_magic_server::serve::ServeConfig,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -291,7 +329,36 @@ impl ServeArgs {
             timeout_seconds: self.smtp_timeout_seconds.or(file.smtp.timeout_seconds),
         }
         .settings()?;
+        let mut serve = passkey_magic_server::serve::ServeConfig::new();
+        if let Some(seconds) = self
+            .header_read_timeout_seconds
+            .or(file.server.header_read_timeout_seconds)
+        {
+            serve = serve.header_read_timeout(Duration::from_secs(seconds));
+        }
+        if let Some(seconds) = self
+            .body_read_timeout_seconds
+            .or(file.server.body_read_timeout_seconds)
+        {
+            serve = serve.body_read_timeout(Duration::from_secs(seconds));
+        }
+        if let Some(seconds) = self
+            .idle_timeout_seconds
+            .or(file.server.idle_timeout_seconds)
+        {
+            serve = serve.idle_timeout(Duration::from_secs(seconds));
+        }
+        if let Some(max) = self.max_connections.or(file.server.max_connections) {
+            serve = serve.max_connections(max);
+        }
+        if let Some(max) = self
+            .max_connections_per_address
+            .or(file.server.max_connections_per_address)
+        {
+            serve = serve.max_connections_per_address(max);
+        }
         Ok(Settings {
+            serve,
             listen: self
                 .listen
                 .or(file.listen)
@@ -424,6 +491,34 @@ fn parse_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_limits_come_from_the_file_and_flags() {
+        let path = std::env::temp_dir().join(format!("pm-config-srv-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[server]\nheader_read_timeout_seconds = 3\nbody_read_timeout_seconds = 4\n\
+             idle_timeout_seconds = 5\nmax_connections = 100\nmax_connections_per_address = 7\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            idle_timeout_seconds: Some(9),
+            ..ServeArgs::default()
+        };
+        let settings = args.settings().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let serve = format!("{:?}", settings.serve);
+        for expected in [
+            "header_read_timeout: 3s",
+            "body_read_timeout: 4s",
+            "idle_timeout: 9s",
+            "max_connections: 100",
+            "max_connections_per_address: 7",
+        ] {
+            assert!(serve.contains(expected), "{expected} in {serve}");
+        }
+    }
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {

@@ -60,6 +60,11 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    // The connection cap, not the descriptor table, should be what refuses connections.
+    match serve::raise_open_files_limit() {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open files limit"),
+    }
     match Cli::parse().command {
         Command::Serve(args) => serve_command(args.settings()?).await,
         Command::Migrate(args) => {
@@ -185,6 +190,9 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     let mut app = axum::Router::new().nest(&settings.prefix, api);
     if let Some(dir) = &settings.demo_dir {
         app = demo::with_static_site(app, dir);
+    } else {
+        // Paths outside the API answer like unknown API paths: 404 with a JSON body.
+        app = app.fallback(|| async { passkey_magic_server::Error::NotFound });
     }
     // One span per request with method and path only: query strings can carry bearer
     // secrets (the QR status token), so the full URI is never logged.
@@ -206,7 +214,13 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         "listening"
     );
     println!("passkey-magic listening on http://{address}");
-    serve::run(listener, app, serve::shutdown_signal()).await?;
+    serve::run_with(
+        listener,
+        app,
+        settings.serve.clone(),
+        serve::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 
