@@ -1461,7 +1461,7 @@ async fn oversized_bodies_are_refused() {
     let reply = server
         .send(Method::POST, "/account/email-available", None, Some(body))
         .await;
-    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.status, 413, "{reply:?}");
 }
 
 #[tokio::test]
@@ -1615,4 +1615,91 @@ async fn hooks_never_receive_a_session_token() {
         let printed = format!("{session:?} {}", serde_json::to_string(session).unwrap());
         assert!(!printed.contains(&account.token), "{name}: {printed}");
     }
+}
+
+// ---------------------------------------------------------------- response hygiene
+
+/// Every API response, success or refusal, is `no-store`, `nosniff` and `no-referrer`.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let base = server.base_url();
+    let requests = [
+        http.post(format!("{base}/account/email-available"))
+            .json(&json!({"email": "ada@example.com"})),
+        http.get(format!("{base}/session")),
+        http.get(format!("{base}/no-such-route")),
+        http.post(format!("{base}/passkey/authenticate/options"))
+            .json(&json!({})),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let headers = response.headers();
+        let status = response.status();
+        assert_eq!(headers["cache-control"], "no-store", "{status}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{status}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{status}");
+    }
+}
+
+/// A cross-site HTML form can post `text/plain` without a preflight: such a body is
+/// refused with 415 before any handler runs, so it sends no magic link and probes nothing.
+#[tokio::test]
+async fn a_body_that_is_not_json_is_refused_with_415() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = http
+            .post(format!("{}/account/email-available", server.base_url()))
+            .header("content-type", content_type)
+            .body(r#"{"email":"ada@example.com"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "Content-Type must be application/json");
+    }
+    let response = http
+        .post(format!("{}/account/email-available", server.base_url()))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(r#"{"email":"ada@example.com"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// An oversized body is 413 (not 400) with a JSON body; a bad path parameter and an
+/// unknown path answer JSON too.
+#[tokio::test]
+async fn framework_refusals_answer_json() {
+    let server = TestServer::start().await;
+    let big = json!({"email": "a".repeat(100 * 1024)}).to_string();
+    let reply = server
+        .send(Method::POST, "/account/email-available", None, Some(big))
+        .await;
+    assert_eq!(reply.status, 413, "{reply:?}");
+    assert_eq!(reply.body["error"], "Request body too large");
+    let reply = server.send(Method::PUT, "/session", None, None).await;
+    assert_eq!(reply.status, 404, "{reply:?}");
+
+    // The router alone (mounted by an app under its own server) refuses the same way.
+    use tower::ServiceExt;
+    let router = passkey_magic_server::http::router(server.auth.clone());
+    let request = axum::http::Request::post("/account/email-available")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"email": "a".repeat(100 * 1024)}).to_string(),
+        ))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
 }
