@@ -44,6 +44,7 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rate_limits: RateLimits,
     pub(crate) qr_watchers: Arc<Watchers>,
+    pub(crate) qr_waiter_slots: Arc<crate::qr::waiters::WaiterSlots>,
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) id_generator: Arc<IdGenerator>,
     /// Magic links: on when both a link URL and an email sender are configured.

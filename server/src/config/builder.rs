@@ -10,6 +10,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::events::Events;
 use crate::hooks::{Hooks, NoHooks};
 use crate::mail::{EmailSender, MagicLinkSetup};
+use crate::qr::waiters::WaiterSlots;
 use crate::rate_limit::{MemoryRateLimiter, RateLimiter, RateLimits};
 use crate::secrets::random_id;
 use crate::store::{MemoryStore, Store};
@@ -116,6 +117,15 @@ impl AuthBuilder {
     /// instances (changes in this process wake them at once). Default: 3 seconds.
     pub fn qr_poll_fallback(mut self, interval: Duration) -> Self {
         self.config.qr.poll_fallback = interval;
+        self
+    }
+
+    /// Caps on QR status long-polls held at once: `per_login` on one QR login (a desktop
+    /// needs one) and `overall` in this process; a poll over a cap is answered at once
+    /// with the current status. Default: 4 and 16 384.
+    pub fn qr_long_poll_caps(mut self, per_login: usize, overall: usize) -> Self {
+        self.config.qr.max_waiters_per_login = per_login;
+        self.config.qr.max_waiters = overall;
         self
     }
 
@@ -238,8 +248,13 @@ impl AuthBuilder {
             Arc::clone(&self.clock),
             self.config.qr.poll_fallback,
         ));
+        let qr_waiter_slots = Arc::new(WaiterSlots::new(
+            self.config.qr.max_waiters_per_login,
+            self.config.qr.max_waiters,
+        ));
         Ok(Auth::from_inner(Inner {
             qr_watchers,
+            qr_waiter_slots,
             config: self.config,
             webauthn,
             store: self.store,

@@ -18,7 +18,8 @@ pub mod rate_limits;
 pub use builder::AuthBuilder;
 pub use magic_links::{DEFAULT_MAGIC_LINK_TTL, MagicLinkConfig};
 pub use qr::{
-    DEFAULT_CODE_LENGTH, DEFAULT_POLL_FALLBACK, DEFAULT_QR_TTL, QrConfig, QrConfirmation,
+    DEFAULT_CODE_LENGTH, DEFAULT_MAX_WAITERS, DEFAULT_MAX_WAITERS_PER_LOGIN, DEFAULT_POLL_FALLBACK,
+    DEFAULT_QR_TTL, QrConfig, QrConfirmation,
 };
 pub use rate_limits::{Budget, DEFAULT_IPV6_PREFIX_LEN, FailureMode, RateLimitConfig};
 

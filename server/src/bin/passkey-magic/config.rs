@@ -80,6 +80,14 @@ pub(crate) struct ServeArgs {
     /// Digits of the QR confirmation code, 4 to 8 [default: 6].
     #[arg(long, env = "PASSKEY_MAGIC_QR_CODE_LENGTH")]
     pub(crate) qr_code_length: Option<u8>,
+    /// Most status long-polls held at once on one QR login; more are answered at once
+    /// [default: 4].
+    #[arg(long, env = "PASSKEY_MAGIC_QR_MAX_WAITERS_PER_LOGIN")]
+    pub(crate) qr_max_waiters_per_login: Option<usize>,
+    /// Most QR status long-polls held at once in all; more are answered at once
+    /// [default: 16384].
+    #[arg(long, env = "PASSKEY_MAGIC_QR_MAX_WAITERS")]
+    pub(crate) qr_max_waiters: Option<usize>,
 
     // ---- connections (a hostile network) ----
     /// Seconds to receive a request's line and headers, counted from when the server
@@ -237,6 +245,8 @@ pub(crate) struct QrFile {
     ttl_seconds: Option<u64>,
     confirmation: Option<bool>,
     code_length: Option<u8>,
+    max_waiters_per_login: Option<usize>,
+    max_waiters: Option<usize>,
 }
 
 /// The config file's shape (all optional).
@@ -281,6 +291,8 @@ pub(crate) struct Settings {
     pub(crate) challenge_ttl_seconds: Option<u64>,
     pub(crate) qr_ttl_seconds: Option<u64>,
     pub(crate) qr_confirmation: QrConfirmation,
+    /// Long-poll caps: per QR login, overall.
+    pub(crate) qr_max_waiters: (Option<usize>, Option<usize>),
     pub(crate) demo_dir: Option<PathBuf>,
     pub(crate) database_url: String,
     pub(crate) database_schema: Option<String>,
@@ -370,6 +382,11 @@ impl ServeArgs {
                 .unwrap_or_else(|| "localhost".into()),
             rp_name: self.rp_name.or(file.rp_name),
             qr_ttl_seconds: self.qr_ttl_seconds.or(file.qr.ttl_seconds),
+            qr_max_waiters: (
+                self.qr_max_waiters_per_login
+                    .or(file.qr.max_waiters_per_login),
+                self.qr_max_waiters.or(file.qr.max_waiters),
+            ),
             qr_confirmation: QrConfirmation {
                 enabled: self
                     .qr_confirmation

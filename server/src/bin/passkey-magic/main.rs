@@ -134,6 +134,16 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         builder = builder.qr_ttl(Duration::from_secs(seconds));
     }
     builder = builder.qr_confirmation(settings.qr_confirmation);
+    builder = builder.qr_long_poll_caps(
+        settings
+            .qr_max_waiters
+            .0
+            .unwrap_or(passkey_magic_server::config::DEFAULT_MAX_WAITERS_PER_LOGIN),
+        settings
+            .qr_max_waiters
+            .1
+            .unwrap_or(passkey_magic_server::config::DEFAULT_MAX_WAITERS),
+    );
     builder = builder
         .trusted_proxies(settings.trusted_proxies.iter().copied())
         .rate_limit_failure_mode(match settings.rate_limit_failure_mode {
