@@ -10,6 +10,7 @@ mod support;
 use passkey_magic_server::accounts::{
     EMAIL_IN_USE, INVALID_EMAIL, NO_EMAIL_TO_UNLINK, UNLINK_LOCKOUT,
 };
+use passkey_magic_server::config::EmailLinking;
 use passkey_magic_server::events::Event;
 use passkey_magic_server::hooks::{Hooks, RegisterAttempt, Veto};
 use passkey_magic_server::passkeys::{
@@ -1105,7 +1106,7 @@ async fn metadata_over_16_kib_is_refused() {
 
 #[tokio::test]
 async fn removing_the_last_passkey_without_email_is_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(builder().email_linking(EmailLinking::Immediate)).await;
     let mut browser = Browser::new();
     let account = server.sign_up(&mut browser).await;
     let path = format!("/account/credentials/{}", account.credential());
@@ -1196,7 +1197,8 @@ async fn unlinking_the_email_of_a_user_with_a_passkey_works() {
 
 #[tokio::test]
 async fn linking_an_email_relinks_own_but_never_takes_another_users() {
-    let server = TestServer::start().await;
+    // v0.4's immediate linking (verified linking is tested in magic_links.rs).
+    let server = TestServer::start_with(builder().email_linking(EmailLinking::Immediate)).await;
     let (mut ada_browser, mut bob_browser) = (Browser::new(), Browser::new());
     let ada = server.sign_up(&mut ada_browser).await;
     let bob = server.sign_up(&mut bob_browser).await;

@@ -4,7 +4,9 @@
 use super::magic_links::MagicLinkConfig;
 use super::qr::{QrConfig, QrConfirmation};
 use super::rate_limits::{Budget, FailureMode, RateLimitConfig};
-use super::{AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESSION_TTL, parse_origin};
+use super::{
+    AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESSION_TTL, EmailLinking, parse_origin,
+};
 use crate::auth::{Auth, IdGenerator, Inner, MetadataType};
 use crate::clock::{Clock, SystemClock};
 use crate::events::Events;
@@ -60,6 +62,8 @@ impl AuthBuilder {
                 session_ttl: DEFAULT_SESSION_TTL,
                 challenge_ttl: DEFAULT_CHALLENGE_TTL,
                 qr: QrConfig::default(),
+                email_linking: EmailLinking::default(),
+                email_available_route: true,
             },
             store: Arc::new(MemoryStore::new()),
             hooks: Arc::new(NoHooks),
@@ -193,6 +197,24 @@ impl AuthBuilder {
     /// Id generator for users and sessions. Default: random UUID v4 strings.
     pub fn id_generator(mut self, generate: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.id_generator = Arc::new(move || Ok(generate()));
+        self
+    }
+
+    // ---- accounts ----
+
+    /// How `link-email` attaches an address. Default: [`EmailLinking::Verified`] (a
+    /// confirmation link is sent; needs magic links). [`EmailLinking::Immediate`] is
+    /// v0.4's behaviour and lets a user claim an address they do not own: read its risk.
+    pub fn email_linking(mut self, linking: EmailLinking) -> Self {
+        self.config.email_linking = linking;
+        self
+    }
+
+    /// Whether the public `POST /account/email-available` route answers. It tells anyone
+    /// whether an address has an account (rate limited by `email.available`); `false`
+    /// makes it `404`. Default: `true` (v0.4).
+    pub fn email_available_route(mut self, enabled: bool) -> Self {
+        self.config.email_available_route = enabled;
         self
     }
 

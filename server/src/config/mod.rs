@@ -84,6 +84,28 @@ pub struct AuthConfig {
     pub challenge_ttl: Duration,
     /// QR login settings.
     pub qr: QrConfig,
+    /// How `link-email` attaches an address. Default: [`EmailLinking::Verified`].
+    pub email_linking: EmailLinking,
+    /// Whether the public `POST /account/email-available` route answers (v0.4: yes). It
+    /// tells anyone whether an address has an account; off, it answers `404`.
+    /// Default: `true`.
+    pub email_available_route: bool,
+}
+
+/// How linking an email to an account (`link-email`) works.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EmailLinking {
+    /// The address gets a confirmation link (sent like a magic link, so magic links must
+    /// be configured); only using it attaches the address, and signs in the account
+    /// that asked. Until then the address stays free: `link-email` answers the user
+    /// unchanged, and a magic link for the address never signs into that account.
+    #[default]
+    Verified,
+    /// v0.4's behaviour: the address is attached at once, without proof that the user
+    /// owns it. **Risk**: a user can link someone else's address; when its owner later
+    /// signs in with a magic link, they land in that user's account (pre-hijacking).
+    /// Only for compatibility with apps that verify addresses themselves.
+    Immediate,
 }
 
 impl AuthConfig {

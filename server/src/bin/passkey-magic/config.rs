@@ -89,6 +89,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSKEY_MAGIC_QR_MAX_WAITERS")]
     pub(crate) qr_max_waiters: Option<usize>,
 
+    /// How `link-email` attaches an address: `verified` (a confirmation link is sent;
+    /// the address is attached when it is used) or `immediate` (v0.4: attached at once,
+    /// without proof of ownership, so a user can claim someone else's address; only for
+    /// compatibility) [default: verified].
+    #[arg(long, env = "PASSKEY_MAGIC_EMAIL_LINKING")]
+    pub(crate) email_linking: Option<EmailLinkingSetting>,
+    /// Answer the public `POST /account/email-available` route, which tells anyone
+    /// whether an address has an account (`false`: 404) [default: true].
+    #[arg(long, env = "PASSKEY_MAGIC_EMAIL_AVAILABLE_ROUTE")]
+    pub(crate) email_available_route: Option<bool>,
+
     // ---- connections (a hostile network) ----
     /// Seconds to receive a request's line and headers, counted from when the server
     /// starts waiting for it (also bounds a silent new connection) [default: 10].
@@ -191,6 +202,17 @@ pub(crate) struct SmtpSettings {
     pub(crate) timeout_seconds: Option<u64>,
 }
 
+/// `verified` or `immediate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum EmailLinkingSetting {
+    /// Attach an address only when its confirmation link is used.
+    #[default]
+    Verified,
+    /// v0.4: attach at once, without proof of ownership.
+    Immediate,
+}
+
 /// `closed` or `open`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -264,6 +286,8 @@ pub(crate) struct FileConfig {
     database_url: Option<String>,
     database_schema: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    email_linking: Option<EmailLinkingSetting>,
+    email_available_route: Option<bool>,
     #[serde(default)]
     rate_limit: RateLimitFile,
     #[serde(default)]
@@ -309,6 +333,8 @@ pub(crate) struct Settings {
     pub(crate) smtp: Option<SmtpSettings>,
     /// Connection timeouts and caps.
     pub(crate) serve: passkey_magic_server::serve::ServeConfig,
+    pub(crate) email_linking: EmailLinkingSetting,
+    pub(crate) email_available_route: bool,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -371,6 +397,14 @@ impl ServeArgs {
         }
         Ok(Settings {
             serve,
+            email_linking: self
+                .email_linking
+                .or(file.email_linking)
+                .unwrap_or_default(),
+            email_available_route: self
+                .email_available_route
+                .or(file.email_available_route)
+                .unwrap_or(true),
             listen: self
                 .listen
                 .or(file.listen)
@@ -508,6 +542,29 @@ fn parse_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_settings_come_from_the_file_and_flags() {
+        assert_eq!(
+            ServeArgs::default().settings().unwrap().email_linking,
+            EmailLinkingSetting::Verified
+        );
+        let path = std::env::temp_dir().join(format!("pm-config-em-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "email_linking = \"immediate\"\nemail_available_route = false\n",
+        )
+        .unwrap();
+        let settings = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(settings.email_linking, EmailLinkingSetting::Immediate);
+        assert!(!settings.email_available_route);
+    }
 
     #[test]
     fn connection_limits_come_from_the_file_and_flags() {

@@ -6,7 +6,8 @@ mod config;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{FailureModeSetting, ServeArgs, Settings, SmtpSettings};
+use config::{EmailLinkingSetting, FailureModeSetting, ServeArgs, Settings, SmtpSettings};
+use passkey_magic_server::config::EmailLinking;
 use passkey_magic_server::magic_links::MagicLinkConfig;
 use passkey_magic_server::mail::{DevOutbox, EmailSender};
 use passkey_magic_server::rate_limit::FailureMode;
@@ -134,6 +135,18 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         builder = builder.qr_ttl(Duration::from_secs(seconds));
     }
     builder = builder.qr_confirmation(settings.qr_confirmation);
+    builder = builder
+        .email_linking(match settings.email_linking {
+            EmailLinkingSetting::Verified => EmailLinking::Verified,
+            EmailLinkingSetting::Immediate => {
+                tracing::warn!(
+                    "email_linking = \"immediate\": addresses are linked without proof of \
+                     ownership (v0.4 behaviour; a user can claim someone else's address)"
+                );
+                EmailLinking::Immediate
+            }
+        })
+        .email_available_route(settings.email_available_route);
     builder = builder.qr_long_poll_caps(
         settings
             .qr_max_waiters
