@@ -11,6 +11,7 @@ use crate::auth::{Auth, IdGenerator, Inner, MetadataType};
 use crate::clock::{Clock, SystemClock};
 use crate::events::Events;
 use crate::hooks::{Hooks, NoHooks};
+use crate::http::client_address::ForwardedHeader;
 use crate::mail::{EmailSender, MagicLinkSetup};
 use crate::qr::waiters::WaiterSlots;
 use crate::rate_limit::{MemoryRateLimiter, RateLimiter, RateLimits};
@@ -43,6 +44,7 @@ pub struct AuthBuilder {
     rate_limits: RateLimitConfig,
     rate_limiter: Arc<dyn RateLimiter>,
     trusted_proxies: Vec<IpNet>,
+    forwarded_header: ForwardedHeader,
     id_generator: Arc<IdGenerator>,
     magic_link_config: Option<MagicLinkConfig>,
     email_sender: Option<Arc<dyn EmailSender>>,
@@ -71,6 +73,7 @@ impl AuthBuilder {
             rate_limits: RateLimitConfig::default(),
             rate_limiter: Arc::new(MemoryRateLimiter::default()),
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
             id_generator: Arc::new(random_id),
             magic_link_config: None,
             email_sender: None,
@@ -186,11 +189,19 @@ impl AuthBuilder {
         self
     }
 
-    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Real-IP` headers are
-    /// believed. Default: none — the client address is the socket peer, so a client
+    /// Reverse proxies whose forwarding header ([`forwarded_header`](Self::forwarded_header))
+    /// is believed. Default: none — the client address is the socket peer, so a client
     /// cannot dodge rate limits by sending such headers itself.
     pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
         self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
+    /// The one forwarding header a trusted proxy sets; the others are ignored. In a chain
+    /// the client is the right-most entry that is not a trusted proxy. Default:
+    /// `X-Forwarded-For`.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
         self
     }
 
@@ -285,6 +296,7 @@ impl AuthBuilder {
             clock: self.clock,
             rate_limits: RateLimits::new(self.rate_limits, self.rate_limiter),
             trusted_proxies: self.trusted_proxies,
+            forwarded_header: self.forwarded_header,
             id_generator: self.id_generator,
             magic_links,
         }))

@@ -177,6 +177,8 @@ mod tests {
             session_ttl: DEFAULT_SESSION_TTL,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
             qr: QrConfig::default(),
+            email_linking: EmailLinking::default(),
+            email_available_route: true,
         }
     }
 

@@ -60,6 +60,10 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     pub(crate) trusted_proxies: Vec<String>,
+    /// The one forwarding header trusted proxies set: `x-forwarded-for`, `forwarded` or
+    /// `x-real-ip`; the others are ignored [default: x-forwarded-for].
+    #[arg(long, env = "PASSKEY_MAGIC_FORWARDED_HEADER")]
+    pub(crate) forwarded_header: Option<ForwardedHeaderSetting>,
     /// Share rate limits across instances through this Redis (`redis://host:6379`).
     #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_REDIS_URL")]
     pub(crate) rate_limit_redis_url: Option<String>,
@@ -202,6 +206,19 @@ pub(crate) struct SmtpSettings {
     pub(crate) timeout_seconds: Option<u64>,
 }
 
+/// `x-forwarded-for`, `forwarded` or `x-real-ip`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ForwardedHeaderSetting {
+    /// `X-Forwarded-For`.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded`.
+    Forwarded,
+    /// `X-Real-IP`.
+    XRealIp,
+}
+
 /// `verified` or `immediate`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -288,6 +305,7 @@ pub(crate) struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     email_linking: Option<EmailLinkingSetting>,
     email_available_route: Option<bool>,
+    forwarded_header: Option<ForwardedHeaderSetting>,
     #[serde(default)]
     rate_limit: RateLimitFile,
     #[serde(default)]
@@ -335,6 +353,7 @@ pub(crate) struct Settings {
     pub(crate) serve: passkey_magic_server::serve::ServeConfig,
     pub(crate) email_linking: EmailLinkingSetting,
     pub(crate) email_available_route: bool,
+    pub(crate) forwarded_header: ForwardedHeaderSetting,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -397,6 +416,10 @@ impl ServeArgs {
         }
         Ok(Settings {
             serve,
+            forwarded_header: self
+                .forwarded_header
+                .or(file.forwarded_header)
+                .unwrap_or_default(),
             email_linking: self
                 .email_linking
                 .or(file.email_linking)
@@ -552,7 +575,8 @@ mod tests {
         let path = std::env::temp_dir().join(format!("pm-config-em-{}.toml", std::process::id()));
         std::fs::write(
             &path,
-            "email_linking = \"immediate\"\nemail_available_route = false\n",
+            "email_linking = \"immediate\"\nemail_available_route = false\n\
+             forwarded_header = \"x-real-ip\"\n",
         )
         .unwrap();
         let settings = ServeArgs {
@@ -563,6 +587,7 @@ mod tests {
         .unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(settings.email_linking, EmailLinkingSetting::Immediate);
+        assert_eq!(settings.forwarded_header, ForwardedHeaderSetting::XRealIp);
         assert!(!settings.email_available_route);
     }
 

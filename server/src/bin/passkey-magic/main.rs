@@ -6,8 +6,12 @@ mod config;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{EmailLinkingSetting, FailureModeSetting, ServeArgs, Settings, SmtpSettings};
+use config::{
+    EmailLinkingSetting, FailureModeSetting, ForwardedHeaderSetting, ServeArgs, Settings,
+    SmtpSettings,
+};
 use passkey_magic_server::config::EmailLinking;
+use passkey_magic_server::http::client_address::ForwardedHeader;
 use passkey_magic_server::magic_links::MagicLinkConfig;
 use passkey_magic_server::mail::{DevOutbox, EmailSender};
 use passkey_magic_server::rate_limit::FailureMode;
@@ -159,6 +163,11 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     );
     builder = builder
         .trusted_proxies(settings.trusted_proxies.iter().copied())
+        .forwarded_header(match settings.forwarded_header {
+            ForwardedHeaderSetting::XForwardedFor => ForwardedHeader::XForwardedFor,
+            ForwardedHeaderSetting::Forwarded => ForwardedHeader::Forwarded,
+            ForwardedHeaderSetting::XRealIp => ForwardedHeader::XRealIp,
+        })
         .rate_limit_failure_mode(match settings.rate_limit_failure_mode {
             FailureModeSetting::Closed => FailureMode::Closed,
             FailureModeSetting::Open => FailureMode::Open,
