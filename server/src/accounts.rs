@@ -242,12 +242,15 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     }
 }
 
-/// Metadata set from Rust is held to the same limit as metadata sent over HTTP.
+/// Metadata set from Rust is held to the same limits as metadata sent over HTTP: its
+/// size, and keys without invisible characters ([`crate::input::has_safe_keys`]).
 pub(crate) fn check_metadata_size(metadata: &passkey_magic_shared::Metadata) -> Result<()> {
     let size = serde_json::to_vec(metadata)
         .map(|b| b.len())
         .unwrap_or(usize::MAX);
-    if size > passkey_magic_shared::limits::MAX_METADATA_BYTES {
+    if size > passkey_magic_shared::limits::MAX_METADATA_BYTES
+        || !crate::input::has_safe_keys(metadata)
+    {
         return Err(RequestError::InvalidField("metadata").into());
     }
     Ok(())

@@ -84,6 +84,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod http;
+pub mod input;
 pub mod magic_links;
 pub mod mail;
 pub mod passkeys;

@@ -1372,7 +1372,9 @@ async fn oversized_fields_are_refused_with_their_name() {
     server
         .post(
             "/passkey/register/options",
-            json!({"userId": "u".repeat(256)}),
+            // A client-chosen user id is at most 64 characters (the WebAuthn user
+            // handle's limit), though other ids may have 256.
+            json!({"userId": "u".repeat(passkey_magic_server::input::MAX_USER_ID_LEN)}),
         )
         .await
         .ok();
@@ -1704,4 +1706,107 @@ async fn framework_refusals_answer_json() {
     assert_eq!(response.status(), 413);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+// ---------------------------------------------------------------- input hygiene
+
+/// `"\u{212A}ate@…"` (Kelvin sign) lower-cases to `kate@…` under Unicode rules: it is
+/// refused, never treated as Kate's address (and so never signs into her account).
+#[tokio::test]
+async fn emails_that_cannot_be_compared_by_ascii_case_are_refused() {
+    let server = TestServer::start().await;
+    let kate = server
+        .sign_up_with(&mut Browser::new(), json!({"email": "kate@example.com"}))
+        .await;
+    for spoof in ["\u{212A}ate@example.com", "kate\u{200B}@example.com"] {
+        server
+            .post("/passkey/register/options", json!({"email": spoof}))
+            .await
+            .assert_error(400, INVALID_EMAIL);
+        let available = server
+            .post("/account/email-available", json!({"email": spoof}))
+            .await
+            .ok();
+        assert_eq!(available["available"], false, "{spoof:?}");
+        server
+            .post_as(
+                &kate.token,
+                "/account/can-link-email",
+                json!({"email": spoof}),
+            )
+            .await
+            .ok();
+    }
+    // ASCII case still does not matter.
+    server
+        .post(
+            "/passkey/register/options",
+            json!({"email": "KATE@example.com"}),
+        )
+        .await
+        .assert_error(400, EMAIL_IN_USE);
+}
+
+/// Labels, user names and metadata keys with invisible or reordering characters are
+/// refused: they make one string look like another.
+#[tokio::test]
+async fn invisible_characters_are_refused_in_labels_names_and_metadata_keys() {
+    let server = TestServer::start().await;
+    server
+        .post(
+            "/passkey/register/options",
+            json!({"userName": "ada\u{202E}nimda"}),
+        )
+        .await
+        .assert_error(400, "Invalid field: userName");
+    let ada = server.sign_up(&mut Browser::new()).await;
+    let path = format!("/account/credentials/{}", ada.credential());
+    server
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&ada.token),
+            Some(json!({"label": "My\u{200B}Key"}).to_string()),
+        )
+        .await
+        .assert_error(400, "Invalid field: label");
+    server
+        .send(
+            Method::PATCH,
+            "/account",
+            Some(&ada.token),
+            Some(json!({"metadata": {"role\u{2066}": "admin"}}).to_string()),
+        )
+        .await
+        .assert_error(400, "Invalid field: metadata");
+    // Ordinary non-ASCII text is fine.
+    server
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&ada.token),
+            Some(json!({"label": "Jürgen's 🔑"}).to_string()),
+        )
+        .await
+        .ok();
+}
+
+/// A client-chosen user id has a safe charset and length, and never an existing id.
+#[tokio::test]
+async fn client_chosen_user_ids_are_limited_to_a_safe_charset() {
+    let server = TestServer::start().await;
+    for bad in ["a b", "../x", "ü", "a\u{200B}", &"x".repeat(65)] {
+        server
+            .post("/passkey/register/options", json!({"userId": bad}))
+            .await
+            .assert_error(400, "Invalid field: userId");
+    }
+    let ada = server
+        .sign_up_with(&mut Browser::new(), json!({"userId": "ada-1"}))
+        .await;
+    assert_eq!(ada.user_id, "ada-1");
+    server
+        .post("/passkey/register/options", json!({"userId": "ada-1"}))
+        .await
+        .assert_error(400, USER_EXISTS);
 }
