@@ -1810,3 +1810,37 @@ async fn client_chosen_user_ids_are_limited_to_a_safe_charset() {
         .await
         .assert_error(400, USER_EXISTS);
 }
+
+/// A sign-in from a page framed by another site (`clientDataJSON.crossOrigin: true`) is
+/// refused: cross-origin embedding is not offered, so no top origins are allowed.
+#[tokio::test]
+async fn cross_origin_sign_ins_are_refused() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new();
+    server.sign_up(&mut browser).await;
+    let options = server
+        .post("/passkey/authenticate/options", json!({}))
+        .await
+        .ok();
+    let response = browser.authenticate_cross_origin(&options["options"]).await;
+    let client_data = response["response"]["clientDataJSON"].as_str().unwrap();
+    let client_data = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            client_data,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        client_data.contains("\"crossOrigin\":true"),
+        "{client_data}"
+    );
+    server
+        .post(
+            "/passkey/authenticate/verify",
+            json!({ "response": response }),
+        )
+        .await
+        .assert_error(400, VERIFICATION_FAILED);
+}

@@ -3,6 +3,8 @@
 //! normal client keeps being served throughout; refusals of the connection layer are
 //! JSON.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use passkey_magic_server::{Auth, http, serve};
 use std::net::SocketAddr;
 use std::time::Duration;
