@@ -274,3 +274,17 @@ async fn the_sqlite_database_files_are_private() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Paths outside the API of the standalone binary (no demo site) answer like unknown API
+/// paths: 404 with the JSON error body and the API's headers.
+#[tokio::test]
+async fn unknown_paths_of_the_binary_answer_json() {
+    let server = Server::start(&[]);
+    let response = reqwest::get(format!("http://127.0.0.1:{}/no/such/page", server.port))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "Not found");
+}

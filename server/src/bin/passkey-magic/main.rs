@@ -224,7 +224,12 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         app = demo::with_static_site(app, dir);
     } else {
         // Paths outside the API answer like unknown API paths: 404 with a JSON body.
-        app = app.fallback(|| async { passkey_magic_server::Error::NotFound });
+        app = app.fallback(|| async {
+            let mut response =
+                axum::response::IntoResponse::into_response(passkey_magic_server::Error::NotFound);
+            http::security_headers(response.headers_mut());
+            response
+        });
     }
     // One span per request with method and path only: query strings can carry bearer
     // secrets (the QR status token), so the full URI is never logged.
