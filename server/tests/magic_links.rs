@@ -916,6 +916,7 @@ async fn the_dev_outbox_keeps_links_for_tests_and_tools() {
             "url": message.url,
             "token": message.token,
             "sentAt": "2026-11-29T21:41:38.000Z",
+            "subject": "Sign in to localhost",
         })
     );
     assert_eq!(

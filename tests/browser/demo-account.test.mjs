@@ -136,6 +136,7 @@ test('email: link, refuse one in use, unlink; display name', async () => {
   const [confirmation] = await outbox(server);
   assert.equal(confirmation.email, 'second@example.com');
   await open(other.page, server.url('/mailbox.html'));
+  await waitForText(other.page, '#messages li .item-title', /^Email confirmation for second@example\.com$/);
   await other.page.click(`a[href="${confirmation.url}"]`);
   await other.page.waitForURL(/verify\.html/);
   await waitForText(other.page, '#status', /^Signed in\.$/);

@@ -140,7 +140,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSKEY_MAGIC_DEV")]
     pub(crate) dev: bool,
     /// Append every message of the dev outbox (used when no SMTP host is set) to this file,
-    /// one JSON line `{email, url, token, sentAt}` each.
+    /// one JSON line `{email, url, token, sentAt, subject}` each.
     #[arg(long, env = "PASSKEY_MAGIC_OUTBOX_FILE")]
     pub(crate) outbox_file: Option<PathBuf>,
     /// SMTP server for magic-link emails [default: none, the dev outbox].
