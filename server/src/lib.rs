@@ -35,7 +35,9 @@
 //! - [`http`]: the axum router that maps the wire protocol to the engine, and
 //!   [`http::error`], the one place where errors become HTTP responses.
 //! - [`error`]: the [`Error`] type every operation returns, with typed reasons.
-//! - [`serve`]: running a router on a listener with graceful shutdown.
+//! - [`serve`]: running a router on a listener with graceful shutdown, header/body/idle
+//!   timeouts and connection caps (a hostile network cannot starve the service).
+//! - [`input`]: what text is accepted (no invisible characters, safe user ids).
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite, PostgreSQL,
 //!   Redis), plus the conformance suite every adapter must pass (feature `testing`).
@@ -84,6 +86,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod http;
+pub mod input;
 pub mod magic_links;
 pub mod mail;
 pub mod passkeys;
