@@ -5,6 +5,13 @@ import { providerName } from './providers.js';
 
 let state; // { user, session, credentials, sessions }
 
+// Linking an email is verified: the server sends a confirmation link to the address and
+// answers with the user unchanged. The page remembers which address waits for its
+// confirmation (per account, in this browser) to show it until the link is used.
+const pendingKey = (user) => `passkey-magic-demo:pending-email:${user.id}`;
+const pendingEmail = (user) => localStorage.getItem(pendingKey(user));
+const sameEmail = (a, b) => Boolean(a && b) && a.toLowerCase() === b.toLowerCase();
+
 function element(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children.filter((child) => child != null));
@@ -92,6 +99,15 @@ function render() {
   $('email-current').textContent = user.email
     ? `Linked: ${user.email}`
     : 'No email linked: you sign in with passkeys only.';
+  let pending = pendingEmail(user);
+  if (pending && sameEmail(pending, user.email)) {
+    localStorage.removeItem(pendingKey(user));
+    pending = null;
+  }
+  $('email-pending').hidden = !pending;
+  $('email-pending').textContent = pending
+    ? `Waiting for confirmation: we sent a link to ${pending}. Open it to link this address; until then it is not linked.`
+    : '';
   $('link-email-button').textContent = user.email ? 'Change email' : 'Link email';
   $('unlink-email').hidden = !user.email;
   $('unlink-email').disabled = credentials.length === 0;
@@ -260,9 +276,19 @@ $('link-email-form').addEventListener('submit', async (event) => {
     }
     return auth.accounts.linkEmail(email);
   });
-  if (result && (await load())) {
+  if (!result) return;
+  if (sameEmail(result.user.email, email)) {
+    localStorage.removeItem(pendingKey(result.user));
+  } else {
+    localStorage.setItem(pendingKey(result.user), email);
+  }
+  if (await load()) {
     $('link-email').value = '';
-    say(`Email linked: ${result.user.email}.`);
+    say(
+      sameEmail(result.user.email, email)
+        ? `Email linked: ${result.user.email}.`
+        : `Confirmation sent to ${email}: open the link in that email to link it.`,
+    );
   }
 });
 

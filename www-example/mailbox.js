@@ -1,4 +1,4 @@
-// The dev mailbox: the sign-in emails the dev outbox holds (GET /auth/dev/outbox, served
+// The dev mailbox: the sign-in and email-confirmation emails the dev outbox holds (GET /auth/dev/outbox, served
 // only by `passkey-magic serve --dev`), newest first. This is a dev-server feature, not
 // part of the auth API, so it is read with plain fetch.
 import { $, say, fail, formatDate, ready } from './common.js';
@@ -37,7 +37,9 @@ async function load() {
     const item = document.createElement('li');
     const title = document.createElement('div');
     title.className = 'item-title';
-    title.textContent = `Sign-in link for ${message.email}`;
+    // A confirmation of email linking (verified linking) or a sign-in link.
+    const confirmation = message.subject?.startsWith('Confirm');
+    title.textContent = `${confirmation ? 'Email confirmation' : 'Sign-in link'} for ${message.email}`;
     const when = document.createElement('div');
     when.className = 'hint';
     when.textContent = `Sent ${formatDate(message.sentAt)}`;

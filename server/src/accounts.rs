@@ -3,6 +3,7 @@
 //! user without a way to sign in.
 
 use crate::auth::{Auth, MetadataType};
+use crate::config::EmailLinking;
 use crate::entities;
 use crate::error::{Error, Reason, Result};
 use crate::events::Event;
@@ -111,8 +112,16 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     /// Links an email to a user (replacing any previous one). Re-linking the user's own
     /// email is fine; another user's email is refused, never taken over.
     ///
+    /// With [`EmailLinking::Verified`] (the default) this only *asks* to link: a
+    /// confirmation link goes to the address and the user is returned unchanged; the
+    /// address is attached when the link is used
+    /// ([`MagicLinks::verify`](crate::magic_links::MagicLinks::verify)). With
+    /// [`EmailLinking::Immediate`] (v0.4) it is attached at once.
+    ///
     /// # Errors
-    /// `400` for invalid syntax, an email in use, or a hook veto; `404` for an unknown user.
+    /// `400` for invalid syntax, an email in use, a hook veto, or (verified linking)
+    /// magic links not configured; `404` for an unknown user; `503` when the
+    /// confirmation could not be sent.
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn link_email(&self, user_id: &str, address: &str) -> Result<User<U>> {
         if !email::is_valid(address) {
@@ -127,6 +136,31 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
                 email: address,
             })
             .await?;
+        if self.auth.inner.config.email_linking == EmailLinking::Verified {
+            return self.request_email_link(user, address).await;
+        }
+        self.attach_email(user_id, address).await?;
+        entities::user(&self.record(user_id).await?)
+    }
+
+    /// Verified linking: checks the address is free, stores a pending link and sends
+    /// the confirmation. The user comes back unchanged.
+    async fn request_email_link(&self, user: UserRecord, address: &str) -> Result<User<U>> {
+        match self.auth.inner.store.user_by_email(address).await? {
+            Some(owner) if owner.id != user.id => return Err(Reason::EmailInUse.into()),
+            // Already this user's: nothing to confirm.
+            Some(_) => return entities::user(&user),
+            None => {}
+        }
+        self.auth
+            .magic_links()
+            .send_email_confirmation(&user.id, address)
+            .await?;
+        entities::user(&user)
+    }
+
+    /// Attaches `address` to the user, refusing another user's address.
+    pub(crate) async fn attach_email(&self, user_id: &str, address: &str) -> Result<()> {
         match self
             .auth
             .inner
@@ -145,7 +179,7 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
         self.auth.emit(Event::EmailLinked {
             user_id: user_id.to_owned(),
         });
-        entities::user(&self.record(user_id).await?)
+        Ok(())
     }
 
     /// Removes a user's email; refused when the user has none (as v0.4) or has no passkey
@@ -208,12 +242,15 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     }
 }
 
-/// Metadata set from Rust is held to the same limit as metadata sent over HTTP.
+/// Metadata set from Rust is held to the same limits as metadata sent over HTTP: its
+/// size, and keys without invisible characters ([`crate::input::has_safe_keys`]).
 pub(crate) fn check_metadata_size(metadata: &passkey_magic_shared::Metadata) -> Result<()> {
     let size = serde_json::to_vec(metadata)
         .map(|b| b.len())
         .unwrap_or(usize::MAX);
-    if size > passkey_magic_shared::limits::MAX_METADATA_BYTES {
+    if size > passkey_magic_shared::limits::MAX_METADATA_BYTES
+        || !crate::input::has_safe_keys(metadata)
+    {
         return Err(RequestError::InvalidField("metadata").into());
     }
     Ok(())

@@ -44,7 +44,9 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rate_limits: RateLimits,
     pub(crate) qr_watchers: Arc<Watchers>,
+    pub(crate) qr_waiter_slots: Arc<crate::qr::waiters::WaiterSlots>,
     pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) forwarded_header: crate::http::client_address::ForwardedHeader,
     pub(crate) id_generator: Arc<IdGenerator>,
     /// Magic links: on when both a link URL and an email sender are configured.
     pub(crate) magic_links: Option<MagicLinkSetup>,

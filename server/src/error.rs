@@ -53,6 +53,12 @@ pub enum Error {
     /// `503` with [`crate::magic_links::SEND_FAILED`]; the cause is logged.
     #[error("could not send email")]
     Mail(#[source] MailError),
+    /// A request body that is not `application/json` (`415`).
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    /// A request body over the size limit (`413`).
+    #[error("Request body too large")]
+    PayloadTooLarge,
 }
 
 /// `Result` with this crate's [`Error`].

@@ -38,7 +38,9 @@
 //! - [`axum`]: using passkey-magic in your own axum app — one-call mount, the
 //!   [`axum::CurrentSession`] / [`axum::CurrentUser`] extractors, cookie sessions with
 //!   the CSRF origin check, host session systems (tower-sessions), QR-only mode, CORS.
-//! - [`serve`]: running a router on a listener with graceful shutdown.
+//! - [`serve`]: running a router on a listener with graceful shutdown, header/body/idle
+//!   timeouts and connection caps (a hostile network cannot starve the service).
+//! - [`input`]: what text is accepted (no invisible characters, safe user ids).
 //! - [`demo`]: serving the `www-example` demo app next to the API.
 //! - [`store`]: the [`store::Store`] trait and its adapters (memory, SQLite, PostgreSQL,
 //!   Redis), plus the conformance suite every adapter must pass (feature `testing`).
@@ -89,6 +91,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod http;
+pub mod input;
 pub mod magic_links;
 pub mod mail;
 pub mod passkeys;

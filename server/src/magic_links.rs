@@ -31,6 +31,11 @@
 //!   unique email decides, and the loser signs in the winner's user (`isNewUser: false`).
 //! - **No account probing**: sending answers `{sent: true}` whether or not the email has
 //!   an account.
+//! - **Email confirmations** (verified email linking, the default): `link-email` sends a
+//!   link of the same form to the address; verifying *its* token attaches the address to
+//!   the user who asked and signs that user in (`isNewUser: false`). Until then the
+//!   address belongs to nobody, so an ordinary magic link for it never reaches that
+//!   user.
 //!
 //! ## Hooks and events
 //!
@@ -55,10 +60,10 @@ use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::{MagicLinkAttempt, RegisterAttempt, SignInAttempt};
 use crate::mail::MagicLinkSetup;
-use crate::mail::{MagicLinkEmail, recipient_fingerprint};
+use crate::mail::{MagicLinkEmail, MailPurpose, recipient_fingerprint};
 use crate::secrets::{TokenHash, generate_token, random_user_handle};
 use crate::sessions::ClientInfo;
-use crate::store::{MagicLinkRecord, StoreError, UserRecord};
+use crate::store::{EmailLinkRecord, MagicLinkRecord, StoreError, UserRecord};
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
 use passkey_magic_shared::magic_link::build_url;
 use passkey_magic_shared::magic_links::{SendMagicLinkResponse, VerifyMagicLinkResponse};
@@ -156,6 +161,94 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
         Ok(SendMagicLinkResponse { sent: true })
     }
 
+    /// Verified email linking: sends `address` a confirmation link that, when used,
+    /// attaches it to `user_id` and signs that user in. The link lives as long as a magic
+    /// link and is stored only as its token's hash.
+    ///
+    /// # Errors
+    /// `400` when magic links are not configured; [`Error::Mail`] (`503`) when the email
+    /// could not be sent (the pending link is discarded first); storage failures.
+    pub(crate) async fn send_email_confirmation(&self, user_id: &str, address: &str) -> Result<()> {
+        let setup = self.setup()?;
+        let token = generate_token()?;
+        let now = self.auth.now();
+        let ttl = setup.config.ttl;
+        let record = EmailLinkRecord {
+            token_hash: TokenHash::of_token(&token),
+            user_id: user_id.to_owned(),
+            email: address.to_owned(),
+            created_at: now,
+            expires_at: now.saturating_add(ttl),
+        };
+        self.auth.inner.store.put_email_link(&record).await?;
+        let message = MagicLinkEmail::new(
+            address,
+            build_url(&setup.config.url, token.expose()),
+            token,
+            self.auth.inner.config.rp_name.clone(),
+            record.expires_at,
+            ttl,
+        )
+        .with_purpose(MailPurpose::ConfirmEmail);
+        if let Err(error) = setup.sender.send_magic_link(&message).await {
+            if let Err(error) = self
+                .auth
+                .inner
+                .store
+                .take_email_link(&record.token_hash, now)
+                .await
+            {
+                tracing::error!(%error, "could not delete an undelivered email confirmation");
+            }
+            tracing::warn!(
+                recipient = %recipient_fingerprint(address),
+                %error,
+                "email confirmation not sent; link discarded"
+            );
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// Uses a confirmation link of verified email linking: attaches the address to the
+    /// user who asked and signs that user in.
+    async fn confirm_email(
+        &self,
+        link: EmailLinkRecord,
+        client: &ClientInfo,
+    ) -> Result<VerifyMagicLinkResponse<U>> {
+        let user = self
+            .auth
+            .inner
+            .store
+            .user_by_id(&link.user_id)
+            .await?
+            .ok_or(Error::InvalidRequest(Reason::InvalidMagicLink))?;
+        self.allow_sign_in(&user).await?;
+        self.auth
+            .accounts()
+            .attach_email(&user.id, &link.email)
+            .await?;
+        let user = self.auth.accounts().record(&user.id).await?;
+        let plain = entities::plain_user(&user);
+        let session = self
+            .auth
+            .sessions()
+            .create(&user.id, AuthMethod::MagicLink, client, None)
+            .await?;
+        self.auth
+            .inner
+            .hooks
+            .after_authenticate(&plain, &entities::without_token(&session))
+            .await;
+        Ok(VerifyMagicLinkResponse {
+            method: AuthMethod::MagicLink,
+            user: entities::user(&user)?,
+            session,
+            is_new_user: false,
+        })
+    }
+
     /// Makes an undelivered link unusable. If even that fails, nobody holds its token (it
     /// was never delivered) and it expires with its TTL.
     async fn discard(&self, token_hash: &TokenHash) {
@@ -185,13 +278,14 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             return Err(RequestError::InvalidField("token").into());
         }
         let hash = TokenHash::of(token);
-        let link = self
-            .auth
-            .inner
-            .store
-            .take_magic_link(&hash, self.auth.now())
-            .await?
-            .ok_or(Error::InvalidRequest(Reason::InvalidMagicLink))?;
+        let store = &self.auth.inner.store;
+        let Some(link) = store.take_magic_link(&hash, self.auth.now()).await? else {
+            // Not a sign-in link: perhaps a confirmation of verified email linking.
+            return match store.take_email_link(&hash, self.auth.now()).await? {
+                Some(link) => self.confirm_email(link, client).await,
+                None => Err(Error::InvalidRequest(Reason::InvalidMagicLink)),
+            };
+        };
         let (user, is_new_user) = self.user_for(&link.email).await?;
         let plain = entities::plain_user(&user);
         let session = self

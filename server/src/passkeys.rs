@@ -196,7 +196,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     ) -> Result<RegisterOptionsResponse> {
         let store = &self.auth.inner.store;
         let user_id = match &request.user_id {
-            Some(id) if id.is_empty() => {
+            Some(id) if !crate::input::is_safe_user_id(id) => {
                 return Err(Error::Request(RequestError::InvalidField("userId")));
             }
             Some(id) if store.user_by_id(id).await?.is_some() => {
@@ -205,6 +205,11 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             Some(id) => id.clone(),
             None => self.auth.new_id()?,
         };
+        if let Some(name) = &request.user_name
+            && !crate::input::is_safe_text(name)
+        {
+            return Err(Error::Request(RequestError::InvalidField("userName")));
+        }
         if let Some(address) = &request.email {
             if !email::is_valid(address) {
                 return Err(Error::InvalidRequest(Reason::InvalidEmail));
@@ -643,6 +648,9 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         label: Option<&str>,
         metadata: Option<&C>,
     ) -> Result<()> {
+        if label.is_some_and(|label| !crate::input::is_safe_text(label)) {
+            return Err(RequestError::InvalidField("label").into());
+        }
         let stored = metadata.map(entities::metadata_to_store).transpose()?;
         if let Some(stored) = &stored {
             crate::accounts::check_metadata_size(stored)?;

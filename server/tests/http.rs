@@ -10,6 +10,7 @@ mod support;
 use passkey_magic_server::accounts::{
     EMAIL_IN_USE, INVALID_EMAIL, NO_EMAIL_TO_UNLINK, UNLINK_LOCKOUT,
 };
+use passkey_magic_server::config::EmailLinking;
 use passkey_magic_server::events::Event;
 use passkey_magic_server::hooks::{Hooks, RegisterAttempt, Veto};
 use passkey_magic_server::passkeys::{
@@ -1105,7 +1106,7 @@ async fn metadata_over_16_kib_is_refused() {
 
 #[tokio::test]
 async fn removing_the_last_passkey_without_email_is_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(builder().email_linking(EmailLinking::Immediate)).await;
     let mut browser = Browser::new();
     let account = server.sign_up(&mut browser).await;
     let path = format!("/account/credentials/{}", account.credential());
@@ -1196,7 +1197,8 @@ async fn unlinking_the_email_of_a_user_with_a_passkey_works() {
 
 #[tokio::test]
 async fn linking_an_email_relinks_own_but_never_takes_another_users() {
-    let server = TestServer::start().await;
+    // v0.4's immediate linking (verified linking is tested in magic_links.rs).
+    let server = TestServer::start_with(builder().email_linking(EmailLinking::Immediate)).await;
     let (mut ada_browser, mut bob_browser) = (Browser::new(), Browser::new());
     let ada = server.sign_up(&mut ada_browser).await;
     let bob = server.sign_up(&mut bob_browser).await;
@@ -1370,7 +1372,9 @@ async fn oversized_fields_are_refused_with_their_name() {
     server
         .post(
             "/passkey/register/options",
-            json!({"userId": "u".repeat(256)}),
+            // A client-chosen user id is at most 64 characters (the WebAuthn user
+            // handle's limit), though other ids may have 256.
+            json!({"userId": "u".repeat(passkey_magic_server::input::MAX_USER_ID_LEN)}),
         )
         .await
         .ok();
@@ -1461,7 +1465,7 @@ async fn oversized_bodies_are_refused() {
     let reply = server
         .send(Method::POST, "/account/email-available", None, Some(body))
         .await;
-    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.status, 413, "{reply:?}");
 }
 
 #[tokio::test]
@@ -1615,4 +1619,228 @@ async fn hooks_never_receive_a_session_token() {
         let printed = format!("{session:?} {}", serde_json::to_string(session).unwrap());
         assert!(!printed.contains(&account.token), "{name}: {printed}");
     }
+}
+
+// ---------------------------------------------------------------- response hygiene
+
+/// Every API response, success or refusal, is `no-store`, `nosniff` and `no-referrer`.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let base = server.base_url();
+    let requests = [
+        http.post(format!("{base}/account/email-available"))
+            .json(&json!({"email": "ada@example.com"})),
+        http.get(format!("{base}/session")),
+        http.get(format!("{base}/no-such-route")),
+        http.post(format!("{base}/passkey/authenticate/options"))
+            .json(&json!({})),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let headers = response.headers();
+        let status = response.status();
+        assert_eq!(headers["cache-control"], "no-store", "{status}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{status}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{status}");
+    }
+}
+
+/// A cross-site HTML form can post `text/plain` without a preflight: such a body is
+/// refused with 415 before any handler runs, so it sends no magic link and probes nothing.
+#[tokio::test]
+async fn a_body_that_is_not_json_is_refused_with_415() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = http
+            .post(format!("{}/account/email-available", server.base_url()))
+            .header("content-type", content_type)
+            .body(r#"{"email":"ada@example.com"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "Content-Type must be application/json");
+    }
+    let response = http
+        .post(format!("{}/account/email-available", server.base_url()))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(r#"{"email":"ada@example.com"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// An oversized body is 413 (not 400) with a JSON body; a bad path parameter and an
+/// unknown path answer JSON too.
+#[tokio::test]
+async fn framework_refusals_answer_json() {
+    let server = TestServer::start().await;
+    let big = json!({"email": "a".repeat(100 * 1024)}).to_string();
+    let reply = server
+        .send(Method::POST, "/account/email-available", None, Some(big))
+        .await;
+    assert_eq!(reply.status, 413, "{reply:?}");
+    assert_eq!(reply.body["error"], "Request body too large");
+    let reply = server.send(Method::PUT, "/session", None, None).await;
+    assert_eq!(reply.status, 404, "{reply:?}");
+
+    // The router alone (mounted by an app under its own server) refuses the same way.
+    use tower::ServiceExt;
+    let router = passkey_magic_server::http::router(server.auth.clone());
+    let request = axum::http::Request::post("/account/email-available")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"email": "a".repeat(100 * 1024)}).to_string(),
+        ))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+// ---------------------------------------------------------------- input hygiene
+
+/// `"\u{212A}ate@…"` (Kelvin sign) lower-cases to `kate@…` under Unicode rules: it is
+/// refused, never treated as Kate's address (and so never signs into her account).
+#[tokio::test]
+async fn emails_that_cannot_be_compared_by_ascii_case_are_refused() {
+    let server = TestServer::start().await;
+    let kate = server
+        .sign_up_with(&mut Browser::new(), json!({"email": "kate@example.com"}))
+        .await;
+    for spoof in ["\u{212A}ate@example.com", "kate\u{200B}@example.com"] {
+        server
+            .post("/passkey/register/options", json!({"email": spoof}))
+            .await
+            .assert_error(400, INVALID_EMAIL);
+        let available = server
+            .post("/account/email-available", json!({"email": spoof}))
+            .await
+            .ok();
+        assert_eq!(available["available"], false, "{spoof:?}");
+        server
+            .post_as(
+                &kate.token,
+                "/account/can-link-email",
+                json!({"email": spoof}),
+            )
+            .await
+            .ok();
+    }
+    // ASCII case still does not matter.
+    server
+        .post(
+            "/passkey/register/options",
+            json!({"email": "KATE@example.com"}),
+        )
+        .await
+        .assert_error(400, EMAIL_IN_USE);
+}
+
+/// Labels, user names and metadata keys with invisible or reordering characters are
+/// refused: they make one string look like another.
+#[tokio::test]
+async fn invisible_characters_are_refused_in_labels_names_and_metadata_keys() {
+    let server = TestServer::start().await;
+    server
+        .post(
+            "/passkey/register/options",
+            json!({"userName": "ada\u{202E}nimda"}),
+        )
+        .await
+        .assert_error(400, "Invalid field: userName");
+    let ada = server.sign_up(&mut Browser::new()).await;
+    let path = format!("/account/credentials/{}", ada.credential());
+    server
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&ada.token),
+            Some(json!({"label": "My\u{200B}Key"}).to_string()),
+        )
+        .await
+        .assert_error(400, "Invalid field: label");
+    server
+        .send(
+            Method::PATCH,
+            "/account",
+            Some(&ada.token),
+            Some(json!({"metadata": {"role\u{2066}": "admin"}}).to_string()),
+        )
+        .await
+        .assert_error(400, "Invalid field: metadata");
+    // Ordinary non-ASCII text is fine.
+    server
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&ada.token),
+            Some(json!({"label": "Jürgen's 🔑"}).to_string()),
+        )
+        .await
+        .ok();
+}
+
+/// A client-chosen user id has a safe charset and length, and never an existing id.
+#[tokio::test]
+async fn client_chosen_user_ids_are_limited_to_a_safe_charset() {
+    let server = TestServer::start().await;
+    for bad in ["a b", "../x", "ü", "a\u{200B}", &"x".repeat(65)] {
+        server
+            .post("/passkey/register/options", json!({"userId": bad}))
+            .await
+            .assert_error(400, "Invalid field: userId");
+    }
+    let ada = server
+        .sign_up_with(&mut Browser::new(), json!({"userId": "ada-1"}))
+        .await;
+    assert_eq!(ada.user_id, "ada-1");
+    server
+        .post("/passkey/register/options", json!({"userId": "ada-1"}))
+        .await
+        .assert_error(400, USER_EXISTS);
+}
+
+/// A sign-in from a page framed by another site (`clientDataJSON.crossOrigin: true`) is
+/// refused: cross-origin embedding is not offered, so no top origins are allowed.
+#[tokio::test]
+async fn cross_origin_sign_ins_are_refused() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new();
+    server.sign_up(&mut browser).await;
+    let options = server
+        .post("/passkey/authenticate/options", json!({}))
+        .await
+        .ok();
+    let response = browser.authenticate_cross_origin(&options["options"]).await;
+    let client_data = response["response"]["clientDataJSON"].as_str().unwrap();
+    let client_data = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            client_data,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        client_data.contains("\"crossOrigin\":true"),
+        "{client_data}"
+    );
+    server
+        .post(
+            "/passkey/authenticate/verify",
+            json!({ "response": response }),
+        )
+        .await
+        .assert_error(400, VERIFICATION_FAILED);
 }

@@ -12,6 +12,7 @@ mod smtp_sink;
 mod support;
 
 use passkey_magic_server::config::ConfigError;
+use passkey_magic_server::config::{Budget, EmailLinking};
 use passkey_magic_server::events::Event;
 use passkey_magic_server::hooks::{Hooks, MagicLinkAttempt, RegisterAttempt, SignInAttempt, Veto};
 use passkey_magic_server::magic_links::{INVALID_MAGIC_LINK, MagicLinkConfig, SEND_FAILED};
@@ -323,7 +324,9 @@ async fn an_existing_email_signs_in_its_user() {
 #[tokio::test]
 async fn a_link_for_another_users_email_signs_in_that_user_without_merging() {
     let sink = SmtpSink::start().await;
-    let server = start(&sink).await;
+    // Immediate (v0.4) linking, so Ada's email is hers at once.
+    let server =
+        TestServer::start_with(magic_builder(&sink).email_linking(EmailLinking::Immediate)).await;
     // Ada signed up with a passkey and linked her email; Bob has only a passkey.
     let ada = server.sign_up(&mut Browser::new()).await;
     server
@@ -913,6 +916,7 @@ async fn the_dev_outbox_keeps_links_for_tests_and_tools() {
             "url": message.url,
             "token": message.token,
             "sentAt": "2026-11-29T21:41:38.000Z",
+            "subject": "Sign in to localhost",
         })
     );
     assert_eq!(
@@ -920,4 +924,210 @@ async fn the_dev_outbox_keeps_links_for_tests_and_tools() {
         true
     );
     std::fs::remove_file(&file).unwrap();
+}
+
+// ---------------------------------------------------------------- verified email linking
+
+/// Links `email` to the signed-in user behind `token` (verified linking): the answer is
+/// the user unchanged, and the confirmation's token comes from the mail received.
+async fn link_and_receive(
+    server: &TestServer,
+    sink: &SmtpSink,
+    token: &str,
+    email: &str,
+) -> (Value, String) {
+    let before = sink.messages().len();
+    let user = server
+        .post_as(token, "/account/link-email", json!({ "email": email }))
+        .await
+        .ok();
+    let messages = sink.messages();
+    assert_eq!(messages.len(), before + 1, "a confirmation was sent");
+    assert!(
+        messages[before]
+            .header("Subject")
+            .unwrap_or_default()
+            .starts_with("Confirm your email"),
+        "{:?}",
+        messages[before].header("Subject")
+    );
+    (user, extract_token(&messages[before].link()).unwrap())
+}
+
+/// The pre-hijacking attack of v0.4: Mallory links Ada's address to his account before
+/// Ada signs up. With verified linking (the default) the address stays free until its
+/// owner confirms: Ada's own magic link creates *her* account, never Mallory's.
+#[tokio::test]
+async fn linking_someone_elses_email_never_signs_them_into_your_account() {
+    let sink = SmtpSink::start().await;
+    let server = start(&sink).await;
+    let mallory = server.sign_up(&mut Browser::new()).await;
+    let (user, _confirmation) =
+        link_and_receive(&server, &sink, &mallory.token, "ada@example.com").await;
+    // The v0.4 shape, unchanged user: no email yet.
+    assert_eq!(user["user"]["id"], mallory.user_id.as_str());
+    assert!(user["user"].get("email").is_none(), "{user}");
+    // The address is still free for anyone to check or use...
+    let available = server
+        .post(
+            "/account/email-available",
+            json!({ "email": "ada@example.com" }),
+        )
+        .await
+        .ok();
+    assert_eq!(available["available"], true);
+    // ...and Ada's magic link signs her into a new account of her own.
+    let token = send_and_receive(&server, &sink, "ada@example.com").await;
+    let ada = verify(&server, &token).await.ok();
+    assert_eq!(ada["isNewUser"], true);
+    assert_ne!(ada["user"]["id"], mallory.user_id.as_str());
+    let mallory_now = server.get_as(&mallory.token, "/account").await.ok();
+    assert!(mallory_now["user"].get("email").is_none());
+}
+
+/// The owner of the address confirms: the address is attached to the account that asked,
+/// the confirmation signs that account in, works once, and from then on a magic link
+/// for the address signs in that account.
+#[tokio::test]
+async fn a_confirmed_email_is_linked_once_and_then_signs_in() {
+    let sink = SmtpSink::start().await;
+    let server = start(&sink).await;
+    let ada = server.sign_up(&mut Browser::new()).await;
+    let (_, confirmation) = link_and_receive(&server, &sink, &ada.token, "Ada@Example.com").await;
+    let confirmed = verify(&server, &confirmation).await.ok();
+    assert_eq!(confirmed["isNewUser"], false);
+    assert_eq!(confirmed["user"]["id"], ada.user_id.as_str());
+    assert_eq!(confirmed["user"]["email"], "Ada@Example.com");
+    verify(&server, &confirmation)
+        .await
+        .assert_error(400, "Invalid or expired magic link");
+    let account = server.get_as(&ada.token, "/account").await.ok();
+    assert_eq!(account["user"]["email"], "Ada@Example.com");
+    let token = send_and_receive(&server, &sink, "ada@example.com").await;
+    let signed_in = verify(&server, &token).await.ok();
+    assert_eq!(signed_in["user"]["id"], ada.user_id.as_str());
+    // Asking again for one's own address sends nothing more and changes nothing.
+    let before = sink.messages().len();
+    server
+        .post_as(
+            &ada.token,
+            "/account/link-email",
+            json!({ "email": "ADA@example.com" }),
+        )
+        .await
+        .ok();
+    assert_eq!(sink.messages().len(), before);
+}
+
+/// A confirmation whose address was taken in the meantime attaches nothing.
+#[tokio::test]
+async fn a_confirmation_for_an_address_taken_meanwhile_is_refused() {
+    let sink = SmtpSink::start().await;
+    let server = start(&sink).await;
+    let bob = server.sign_up(&mut Browser::new()).await;
+    let (_, confirmation) = link_and_receive(&server, &sink, &bob.token, "ada@example.com").await;
+    let token = send_and_receive(&server, &sink, "ada@example.com").await;
+    verify(&server, &token).await.ok();
+    verify(&server, &confirmation)
+        .await
+        .assert_error(400, "Email already in use");
+    let bob_now = server.get_as(&bob.token, "/account").await.ok();
+    assert!(bob_now["user"].get("email").is_none());
+}
+
+/// Verified linking needs a way to send the confirmation.
+#[tokio::test]
+async fn verified_linking_without_magic_links_is_refused() {
+    let server = TestServer::start().await;
+    let ada = server.sign_up(&mut Browser::new()).await;
+    server
+        .post_as(
+            &ada.token,
+            "/account/link-email",
+            json!({ "email": "ada@example.com" }),
+        )
+        .await
+        .assert_error(400, "Magic link not configured");
+}
+
+// ---------------------------------------------------------------- enumeration budgets
+
+/// `can-link-email` and `link-email` answer whether an address has an account: they
+/// spend the `email.available` budget per user (and per address), so a signed-in user
+/// cannot probe addresses without limit.
+#[tokio::test]
+async fn email_probes_of_signed_in_users_are_rate_limited() {
+    let sink = SmtpSink::start().await;
+    let server = TestServer::start_with(magic_builder(&sink).rate_limit(
+        RateLimitRule::EmailAvailable,
+        Some(Budget::new(3, Duration::from_secs(60))),
+    ))
+    .await;
+    let ada = server.sign_up(&mut Browser::new()).await;
+    for i in 0..2 {
+        server
+            .post_as(
+                &ada.token,
+                "/account/can-link-email",
+                json!({ "email": format!("p{i}@example.com") }),
+            )
+            .await
+            .ok();
+    }
+    server
+        .post_as(
+            &ada.token,
+            "/account/link-email",
+            json!({ "email": "p2@example.com" }),
+        )
+        .await
+        .ok();
+    for path in ["/account/can-link-email", "/account/link-email"] {
+        let reply = server
+            .post_as(&ada.token, path, json!({ "email": "p3@example.com" }))
+            .await;
+        assert_eq!(reply.status, 429, "{path}: {reply:?}");
+    }
+}
+
+/// Many addresses together cannot flood one inbox: `magicLink.send` also counts per
+/// email across addresses.
+#[tokio::test]
+async fn magic_links_to_one_email_are_capped_across_client_addresses() {
+    let sink = SmtpSink::start().await;
+    let server = TestServer::start_with(
+        magic_builder(&sink)
+            .trusted_proxies(["127.0.0.1/32".parse().unwrap()])
+            .rate_limit(
+                RateLimitRule::MagicLinkSend,
+                Some(Budget::new(2, Duration::from_secs(900))),
+            ),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 1..=3 {
+        let response = http
+            .post(format!("{}/magic-link/send", server.base_url()))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .json(&json!({ "email": "ada@example.com" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+}
+
+/// Operators may turn the public `email-available` route off: it then answers 404.
+#[tokio::test]
+async fn the_email_available_route_can_be_turned_off() {
+    let server = TestServer::start_with(builder().email_available_route(false)).await;
+    server
+        .post(
+            "/account/email-available",
+            json!({ "email": "ada@example.com" }),
+        )
+        .await
+        .assert_error(404, "Not found");
 }

@@ -315,3 +315,59 @@ async fn a_change_made_by_another_instance_wakes_the_waiter_through_the_fallback
     assert_eq!(status.state, QrState::Scanned);
     assert!(counts.snapshot().1 >= 1, "found by a batched re-check");
 }
+
+#[tokio::test(start_paused = true)]
+async fn long_polls_over_the_caps_are_answered_at_once() {
+    let counts = Arc::new(Counts::default());
+    let auth = Auth::builder("localhost", "http://localhost:8787")
+        .unwrap()
+        .store(CountingStore {
+            inner: MemoryStore::new(),
+            counts: Arc::clone(&counts),
+        })
+        .qr_long_poll_caps(1, 2)
+        .build()
+        .unwrap();
+    let wait = |login: &passkey_magic_shared::qr::CreateQrResponse| {
+        let auth = auth.clone();
+        let (id, token) = (login.session_id.clone(), login.status_token.clone());
+        tokio::spawn(async move {
+            auth.qr()
+                .status(
+                    &id,
+                    token.expose(),
+                    Duration::from_secs(30),
+                    &ClientInfo::default(),
+                )
+                .await
+        })
+    };
+    let first = auth.qr().create().await.unwrap();
+    let second = auth.qr().create().await.unwrap();
+    let third = auth.qr().create().await.unwrap();
+    let held = wait(&first);
+    until_waiting(&auth, 1).await;
+    // A second waiter on the same login is over the per-login cap: answered before any
+    // virtual time passes.
+    let started = Instant::now();
+    let over_login_cap = wait(&first).await.unwrap().unwrap();
+    assert_eq!(over_login_cap.state, QrState::Created);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    let held_second = wait(&second);
+    until_waiting(&auth, 2).await;
+    // The overall cap (2) is reached: a waiter on a third login is answered at once too.
+    let started = Instant::now();
+    let over_overall_cap = wait(&third).await.unwrap().unwrap();
+    assert_eq!(over_overall_cap.state, QrState::Created);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    // Held waiters still answer on a change, and their slots come back.
+    auth.qr()
+        .cancel(&first.session_id, first.status_token.expose())
+        .await
+        .unwrap();
+    assert_eq!(held.await.unwrap().unwrap().state, QrState::Cancelled);
+    held_second.abort();
+    let third_waits = wait(&third);
+    until_waiting(&auth, 1).await;
+    third_waits.abort();
+}

@@ -29,6 +29,11 @@ impl Drop for Server {
 impl Server {
     /// Starts the binary on a free loopback port with an in-memory store and `args`.
     fn start(args: &[&str]) -> Self {
+        Self::start_with_database("memory:", args)
+    }
+
+    /// Starts the binary on a free loopback port with `database_url` and `args`.
+    fn start_with_database(database_url: &str, args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_passkey-magic"));
         for (name, _) in std::env::vars() {
             if name.starts_with("PASSKEY_MAGIC_") {
@@ -41,7 +46,7 @@ impl Server {
                 "--listen",
                 "127.0.0.1:0",
                 "--database-url",
-                "memory:",
+                database_url,
             ])
             .args(args)
             .env("RUST_LOG", "info")
@@ -230,4 +235,56 @@ fn an_invalid_link_url_stops_the_server_at_start() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("invalid magic link URL"), "{stderr}");
+}
+
+/// The SQLite database holds session hashes, passkeys and emails: the binary creates it
+/// (and so SQLite its `-wal` and `-shm` files) readable by the owner only, like the
+/// outbox file.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("pm-private-db-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("auth.db");
+    let server = Server::start_with_database(&format!("sqlite://{}", db.display()), &[]);
+    // A write, so that the journal files exist.
+    let (status, _) = server
+        .post(
+            "/account/email-available",
+            json!({ "email": "ada@example.com" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut checked = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = dir.join(format!("auth.db{suffix}"));
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            assert_eq!(
+                metadata.permissions().mode() & 0o777,
+                0o600,
+                "{}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Paths outside the API of the standalone binary (no demo site) answer like unknown API
+/// paths: 404 with the JSON error body and the API's headers.
+#[tokio::test]
+async fn unknown_paths_of_the_binary_answer_json() {
+    let server = Server::start(&[]);
+    let response = reqwest::get(format!("http://127.0.0.1:{}/no/such/page", server.port))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "Not found");
 }

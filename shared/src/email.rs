@@ -1,9 +1,12 @@
 //! Email syntax and canonical form.
 //!
 //! The protocol accepts `something@something.tld`: one `@`, no whitespace, a dot inside
-//! the domain, at most [`MAX_EMAIL_LEN`] characters. Deliverability is proven by the magic
-//! link, not by syntax. Emails are matched case-insensitively: [`canonical`] is the key
-//! under which an address is unique.
+//! the domain, at most [`MAX_EMAIL_LEN`] characters, **ASCII only** (internationalised
+//! domains in their `xn--` form). Deliverability is proven by the magic link, not by
+//! syntax. Emails are matched by **ASCII** lower-casing only: [`canonical`] is the key
+//! under which an address is unique. Full Unicode case rules would make different
+//! addresses equal (`"\u{212A}ate@…"`, with a Kelvin sign, lower-cases to `kate@…`), so
+//! addresses that cannot be compared that way are refused instead.
 
 use crate::limits::MAX_EMAIL_LEN;
 
@@ -16,7 +19,12 @@ use crate::limits::MAX_EMAIL_LEN;
 /// assert!(!is_valid("ada lovelace@example.com"));
 /// ```
 pub fn is_valid(email: &str) -> bool {
-    if email.chars().count() > MAX_EMAIL_LEN || email.chars().any(char::is_whitespace) {
+    if email.len() > MAX_EMAIL_LEN
+        || !email.is_ascii()
+        || email
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
         return false;
     }
     let Some((local, domain)) = email.split_once('@') else {
@@ -31,14 +39,14 @@ pub fn is_valid(email: &str) -> bool {
         .any(|(at, c)| c == '.' && at > 0 && at + 1 < domain.len())
 }
 
-/// The canonical form used to compare and index emails: lower case.
+/// The canonical form used to compare and index emails: ASCII lower case.
 ///
 /// ```
 /// use passkey_magic_shared::email::canonical;
 /// assert_eq!(canonical("Ada@Example.COM"), "ada@example.com");
 /// ```
 pub fn canonical(email: &str) -> String {
-    email.to_lowercase()
+    email.to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -46,15 +54,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_ordinary_and_unicode_addresses() {
+    fn accepts_ordinary_ascii_addresses() {
         for ok in [
             "a@b.co",
             "first.last+tag@sub.example.org",
-            "jürgen@bücher.de",
+            "j@xn--bcher-kva.de",
             "x@y.z",
         ] {
             assert!(is_valid(ok), "{ok}");
         }
+    }
+
+    /// Non-ASCII addresses cannot be compared safely: the Kelvin sign lower-cases to `k`
+    /// under Unicode rules, so `\u{212A}ate@…` would be Kate's address.
+    #[test]
+    fn refuses_what_cannot_be_compared_by_ascii_case() {
+        for bad in [
+            "\u{212A}ate@example.com",
+            "jürgen@bücher.de",
+            "a\u{200B}@example.com",
+            "evil\u{202E}@example.com",
+            "a\u{7F}@example.com",
+        ] {
+            assert!(!is_valid(bad), "{bad:?}");
+        }
+        assert_eq!(canonical("Kate@Example.COM"), "kate@example.com");
+        assert_ne!(canonical("\u{212A}ate@example.com"), "kate@example.com");
     }
 
     #[test]

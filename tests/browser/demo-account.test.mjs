@@ -1,5 +1,5 @@
 // The account page, every action: passkeys (rename, add, remove, the last one protected),
-// email (link, in use, unlink), display name, sessions (revoke one, all others, seen from
+// email (link pending its confirmation, confirmed from the dev mailbox, in use, unlink), display name, sessions (revoke one, all others, seen from
 // the other browser), and deleting the account.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,16 +122,34 @@ test('email: link, refuse one in use, unlink; display name', async () => {
   await other.page.click('#link-email-button');
   await waitForText(other.page, '#error', /^That email belongs to another account/);
 
+  // Linking is verified: the address waits for its confirmation, shown as pending.
   await other.page.fill('#link-email', 'second@example.com');
   await other.page.click('#link-email-button');
-  await waitForText(other.page, '#status', /^Email linked: second@example\.com\.$/);
-  assert.equal(await other.page.textContent('#email-current'), 'Linked: second@example.com');
+  await waitForText(other.page, '#status', /^Confirmation sent to second@example\.com/);
+  assert.equal(await other.page.textContent('#email-current'), 'No email linked: you sign in with passkeys only.');
+  assert.match(await other.page.textContent('#email-pending'), /^Waiting for confirmation: we sent a link to second@example\.com\./);
+  await screenshot(other.page, 'account-email-pending');
+  await other.page.reload();
+  await waitForText(other.page, '#email-pending', /^Waiting for confirmation/);
+
+  // The confirmation link, opened from the dev mailbox, links the address.
+  const [confirmation] = await outbox(server);
+  assert.equal(confirmation.email, 'second@example.com');
+  await open(other.page, server.url('/mailbox.html'));
+  await waitForText(other.page, '#messages li .item-title', /^Email confirmation for second@example\.com$/);
+  await other.page.click(`a[href="${confirmation.url}"]`);
+  await other.page.waitForURL(/verify\.html/);
+  await waitForText(other.page, '#status', /^Signed in\.$/);
+  await open(other.page, server.url('/account.html'));
+  await waitForText(other.page, '#email-current', /^Linked: second@example\.com$/);
+  assert.equal(await other.page.isHidden('#email-pending'), true);
   assert.equal(await other.page.textContent('#link-email-button'), 'Change email');
 
   await other.page.fill('#display-name', 'Grace Hopper');
   await other.page.click('#save-profile');
   await waitForText(other.page, '#status', /^Display name saved: Grace Hopper\.$/);
-  assert.match(await other.page.textContent('#who'), /^Signed in as Grace Hopper \(Passkey\)\.$/);
+  // The confirmation link signed this browser in again, by email link.
+  assert.match(await other.page.textContent('#who'), /^Signed in as Grace Hopper \(Email link\)\.$/);
   await other.page.reload();
   await waitForText(other.page, '#who', /^Signed in as Grace Hopper/);
   assert.equal(await other.page.inputValue('#display-name'), 'Grace Hopper');

@@ -27,7 +27,9 @@ const PAGE = `<!doctype html>
 before(async () => {
   project = freshProject();
   writeFileSync(path.join(project, 'index.html'), PAGE);
-  const args = ['--dev', '--demo-dir', project];
+  // v0.4's immediate email linking: this file checks the SDK's v0.4 call shapes
+  // (verified linking, the server's default, is covered by demo-account.test.mjs).
+  const args = ['--dev', '--demo-dir', project, '--email-linking', 'immediate'];
   server = await startServer({ args });
   confirming = await startServer({ args: [...args, '--qr-confirmation', 'true'] });
   browser = await launchChromium();

@@ -4,12 +4,16 @@
 use super::magic_links::MagicLinkConfig;
 use super::qr::{QrConfig, QrConfirmation};
 use super::rate_limits::{Budget, FailureMode, RateLimitConfig};
-use super::{AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESSION_TTL, parse_origin};
+use super::{
+    AuthConfig, ConfigError, DEFAULT_CHALLENGE_TTL, DEFAULT_SESSION_TTL, EmailLinking, parse_origin,
+};
 use crate::auth::{Auth, IdGenerator, Inner, MetadataType};
 use crate::clock::{Clock, SystemClock};
 use crate::events::Events;
 use crate::hooks::{Hooks, NoHooks};
+use crate::http::client_address::ForwardedHeader;
 use crate::mail::{EmailSender, MagicLinkSetup};
+use crate::qr::waiters::WaiterSlots;
 use crate::rate_limit::{MemoryRateLimiter, RateLimiter, RateLimits};
 use crate::secrets::random_id;
 use crate::store::{MemoryStore, Store};
@@ -40,6 +44,7 @@ pub struct AuthBuilder {
     rate_limits: RateLimitConfig,
     rate_limiter: Arc<dyn RateLimiter>,
     trusted_proxies: Vec<IpNet>,
+    forwarded_header: ForwardedHeader,
     id_generator: Arc<IdGenerator>,
     magic_link_config: Option<MagicLinkConfig>,
     email_sender: Option<Arc<dyn EmailSender>>,
@@ -59,6 +64,8 @@ impl AuthBuilder {
                 session_ttl: DEFAULT_SESSION_TTL,
                 challenge_ttl: DEFAULT_CHALLENGE_TTL,
                 qr: QrConfig::default(),
+                email_linking: EmailLinking::default(),
+                email_available_route: true,
             },
             store: Arc::new(MemoryStore::new()),
             hooks: Arc::new(NoHooks),
@@ -66,6 +73,7 @@ impl AuthBuilder {
             rate_limits: RateLimitConfig::default(),
             rate_limiter: Arc::new(MemoryRateLimiter::default()),
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
             id_generator: Arc::new(random_id),
             magic_link_config: None,
             email_sender: None,
@@ -116,6 +124,15 @@ impl AuthBuilder {
     /// instances (changes in this process wake them at once). Default: 3 seconds.
     pub fn qr_poll_fallback(mut self, interval: Duration) -> Self {
         self.config.qr.poll_fallback = interval;
+        self
+    }
+
+    /// Caps on QR status long-polls held at once: `per_login` on one QR login (a desktop
+    /// needs one) and `overall` in this process; a poll over a cap is answered at once
+    /// with the current status. Default: 4 and 16 384.
+    pub fn qr_long_poll_caps(mut self, per_login: usize, overall: usize) -> Self {
+        self.config.qr.max_waiters_per_login = per_login;
+        self.config.qr.max_waiters = overall;
         self
     }
 
@@ -172,17 +189,43 @@ impl AuthBuilder {
         self
     }
 
-    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Real-IP` headers are
-    /// believed. Default: none — the client address is the socket peer, so a client
+    /// Reverse proxies whose forwarding header ([`forwarded_header`](Self::forwarded_header))
+    /// is believed. Default: none — the client address is the socket peer, so a client
     /// cannot dodge rate limits by sending such headers itself.
     pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
         self.trusted_proxies = proxies.into_iter().collect();
         self
     }
 
+    /// The one forwarding header a trusted proxy sets; the others are ignored. In a chain
+    /// the client is the right-most entry that is not a trusted proxy. Default:
+    /// `X-Forwarded-For`.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
+        self
+    }
+
     /// Id generator for users and sessions. Default: random UUID v4 strings.
     pub fn id_generator(mut self, generate: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.id_generator = Arc::new(move || Ok(generate()));
+        self
+    }
+
+    // ---- accounts ----
+
+    /// How `link-email` attaches an address. Default: [`EmailLinking::Verified`] (a
+    /// confirmation link is sent; needs magic links). [`EmailLinking::Immediate`] is
+    /// v0.4's behaviour and lets a user claim an address they do not own: read its risk.
+    pub fn email_linking(mut self, linking: EmailLinking) -> Self {
+        self.config.email_linking = linking;
+        self
+    }
+
+    /// Whether the public `POST /account/email-available` route answers. It tells anyone
+    /// whether an address has an account (rate limited by `email.available`); `false`
+    /// makes it `404`. Default: `true` (v0.4).
+    pub fn email_available_route(mut self, enabled: bool) -> Self {
+        self.config.email_available_route = enabled;
         self
     }
 
@@ -238,8 +281,13 @@ impl AuthBuilder {
             Arc::clone(&self.clock),
             self.config.qr.poll_fallback,
         ));
+        let qr_waiter_slots = Arc::new(WaiterSlots::new(
+            self.config.qr.max_waiters_per_login,
+            self.config.qr.max_waiters,
+        ));
         Ok(Auth::from_inner(Inner {
             qr_watchers,
+            qr_waiter_slots,
             config: self.config,
             webauthn,
             store: self.store,
@@ -248,6 +296,7 @@ impl AuthBuilder {
             clock: self.clock,
             rate_limits: RateLimits::new(self.rate_limits, self.rate_limiter),
             trusted_proxies: self.trusted_proxies,
+            forwarded_header: self.forwarded_header,
             id_generator: self.id_generator,
             magic_links,
         }))

@@ -18,7 +18,8 @@ pub mod rate_limits;
 pub use builder::AuthBuilder;
 pub use magic_links::{DEFAULT_MAGIC_LINK_TTL, MagicLinkConfig};
 pub use qr::{
-    DEFAULT_CODE_LENGTH, DEFAULT_POLL_FALLBACK, DEFAULT_QR_TTL, QrConfig, QrConfirmation,
+    DEFAULT_CODE_LENGTH, DEFAULT_MAX_WAITERS, DEFAULT_MAX_WAITERS_PER_LOGIN, DEFAULT_POLL_FALLBACK,
+    DEFAULT_QR_TTL, QrConfig, QrConfirmation,
 };
 pub use rate_limits::{Budget, DEFAULT_IPV6_PREFIX_LEN, FailureMode, RateLimitConfig};
 
@@ -83,6 +84,28 @@ pub struct AuthConfig {
     pub challenge_ttl: Duration,
     /// QR login settings.
     pub qr: QrConfig,
+    /// How `link-email` attaches an address. Default: [`EmailLinking::Verified`].
+    pub email_linking: EmailLinking,
+    /// Whether the public `POST /account/email-available` route answers (v0.4: yes). It
+    /// tells anyone whether an address has an account; off, it answers `404`.
+    /// Default: `true`.
+    pub email_available_route: bool,
+}
+
+/// How linking an email to an account (`link-email`) works.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EmailLinking {
+    /// The address gets a confirmation link (sent like a magic link, so magic links must
+    /// be configured); only using it attaches the address, and signs in the account
+    /// that asked. Until then the address stays free: `link-email` answers the user
+    /// unchanged, and a magic link for the address never signs into that account.
+    #[default]
+    Verified,
+    /// v0.4's behaviour: the address is attached at once, without proof that the user
+    /// owns it. **Risk**: a user can link someone else's address; when its owner later
+    /// signs in with a magic link, they land in that user's account (pre-hijacking).
+    /// Only for compatibility with apps that verify addresses themselves.
+    Immediate,
 }
 
 impl AuthConfig {
@@ -154,6 +177,8 @@ mod tests {
             session_ttl: DEFAULT_SESSION_TTL,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
             qr: QrConfig::default(),
+            email_linking: EmailLinking::default(),
+            email_available_route: true,
         }
     }
 

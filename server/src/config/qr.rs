@@ -10,6 +10,11 @@ pub const DEFAULT_CODE_LENGTH: u8 = 6;
 /// Default interval of the long-poll re-check for changes made by other instances.
 pub const DEFAULT_POLL_FALLBACK: Duration = Duration::from_secs(3);
 
+/// Default cap on long-polls held at once on one QR login.
+pub const DEFAULT_MAX_WAITERS_PER_LOGIN: usize = 4;
+/// Default cap on QR long-polls held at once in this process.
+pub const DEFAULT_MAX_WAITERS: usize = 16_384;
+
 /// Whether a QR login asks the phone for the digits shown on the desktop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QrConfirmation {
@@ -38,6 +43,12 @@ pub struct QrConfig {
     /// How often long-polls re-check the store for changes made by other instances
     /// (changes in this process wake them at once). Default: 3 seconds.
     pub poll_fallback: Duration,
+    /// Most long-polls held at once on one QR login (a desktop needs one); more are
+    /// answered at once. Default: 4.
+    pub max_waiters_per_login: usize,
+    /// Most QR long-polls held at once in this process; more are answered at once.
+    /// Default: 16 384.
+    pub max_waiters: usize,
 }
 
 impl Default for QrConfig {
@@ -46,6 +57,8 @@ impl Default for QrConfig {
             ttl: DEFAULT_QR_TTL,
             confirmation: QrConfirmation::default(),
             poll_fallback: DEFAULT_POLL_FALLBACK,
+            max_waiters_per_login: DEFAULT_MAX_WAITERS_PER_LOGIN,
+            max_waiters: DEFAULT_MAX_WAITERS,
         }
     }
 }

@@ -1,15 +1,18 @@
 //! Routes 17–19 and 23–29: the caller's account, passkeys and email.
 
 use super::extract::{IdParam, JsonBody, SignedIn};
-use crate::Result;
+use super::magic_links::ClientIp;
 use crate::auth::{Auth, MetadataType};
+use crate::{Error, Result};
 use axum::Json;
 use axum::extract::State;
+use passkey_magic_shared::RateLimitRule;
 use passkey_magic_shared::accounts::{
     AccountResponse, CanLinkEmailResponse, CredentialsResponse, EmailAvailableResponse,
     EmailRequest, UpdateAccountRequest, UpdateCredentialRequest,
 };
 use passkey_magic_shared::sessions::OkResponse;
+use std::net::IpAddr;
 
 pub(super) async fn get_account<U: MetadataType>(
     SignedIn(current): SignedIn<U>,
@@ -73,11 +76,36 @@ pub(super) async fn remove_credential<U: MetadataType, C: MetadataType>(
     Ok(Json(OkResponse::OK))
 }
 
+/// `can-link-email` and `link-email` tell whether an address has an account, like the
+/// public `email-available`: they are counted under the same `email.available` budget,
+/// per client address and per user, so a signed-in user cannot probe addresses freely.
+async fn check_probe_budget<U: MetadataType, C: MetadataType>(
+    auth: &Auth<U, C>,
+    address: Option<IpAddr>,
+    user_id: &str,
+) -> Result<()> {
+    let limits = auth.rate_limits();
+    limits
+        .check(RateLimitRule::EmailAvailable, address, None, auth.now())
+        .await?;
+    limits
+        .check(
+            RateLimitRule::EmailAvailable,
+            None,
+            Some(&format!("user:{user_id}")),
+            auth.now(),
+        )
+        .await?;
+    Ok(())
+}
+
 pub(super) async fn link_email<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    ClientIp(address): ClientIp,
     JsonBody(request): JsonBody<EmailRequest>,
 ) -> Result<Json<AccountResponse<U>>> {
+    check_probe_budget(&auth, address, &current.user.id).await?;
     let user = auth
         .accounts()
         .link_email(&current.user.id, &request.email)
@@ -96,8 +124,10 @@ pub(super) async fn unlink_email<U: MetadataType, C: MetadataType>(
 pub(super) async fn can_link_email<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    ClientIp(address): ClientIp,
     JsonBody(request): JsonBody<EmailRequest>,
 ) -> Result<Json<CanLinkEmailResponse>> {
+    check_probe_budget(&auth, address, &current.user.id).await?;
     Ok(Json(
         auth.accounts()
             .can_link_email(&current.user.id, &request.email)
@@ -109,6 +139,9 @@ pub(super) async fn email_available<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     JsonBody(request): JsonBody<EmailRequest>,
 ) -> Result<Json<EmailAvailableResponse>> {
+    if !auth.config().email_available_route {
+        return Err(Error::NotFound);
+    }
     let available = auth.accounts().is_email_available(&request.email).await?;
     Ok(Json(EmailAvailableResponse { available }))
 }

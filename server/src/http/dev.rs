@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-/// The dev outbox's answer: `{"messages": [{email, url, token, sentAt}, …]}`, newest
+/// The dev outbox's answer: `{"messages": [{email, url, token, sentAt, subject}, …]}`, newest
 /// first.
 #[derive(Debug, Serialize)]
 pub struct OutboxResponse {

@@ -8,6 +8,7 @@ use crate::Error;
 use crate::error::chain;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use passkey_magic_shared::RequestError;
 use passkey_magic_shared::error::{ErrorBody, ErrorCode, messages};
 
 impl Error {
@@ -23,8 +24,48 @@ impl Error {
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
             Error::Mail(_) => ErrorCode::Unavailable,
+            Error::UnsupportedMediaType | Error::PayloadTooLarge => ErrorCode::InvalidRequest,
         }
     }
+
+    /// The HTTP status of this error: its code's, except for the refusals that have a
+    /// status of their own (`413`, `415`).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::PayloadTooLarge | Error::Request(RequestError::TooLarge) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            other => StatusCode::from_u16(other.code().status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+}
+
+/// The JSON error body for a refusal axum or a layer made by itself (it had a plain-text
+/// or empty body): same status, the protocol's body, `Allow`/`Retry-After` kept.
+pub(crate) fn framework_refusal(status: StatusCode, headers: &axum::http::HeaderMap) -> Response {
+    let code = ErrorCode::from_status(status.as_u16());
+    let message = match status {
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => messages::NOT_FOUND,
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Content-Type must be application/json",
+        StatusCode::URI_TOO_LONG => "URI too long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "Request headers too large",
+        StatusCode::REQUEST_TIMEOUT => "Request not received in time",
+        StatusCode::UNAUTHORIZED => messages::UNAUTHORIZED,
+        StatusCode::TOO_MANY_REQUESTS => messages::RATE_LIMITED,
+        StatusCode::SERVICE_UNAVAILABLE => messages::UNAVAILABLE,
+        status if status.is_server_error() => messages::INTERNAL,
+        _ => "Bad request",
+    };
+    let mut response = (status, axum::Json(ErrorBody::new(code, message))).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CONNECTION] {
+        if let Some(value) = headers.get(&name) {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }
 
 impl IntoResponse for Error {
@@ -45,8 +86,7 @@ impl IntoResponse for Error {
             }
             other => other.to_string(),
         };
-        let status =
-            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = self.status();
         let mut response = (status, axum::Json(ErrorBody::new(code, message))).into_response();
         if let Error::RateLimited {
             retry_after_seconds,
@@ -65,7 +105,6 @@ mod tests {
     use super::*;
     use crate::store::StoreError;
     use http_body_util::BodyExt;
-    use passkey_magic_shared::RequestError;
 
     async fn render(error: Error) -> (StatusCode, Option<String>, ErrorBody) {
         let response = error.into_response();

@@ -81,7 +81,12 @@ pub(crate) fn client_ip<U, C>(parts: &Parts, auth: &Auth<U, C>) -> Option<IpAddr
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
-    super::client_address::client_address(peer, &parts.headers, &auth.inner.trusted_proxies)
+    super::client_address::client_address(
+        peer,
+        &parts.headers,
+        &auth.inner.trusted_proxies,
+        auth.inner.forwarded_header,
+    )
 }
 
 /// The `{id}` path segment, at most [`MAX_ID_LEN`] characters.

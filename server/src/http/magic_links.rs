@@ -37,7 +37,7 @@ impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for MagicLin
 }
 
 /// The client address used for rate limits.
-pub(super) struct ClientIp(Option<IpAddr>);
+pub(super) struct ClientIp(pub(super) Option<IpAddr>);
 
 impl<U: MetadataType, C: MetadataType> FromRequestParts<Auth<U, C>> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -70,6 +70,16 @@ pub(super) async fn send<U: MetadataType, C: MetadataType>(
         .check(
             RateLimitRule::MagicLinkSend,
             address,
+            Some(&request.email),
+            auth.now(),
+        )
+        .await?;
+    // And a ceiling per email across all addresses (the same budget, counted without
+    // the address), so many clients together cannot flood one inbox.
+    limits
+        .check(
+            RateLimitRule::MagicLinkSend,
+            None,
             Some(&request.email),
             auth.now(),
         )

@@ -97,11 +97,24 @@ impl<S: EmailSender + ?Sized> EmailSender for Arc<S> {
     }
 }
 
+/// What a [`MagicLinkEmail`] asks the recipient to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MailPurpose {
+    /// Sign in (a magic link).
+    #[default]
+    SignIn,
+    /// Confirm adding this address to an account (verified email linking); using the
+    /// link also signs in to that account.
+    ConfirmEmail,
+}
+
 /// One magic-link email: who gets it, the link, and what to say about it.
 ///
 /// `Debug` shows neither the recipient, the link nor the token.
 #[derive(Clone)]
 pub struct MagicLinkEmail {
+    purpose: MailPurpose,
     to: String,
     url: String,
     token: BearerToken,
@@ -122,6 +135,7 @@ impl MagicLinkEmail {
         valid_for: Duration,
     ) -> Self {
         MagicLinkEmail {
+            purpose: MailPurpose::SignIn,
             to: to.into(),
             url: url.into(),
             token,
@@ -129,6 +143,17 @@ impl MagicLinkEmail {
             expires_at,
             valid_for,
         }
+    }
+
+    /// The same message for another purpose (the wording changes, not the link).
+    pub fn with_purpose(mut self, purpose: MailPurpose) -> Self {
+        self.purpose = purpose;
+        self
+    }
+
+    /// What the message asks the recipient to do.
+    pub fn purpose(&self) -> MailPurpose {
+        self.purpose
     }
 
     /// The recipient, as the user typed it.
@@ -161,14 +186,36 @@ impl MagicLinkEmail {
         self.valid_for
     }
 
-    /// `Sign in to <app name>`.
+    /// `Sign in to <app name>`, or `Confirm your email for <app name>`.
     pub fn subject(&self) -> String {
-        format!("Sign in to {}", self.app_name)
+        match self.purpose {
+            MailPurpose::SignIn => format!("Sign in to {}", self.app_name),
+            MailPurpose::ConfirmEmail => format!("Confirm your email for {}", self.app_name),
+        }
     }
 
     /// The plain-text body: the link on a line of its own, its lifetime, and what to do
     /// if the recipient did not ask for it.
     pub fn text_body(&self) -> String {
+        if self.purpose == MailPurpose::ConfirmEmail {
+            return format!(
+                "Confirm your email for {app}\r\n\
+                 \r\n\
+                 Someone signed in to {app} asked to add this address to their account.\r\n\
+                 If that was you, open this link to confirm it (it also signs you in):\r\n\
+                 \r\n\
+                 {url}\r\n\
+                 \r\n\
+                 The link works once and expires in {lifetime} (at {expires_at}).\r\n\
+                 \r\n\
+                 If you did not ask for this, ignore this email and do not open the\r\n\
+                 link: the address is not added without it.\r\n",
+                app = self.app_name,
+                url = self.url,
+                lifetime = human_duration(self.valid_for),
+                expires_at = self.expires_at,
+            );
+        }
         format!(
             "Sign in to {app}\r\n\
              \r\n\
@@ -192,6 +239,27 @@ impl MagicLinkEmail {
     pub fn html_body(&self) -> String {
         let app = escape_html(&self.app_name);
         let url = escape_html(&self.url);
+        if self.purpose == MailPurpose::ConfirmEmail {
+            return format!(
+                "<!DOCTYPE html>\r\n\
+                 <html>\r\n\
+                 <head><meta charset=\"utf-8\"><title>Confirm your email for {app}</title></head>\r\n\
+                 <body style=\"font-family: sans-serif; line-height: 1.5\">\r\n\
+                 <h1 style=\"font-size: 1.25em\">Confirm your email for {app}</h1>\r\n\
+                 <p>Someone signed in to {app} asked to add this address to their account.\r\n\
+                 If that was you, confirm it (this also signs you in):</p>\r\n\
+                 <p><a href=\"{url}\">Confirm this address</a></p>\r\n\
+                 <p>The link works once and expires in {lifetime} (at {expires_at}).</p>\r\n\
+                 <p>If the link does not open, copy this address into your browser:<br>\r\n\
+                 <code style=\"word-break: break-all\">{url}</code></p>\r\n\
+                 <p>If you did not ask for this, ignore this email and do not open the link:\r\n\
+                 the address is not added without it.</p>\r\n\
+                 </body>\r\n\
+                 </html>\r\n",
+                lifetime = human_duration(self.valid_for),
+                expires_at = self.expires_at,
+            );
+        }
         format!(
             "<!DOCTYPE html>\r\n\
              <html>\r\n\
@@ -368,6 +436,21 @@ mod tests {
         assert!(!debug.contains("tok3n"), "{debug}");
         assert!(!debug.to_lowercase().contains("ada"), "{debug}");
         assert!(debug.contains("rcpt:"), "{debug}");
+    }
+
+    #[test]
+    fn confirmation_emails_say_what_the_link_does() {
+        let message = message("Example", "https://example.com/verify?token=tok3n")
+            .with_purpose(MailPurpose::ConfirmEmail);
+        assert_eq!(message.subject(), "Confirm your email for Example");
+        for body in [message.text_body(), message.html_body()] {
+            assert!(body.contains("add this address to their account"), "{body}");
+            assert!(
+                body.contains("https://example.com/verify?token=tok3n"),
+                "{body}"
+            );
+            assert!(body.contains("If you did not ask for this"), "{body}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! It keeps the most recent messages in memory (a bounded ring buffer, read with
 //! [`DevOutbox::messages`]: by tests, and by the demo through the dev-only route
 //! [`crate::http::dev::outbox_router`]), optionally appends each message as one JSON line
-//! `{"email","url","token","sentAt"}` to a file for local tooling and black-box tests,
+//! `{"email","url","token","sentAt","subject"}` to a file for local tooling and black-box tests,
 //! and logs that a link was sent. The log names the recipient only by its
 //! [`recipient_fingerprint`] and shows the link only when [`DevOutbox::log_links`] is on
 //! (the binary's `--dev` mode).
@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub const DEFAULT_OUTBOX_CAPACITY: usize = 100;
 
 /// One message in the outbox, and one line of the outbox file:
-/// `{"email": …, "url": …, "token": …, "sentAt": …}`. `Debug` hides the link and token.
+/// `{"email": …, "url": …, "token": …, "sentAt": …, "subject": …}`. `Debug` hides the
+/// link and token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxMessage {
@@ -36,6 +37,10 @@ pub struct OutboxMessage {
     pub token: String,
     /// When the engine sent it (by the engine's clock).
     pub sent_at: Timestamp,
+    /// The email's subject: `Sign in to …` for a magic link, `Confirm your email for …`
+    /// for the confirmation of verified email linking.
+    #[serde(default)]
+    pub subject: String,
 }
 
 impl fmt::Debug for OutboxMessage {
@@ -198,6 +203,7 @@ impl EmailSender for DevOutbox {
             url: message.url().to_owned(),
             token: message.token().expose().to_owned(),
             sent_at,
+            subject: message.subject(),
         };
         if let Some(path) = &self.file {
             self.append_to_file(path, &entry).await?;
@@ -282,6 +288,7 @@ mod tests {
                 "url": "http://localhost:8787/?token=a1",
                 "token": "a1",
                 "sentAt": "1970-01-01T00:16:40.000Z",
+                "subject": "Sign in to Demo",
             })
         );
         assert_eq!(lines[1]["token"], "b2");
@@ -312,6 +319,7 @@ mod tests {
             url: "http://x/?token=s3cret".into(),
             token: "s3cret".into(),
             sent_at: Timestamp::from_unix_millis(0),
+            subject: "Sign in to Example".into(),
         };
         let debug = format!("{entry:?}");
         assert!(

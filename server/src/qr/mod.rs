@@ -50,6 +50,7 @@
 
 pub mod render;
 pub mod state;
+pub(crate) mod waiters;
 
 use crate::auth::{Auth, MetadataType};
 pub use crate::config::qr::{
@@ -244,7 +245,9 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
     ///
     /// With a non-zero `wait` (capped at 30 s by the HTTP layer) this is a long-poll: it
     /// answers as soon as the status differs from the one at the start, or when `wait`
-    /// ends. The status token is checked first: a poller without it registers no waiter.
+    /// ends. Long-polls held at once are capped per login and overall
+    /// ([`QrConfig::max_waiters_per_login`](crate::config::QrConfig::max_waiters_per_login));
+    /// one over a cap is answered at once. The status token is checked first: a poller without it registers no waiter.
     /// `client` is recorded on the desktop session.
     ///
     /// # Errors
@@ -268,6 +271,10 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
         if start.state.is_terminal() {
             return self.report(record, client).await;
         }
+        // Over the long-poll caps: answer at once; the desktop polls again.
+        let Some(_slot) = self.auth.inner.qr_waiter_slots.take(id) else {
+            return self.report(record, client).await;
+        };
         // Subscribe, then read again: a change between the first read and the
         // subscription still shows as a difference from `start`.
         let mut subscription = self.watchers().subscribe(id);

@@ -100,10 +100,10 @@ impl LimiterKey {
         }
         if let Some(identifier) = identifier {
             hasher.update([1]);
-            // Lower-cased a character at a time: no String per request.
-            let mut buffer = [0u8; 4];
-            for character in identifier.chars().flat_map(char::to_lowercase) {
-                hasher.update(character.encode_utf8(&mut buffer).as_bytes());
+            // ASCII lower-casing, as emails compare (`email::canonical`); a byte at a
+            // time, no String per request.
+            for byte in identifier.bytes() {
+                hasher.update([byte.to_ascii_lowercase()]);
             }
         }
         let digest = hasher.finalize();

@@ -4,11 +4,11 @@
 //! One `std::sync::Mutex` guards all maps: every operation is a short critical section
 //! with no `.await` inside, which makes each one atomic (take, guarded deletes) for free.
 
-use super::MagicLinkRecord;
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store, StoreError,
     UserRecord,
 };
+use super::{EmailLinkRecord, MagicLinkRecord};
 use super::{QrChange, QrSessionRecord};
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -33,6 +33,7 @@ struct Data {
     challenges: HashMap<String, ChallengeRecord>,
     qr_sessions: HashMap<String, QrSessionRecord>,
     magic_links: HashMap<TokenHash, MagicLinkRecord>,
+    email_links: HashMap<TokenHash, EmailLinkRecord>,
 }
 
 impl MemoryStore {
@@ -423,11 +424,33 @@ impl Store for MemoryStore {
         Ok(self.data()?.magic_links.remove(token_hash).is_some())
     }
 
+    async fn put_email_link(&self, link: &EmailLinkRecord) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        if data.email_links.contains_key(&link.token_hash) {
+            return Err(StoreError::Conflict("token_hash"));
+        }
+        data.email_links.insert(link.token_hash, link.clone());
+        Ok(())
+    }
+
+    async fn take_email_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<EmailLinkRecord>, StoreError> {
+        Ok(self
+            .data()?
+            .email_links
+            .remove(token_hash)
+            .filter(|link| link.expires_at > now))
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut data = self.data()?;
-        let links_before = data.magic_links.len();
+        let links_before = data.magic_links.len() + data.email_links.len();
         data.magic_links.retain(|_, link| link.expires_at > now);
-        let purged_links = (links_before - data.magic_links.len()) as u64;
+        data.email_links.retain(|_, link| link.expires_at > now);
+        let purged_links = (links_before - data.magic_links.len() - data.email_links.len()) as u64;
         let before = data.sessions.len() + data.challenges.len() + data.qr_sessions.len();
         data.challenges.retain(|_, c| c.expires_at > now);
         data.qr_sessions.retain(|_, qr| qr.expires_at > now);

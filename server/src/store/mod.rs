@@ -12,7 +12,8 @@
 //!   and removed by [`Store::purge_expired`], which the engine runs in the background.
 //! - **Deleting a user removes its credentials and sessions** in the same step.
 //! - **Magic links are single-use**: [`Store::take_magic_link`] hands a link's record to
-//!   exactly one caller, and only while it is unexpired.
+//!   exactly one caller, and only while it is unexpired; so does
+//!   [`Store::take_email_link`] for a pending email link.
 //! - **Lock-out rules hold under races**: [`Store::delete_credential`] and
 //!   [`Store::set_user_email`] check the "last way in" condition in the same atomic step
 //!   as the change.
@@ -42,10 +43,10 @@ pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use records::MagicLinkRecord;
 pub use records::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, SessionRecord, UserRecord,
 };
+pub use records::{EmailLinkRecord, MagicLinkRecord};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -291,6 +292,32 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes a magic link (one whose email could not be sent). `false` when absent.
     async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError>;
+
+    // ---- pending email links ----
+
+    /// Stores an email waiting for its owner's confirmation under the confirmation
+    /// token's hash. [`StoreError::Conflict`]`("token_hash")` when that hash is stored
+    /// already. Every store of this crate keeps them; the default (for stores written
+    /// before verified email linking) refuses, so `link-email` answers `500` until the
+    /// store implements this pair, or the engine uses immediate linking.
+    async fn put_email_link(&self, link: &EmailLinkRecord) -> Result<(), StoreError> {
+        let _ = link;
+        Err(StoreError::Internal(
+            "this store does not keep pending email links".into(),
+        ))
+    }
+
+    /// Removes and returns the unexpired pending email link with this token hash: exactly
+    /// one caller gets it, however many race. Expired or unknown → `None`. Also used to
+    /// discard a link whose email could not be sent.
+    async fn take_email_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<EmailLinkRecord>, StoreError> {
+        let _ = (token_hash, now);
+        Ok(None)
+    }
 
     // ---- maintenance ----
 

@@ -15,8 +15,8 @@
 use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
-    ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
+    ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
+    QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -150,7 +150,7 @@ fn map_error(error: sqlx::Error) -> StoreError {
 fn conflict_field(constraint: Option<&str>) -> &'static str {
     match constraint.unwrap_or_default() {
         "users_email_key_key" => "email",
-        "sessions_token_hash_key" | "magic_links_pkey" => "token_hash",
+        "sessions_token_hash_key" | "magic_links_pkey" | "email_links_pkey" => "token_hash",
         "users_user_handle_key" => "user_handle",
         _ => "id",
     }

@@ -183,3 +183,19 @@ pub struct MagicLinkRecord {
     /// When the link stops working.
     pub expires_at: Timestamp,
 }
+
+/// An email waiting to be linked to a user: `link-email` sent a confirmation link to it,
+/// and only using that link attaches the address (verified email linking).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLinkRecord {
+    /// SHA-256 of the confirmation link's token.
+    pub token_hash: TokenHash,
+    /// The user who asked to link the address.
+    pub user_id: String,
+    /// The address, as typed.
+    pub email: String,
+    /// When the confirmation was sent.
+    pub created_at: Timestamp,
+    /// When the confirmation link stops working.
+    pub expires_at: Timestamp,
+}

@@ -17,8 +17,9 @@
 //! | `user_sessions:<user id>` | sorted set: token hashes scored by `created_at` |
 //! | `challenge:<challenge>` | [`ChallengeRecord`] as JSON |
 //! | `magic:<token hash hex>` | [`MagicLinkRecord`] as JSON |
+//! | `emaillink:<token hash hex>` | [`EmailLinkRecord`] as JSON (an email awaiting confirmation) |
 //! | `qr:<id>` | [`QrSessionRecord`] as JSON |
-//! | `expiry:sessions`, `expiry:challenges`, `expiry:magic_links`, `expiry:qr_sessions` | sorted sets scored by `expires_at` (ms), read by [`Store::purge_expired`] |
+//! | `expiry:sessions`, `expiry:challenges`, `expiry:magic_links`, `expiry:qr_sessions`, `expiry:email_links` | sorted sets scored by `expires_at` (ms), read by [`Store::purge_expired`] |
 //!
 //! Members of `expiry:sessions` are `<token hash hex>:<user id>`, so a purge can clean
 //! the user's index even when Redis already expired the session itself.
@@ -64,8 +65,8 @@
 //!   indexed. Listing a user's credentials or sessions reads that user's index.
 
 use super::{
-    ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, Store, StoreCause, StoreError, UserRecord,
+    ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
+    QrChange, QrSessionRecord, SessionRecord, Store, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -253,7 +254,7 @@ for _, member in ipairs(members) do
   n = n + drop_session(p, string.sub(member, 1, 64), string.sub(member, 66))
   redis.call('ZREM', sessions, member)
 end
-for _, pair in ipairs({{'challenges', 'challenge'}, {'magic_links', 'magic'}, {'qr_sessions', 'qr'}}) do
+for _, pair in ipairs({{'challenges', 'challenge'}, {'magic_links', 'magic'}, {'qr_sessions', 'qr'}, {'email_links', 'emaillink'}}) do
   local set, kind = pair[1], pair[2]
   local index = p .. ':expiry:' .. set
   members = redis.call('ZRANGEBYSCORE', index, '-inf', now, 'LIMIT', 0, batch)
@@ -941,6 +942,46 @@ impl Store for RedisStore {
             )
             .await?;
         Ok(raw.is_some())
+    }
+
+    // ---- pending email links ----
+
+    async fn put_email_link(&self, link: &EmailLinkRecord) -> Result<(), StoreError> {
+        let hash = link.token_hash.to_hex();
+        let mut invocation = self.scripts.put_expiring.prepare_invoke();
+        invocation
+            .key(self.key("emaillink", &hash))
+            .key(self.key("expiry", "email_links"))
+            .arg(to_json(link)?)
+            .arg(millis(link.expires_at))
+            .arg(&hash)
+            .arg(redis_expiry(link.expires_at))
+            .arg("nx");
+        let reply: String = self.invoke(&invocation).await?;
+        match reply.as_str() {
+            "ok" => Ok(()),
+            "conflict" => Err(StoreError::Conflict("token_hash")),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn take_email_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<EmailLinkRecord>, StoreError> {
+        let hash = token_hash.to_hex();
+        let raw = self
+            .take_raw(
+                &self.key("emaillink", &hash),
+                &self.key("expiry", "email_links"),
+                &hash,
+            )
+            .await?;
+        Ok(raw
+            .map(|raw| from_json::<EmailLinkRecord>(&raw))
+            .transpose()?
+            .filter(|link| link.expires_at > now))
     }
 
     // ---- maintenance ----

@@ -18,8 +18,8 @@
 use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
-    ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, QrChange,
-    QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
+    ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
+    QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;

@@ -359,6 +359,24 @@ impl Browser {
         serde_json::to_value(&credential).unwrap()
     }
 
+    /// Like [`Browser::authenticate`] from a page embedded in another site's frame: the
+    /// signed `clientDataJSON` says `"crossOrigin": true`.
+    #[allow(dead_code)] // Not every test binary uses it.
+    pub(crate) async fn authenticate_cross_origin(&mut self, options: &Value) -> Value {
+        let options: pk::CredentialRequestOptions =
+            serde_json::from_value(json!({ "publicKey": options })).unwrap();
+        let credential = self
+            .client
+            .authenticate(
+                &self.origin,
+                options,
+                passkey::client::DefaultClientDataWithExtra(json!({ "crossOrigin": true })),
+            )
+            .await
+            .unwrap();
+        serde_json::to_value(&credential).unwrap()
+    }
+
     /// `navigator.credentials.get({publicKey: options})` → `AuthenticationResponseJSON`.
     pub(crate) async fn authenticate(&mut self, options: &Value) -> Value {
         let options: pk::CredentialRequestOptions =

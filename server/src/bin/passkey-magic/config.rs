@@ -60,6 +60,10 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     pub(crate) trusted_proxies: Vec<String>,
+    /// The one forwarding header trusted proxies set: `x-forwarded-for`, `forwarded` or
+    /// `x-real-ip`; the others are ignored [default: x-forwarded-for].
+    #[arg(long, env = "PASSKEY_MAGIC_FORWARDED_HEADER")]
+    pub(crate) forwarded_header: Option<ForwardedHeaderSetting>,
     /// Share rate limits across instances through this Redis (`redis://host:6379`).
     #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_REDIS_URL")]
     pub(crate) rate_limit_redis_url: Option<String>,
@@ -80,6 +84,48 @@ pub(crate) struct ServeArgs {
     /// Digits of the QR confirmation code, 4 to 8 [default: 6].
     #[arg(long, env = "PASSKEY_MAGIC_QR_CODE_LENGTH")]
     pub(crate) qr_code_length: Option<u8>,
+    /// Most status long-polls held at once on one QR login; more are answered at once
+    /// [default: 4].
+    #[arg(long, env = "PASSKEY_MAGIC_QR_MAX_WAITERS_PER_LOGIN")]
+    pub(crate) qr_max_waiters_per_login: Option<usize>,
+    /// Most QR status long-polls held at once in all; more are answered at once
+    /// [default: 16384].
+    #[arg(long, env = "PASSKEY_MAGIC_QR_MAX_WAITERS")]
+    pub(crate) qr_max_waiters: Option<usize>,
+
+    /// How `link-email` attaches an address: `verified` (a confirmation link is sent;
+    /// the address is attached when it is used) or `immediate` (v0.4: attached at once,
+    /// without proof of ownership, so a user can claim someone else's address; only for
+    /// compatibility) [default: verified].
+    #[arg(long, env = "PASSKEY_MAGIC_EMAIL_LINKING")]
+    pub(crate) email_linking: Option<EmailLinkingSetting>,
+    /// Answer the public `POST /account/email-available` route, which tells anyone
+    /// whether an address has an account (`false`: 404) [default: true].
+    #[arg(long, env = "PASSKEY_MAGIC_EMAIL_AVAILABLE_ROUTE")]
+    pub(crate) email_available_route: Option<bool>,
+
+    // ---- connections (a hostile network) ----
+    /// Seconds to receive a request's line and headers, counted from when the server
+    /// starts waiting for it (also bounds a silent new connection) [default: 10].
+    #[arg(
+        long = "header-read-timeout",
+        env = "PASSKEY_MAGIC_HEADER_READ_TIMEOUT"
+    )]
+    pub(crate) header_read_timeout_seconds: Option<u64>,
+    /// Seconds to receive a whole request body after its headers (else 408) [default: 10].
+    #[arg(long = "body-read-timeout", env = "PASSKEY_MAGIC_BODY_READ_TIMEOUT")]
+    pub(crate) body_read_timeout_seconds: Option<u64>,
+    /// Seconds a connection may sit idle (no request in progress, nothing sent or
+    /// received) before it is closed [default: 60].
+    #[arg(long = "idle-timeout", env = "PASSKEY_MAGIC_IDLE_TIMEOUT")]
+    pub(crate) idle_timeout_seconds: Option<u64>,
+    /// Most connections open at once; more are closed on accept [default: 8192].
+    #[arg(long, env = "PASSKEY_MAGIC_MAX_CONNECTIONS")]
+    pub(crate) max_connections: Option<usize>,
+    /// Most connections open at once from one IP address, 0 for no cap (use 0 or a large
+    /// value behind a reverse proxy) [default: 256].
+    #[arg(long, env = "PASSKEY_MAGIC_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub(crate) max_connections_per_address: Option<usize>,
 
     // ---- magic links and email ----
     /// Page magic links point to (absolute http/https URL; `?token=…` is added)
@@ -94,7 +140,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSKEY_MAGIC_DEV")]
     pub(crate) dev: bool,
     /// Append every message of the dev outbox (used when no SMTP host is set) to this file,
-    /// one JSON line `{email, url, token, sentAt}` each.
+    /// one JSON line `{email, url, token, sentAt, subject}` each.
     #[arg(long, env = "PASSKEY_MAGIC_OUTBOX_FILE")]
     pub(crate) outbox_file: Option<PathBuf>,
     /// SMTP server for magic-link emails [default: none, the dev outbox].
@@ -160,6 +206,30 @@ pub(crate) struct SmtpSettings {
     pub(crate) timeout_seconds: Option<u64>,
 }
 
+/// `x-forwarded-for`, `forwarded` or `x-real-ip`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ForwardedHeaderSetting {
+    /// `X-Forwarded-For`.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded`.
+    Forwarded,
+    /// `X-Real-IP`.
+    XRealIp,
+}
+
+/// `verified` or `immediate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum EmailLinkingSetting {
+    /// Attach an address only when its confirmation link is used.
+    #[default]
+    Verified,
+    /// v0.4: attach at once, without proof of ownership.
+    Immediate,
+}
+
 /// `closed` or `open`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -196,6 +266,17 @@ pub(crate) struct RateLimitFile {
     rules: BTreeMap<String, RuleSetting>,
 }
 
+/// `[server]` of the config file: connection timeouts and caps.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerFile {
+    header_read_timeout_seconds: Option<u64>,
+    body_read_timeout_seconds: Option<u64>,
+    idle_timeout_seconds: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+}
+
 /// `[qr]` of the config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +284,8 @@ pub(crate) struct QrFile {
     ttl_seconds: Option<u64>,
     confirmation: Option<bool>,
     code_length: Option<u8>,
+    max_waiters_per_login: Option<usize>,
+    max_waiters: Option<usize>,
 }
 
 /// The config file's shape (all optional).
@@ -220,10 +303,15 @@ pub(crate) struct FileConfig {
     database_url: Option<String>,
     database_schema: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    email_linking: Option<EmailLinkingSetting>,
+    email_available_route: Option<bool>,
+    forwarded_header: Option<ForwardedHeaderSetting>,
     #[serde(default)]
     rate_limit: RateLimitFile,
     #[serde(default)]
     qr: QrFile,
+    #[serde(default)]
+    server: ServerFile,
     magic_link_url: Option<String>,
     magic_link_ttl_seconds: Option<u64>,
     dev: Option<bool>,
@@ -245,6 +333,8 @@ pub(crate) struct Settings {
     pub(crate) challenge_ttl_seconds: Option<u64>,
     pub(crate) qr_ttl_seconds: Option<u64>,
     pub(crate) qr_confirmation: QrConfirmation,
+    /// Long-poll caps: per QR login, overall.
+    pub(crate) qr_max_waiters: (Option<usize>, Option<usize>),
     pub(crate) demo_dir: Option<PathBuf>,
     pub(crate) database_url: String,
     pub(crate) database_schema: Option<String>,
@@ -259,6 +349,11 @@ pub(crate) struct Settings {
     pub(crate) outbox_file: Option<PathBuf>,
     /// `None`: no SMTP host, magic-link emails go to the dev outbox.
     pub(crate) smtp: Option<SmtpSettings>,
+    /// Connection timeouts and caps.
+    pub(crate) serve: passkey_magic_server::serve::ServeConfig,
+    pub(crate) email_linking: EmailLinkingSetting,
+    pub(crate) email_available_route: bool,
+    pub(crate) forwarded_header: ForwardedHeaderSetting,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -291,7 +386,48 @@ impl ServeArgs {
             timeout_seconds: self.smtp_timeout_seconds.or(file.smtp.timeout_seconds),
         }
         .settings()?;
+        let mut serve = passkey_magic_server::serve::ServeConfig::new();
+        if let Some(seconds) = self
+            .header_read_timeout_seconds
+            .or(file.server.header_read_timeout_seconds)
+        {
+            serve = serve.header_read_timeout(Duration::from_secs(seconds));
+        }
+        if let Some(seconds) = self
+            .body_read_timeout_seconds
+            .or(file.server.body_read_timeout_seconds)
+        {
+            serve = serve.body_read_timeout(Duration::from_secs(seconds));
+        }
+        if let Some(seconds) = self
+            .idle_timeout_seconds
+            .or(file.server.idle_timeout_seconds)
+        {
+            serve = serve.idle_timeout(Duration::from_secs(seconds));
+        }
+        if let Some(max) = self.max_connections.or(file.server.max_connections) {
+            serve = serve.max_connections(max);
+        }
+        if let Some(max) = self
+            .max_connections_per_address
+            .or(file.server.max_connections_per_address)
+        {
+            serve = serve.max_connections_per_address(max);
+        }
         Ok(Settings {
+            serve,
+            forwarded_header: self
+                .forwarded_header
+                .or(file.forwarded_header)
+                .unwrap_or_default(),
+            email_linking: self
+                .email_linking
+                .or(file.email_linking)
+                .unwrap_or_default(),
+            email_available_route: self
+                .email_available_route
+                .or(file.email_available_route)
+                .unwrap_or(true),
             listen: self
                 .listen
                 .or(file.listen)
@@ -303,6 +439,11 @@ impl ServeArgs {
                 .unwrap_or_else(|| "localhost".into()),
             rp_name: self.rp_name.or(file.rp_name),
             qr_ttl_seconds: self.qr_ttl_seconds.or(file.qr.ttl_seconds),
+            qr_max_waiters: (
+                self.qr_max_waiters_per_login
+                    .or(file.qr.max_waiters_per_login),
+                self.qr_max_waiters.or(file.qr.max_waiters),
+            ),
             qr_confirmation: QrConfirmation {
                 enabled: self
                     .qr_confirmation
@@ -424,6 +565,59 @@ fn parse_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_settings_come_from_the_file_and_flags() {
+        assert_eq!(
+            ServeArgs::default().settings().unwrap().email_linking,
+            EmailLinkingSetting::Verified
+        );
+        let path = std::env::temp_dir().join(format!("pm-config-em-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "email_linking = \"immediate\"\nemail_available_route = false\n\
+             forwarded_header = \"x-real-ip\"\n",
+        )
+        .unwrap();
+        let settings = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(settings.email_linking, EmailLinkingSetting::Immediate);
+        assert_eq!(settings.forwarded_header, ForwardedHeaderSetting::XRealIp);
+        assert!(!settings.email_available_route);
+    }
+
+    #[test]
+    fn connection_limits_come_from_the_file_and_flags() {
+        let path = std::env::temp_dir().join(format!("pm-config-srv-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[server]\nheader_read_timeout_seconds = 3\nbody_read_timeout_seconds = 4\n\
+             idle_timeout_seconds = 5\nmax_connections = 100\nmax_connections_per_address = 7\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            idle_timeout_seconds: Some(9),
+            ..ServeArgs::default()
+        };
+        let settings = args.settings().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let serve = format!("{:?}", settings.serve);
+        for expected in [
+            "header_read_timeout: 3s",
+            "body_read_timeout: 4s",
+            "idle_timeout: 9s",
+            "max_connections: 100",
+            "max_connections_per_address: 7",
+        ] {
+            assert!(serve.contains(expected), "{expected} in {serve}");
+        }
+    }
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {

@@ -6,7 +6,12 @@ mod config;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{FailureModeSetting, ServeArgs, Settings, SmtpSettings};
+use config::{
+    EmailLinkingSetting, FailureModeSetting, ForwardedHeaderSetting, ServeArgs, Settings,
+    SmtpSettings,
+};
+use passkey_magic_server::config::EmailLinking;
+use passkey_magic_server::http::client_address::ForwardedHeader;
 use passkey_magic_server::magic_links::MagicLinkConfig;
 use passkey_magic_server::mail::{DevOutbox, EmailSender};
 use passkey_magic_server::rate_limit::FailureMode;
@@ -60,6 +65,11 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    // The connection cap, not the descriptor table, should be what refuses connections.
+    match serve::raise_open_files_limit() {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open files limit"),
+    }
     match Cli::parse().command {
         Command::Serve(args) => serve_command(args.settings()?).await,
         Command::Migrate(args) => {
@@ -130,7 +140,34 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     }
     builder = builder.qr_confirmation(settings.qr_confirmation);
     builder = builder
+        .email_linking(match settings.email_linking {
+            EmailLinkingSetting::Verified => EmailLinking::Verified,
+            EmailLinkingSetting::Immediate => {
+                tracing::warn!(
+                    "email_linking = \"immediate\": addresses are linked without proof of \
+                     ownership (v0.4 behaviour; a user can claim someone else's address)"
+                );
+                EmailLinking::Immediate
+            }
+        })
+        .email_available_route(settings.email_available_route);
+    builder = builder.qr_long_poll_caps(
+        settings
+            .qr_max_waiters
+            .0
+            .unwrap_or(passkey_magic_server::config::DEFAULT_MAX_WAITERS_PER_LOGIN),
+        settings
+            .qr_max_waiters
+            .1
+            .unwrap_or(passkey_magic_server::config::DEFAULT_MAX_WAITERS),
+    );
+    builder = builder
         .trusted_proxies(settings.trusted_proxies.iter().copied())
+        .forwarded_header(match settings.forwarded_header {
+            ForwardedHeaderSetting::XForwardedFor => ForwardedHeader::XForwardedFor,
+            ForwardedHeaderSetting::Forwarded => ForwardedHeader::Forwarded,
+            ForwardedHeaderSetting::XRealIp => ForwardedHeader::XRealIp,
+        })
         .rate_limit_failure_mode(match settings.rate_limit_failure_mode {
             FailureModeSetting::Closed => FailureMode::Closed,
             FailureModeSetting::Open => FailureMode::Open,
@@ -185,6 +222,14 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     let mut app = axum::Router::new().nest(&settings.prefix, api);
     if let Some(dir) = &settings.demo_dir {
         app = demo::with_static_site(app, dir);
+    } else {
+        // Paths outside the API answer like unknown API paths: 404 with a JSON body.
+        app = app.fallback(|| async {
+            let mut response =
+                axum::response::IntoResponse::into_response(passkey_magic_server::Error::NotFound);
+            http::security_headers(response.headers_mut());
+            response
+        });
     }
     // One span per request with method and path only: query strings can carry bearer
     // secrets (the QR status token), so the full URI is never logged.
@@ -206,7 +251,13 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         "listening"
     );
     println!("passkey-magic listening on http://{address}");
-    serve::run(listener, app, serve::shutdown_signal()).await?;
+    serve::run_with(
+        listener,
+        app,
+        settings.serve.clone(),
+        serve::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -299,6 +350,7 @@ async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn S
     if url.starts_with("sqlite:") {
         #[cfg(feature = "sqlite")]
         {
+            create_private_database_file(url)?;
             let store = passkey_magic_server::store::SqliteStore::connect(url)
                 .await
                 .with_context(|| "cannot open the SQLite database")?;
@@ -310,6 +362,33 @@ async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn S
     anyhow::bail!(
         "unsupported database URL (expected sqlite://FILE, postgres://…, redis://… or memory:)"
     )
+}
+
+/// Creates a missing SQLite database file with mode 0600 before SQLite does (its default
+/// is 0644 less the umask): it holds password-equivalent data (session hashes, passkeys,
+/// emails). SQLite gives the `-wal` and `-shm` files it creates the database file's mode.
+#[cfg(feature = "sqlite")]
+fn create_private_database_file(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Created meanwhile by someone else: SQLite opens it as it is.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot create the SQLite database {path}"))
+        }
+    }
 }
 
 #[cfg(feature = "redis")]

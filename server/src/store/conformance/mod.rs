@@ -25,11 +25,11 @@
 // A failing assertion is how a conformance case reports a broken store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::MagicLinkRecord;
 use super::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, SessionRecord, Store,
     StoreError, UserRecord,
 };
+use super::{EmailLinkRecord, MagicLinkRecord};
 use super::{QrChange, QrSessionRecord};
 use crate::qr::state::{self as qr_state, QrSessionState};
 use crate::secrets::{TokenHash, base64url, random_user_handle};
@@ -119,6 +119,13 @@ macro_rules! conformance_tests {
                 deleted_magic_links_cannot_be_taken,
                 magic_link_token_hashes_are_unique,
                 purge_removes_expired_magic_links,
+            );
+
+            // Pending email links (verified email linking).
+            $crate::conformance_tests!(@cases $make;
+                email_links_are_taken_once,
+                concurrent_takers_of_an_email_link_have_one_winner,
+                expired_email_links_are_refused_and_purged,
             );
         }
     };
@@ -264,6 +271,7 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 
 mod challenges;
 mod credentials;
+mod email_links;
 mod magic_links;
 mod maintenance;
 mod persistence;
@@ -273,6 +281,7 @@ mod users;
 
 pub use challenges::*;
 pub use credentials::*;
+pub use email_links::*;
 pub use magic_links::*;
 pub use maintenance::*;
 pub use persistence::*;

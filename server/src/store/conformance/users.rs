@@ -54,8 +54,11 @@ pub async fn users_round_trip(store: &dyn Store) {
     assert_eq!(store.user_by_email("ada@example.com").await.unwrap(), None);
 }
 
-/// Two users cannot share an email in any letter case (Unicode included); users without
-/// an email are many; an email is free again once changed or deleted.
+/// Two users cannot share an email in any ASCII letter case; users without an email are
+/// many; an email is free again once changed or deleted. Only ASCII case is folded
+/// (`email::canonical`): under Unicode rules the Kelvin sign `\u{212A}` would equal `k`,
+/// so such addresses are refused by the engine before they reach a store, and a store
+/// never treats them as the same address.
 pub async fn emails_are_unique_case_insensitively(store: &dyn Store) {
     store
         .create_user(&user("u-1", Some("ada@example.com")))
@@ -69,17 +72,16 @@ pub async fn emails_are_unique_case_insensitively(store: &dyn Store) {
     );
 
     store
-        .create_user(&user("u-jürgen", Some("Jürgen@Bücher.de")))
+        .create_user(&user("u-kate", Some("Kate@Example.com")))
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .create_user(&user("u-3", Some("JÜRGEN@BÜCHER.DE")))
-            .await,
-        Err(StoreError::Conflict("email"))
-    );
-    let found = store.user_by_email("jürgen@bücher.de").await.unwrap();
-    assert_eq!(found.map(|u| u.id), Some("u-jürgen".to_owned()));
+    let found = store.user_by_email("KATE@example.COM").await.unwrap();
+    assert_eq!(found.map(|u| u.id), Some("u-kate".to_owned()));
+    let kelvin = store
+        .user_by_email("\u{212A}ate@example.com")
+        .await
+        .unwrap();
+    assert_eq!(kelvin, None, "the Kelvin sign is not a k");
 
     for id in ["u-none-1", "u-none-2", "u-none-3"] {
         store.create_user(&user(id, None)).await.unwrap();
@@ -96,9 +98,9 @@ pub async fn emails_are_unique_case_insensitively(store: &dyn Store) {
         .create_user(&user("u-4", Some("Ada@Example.com")))
         .await
         .unwrap();
-    assert!(store.delete_user("u-jürgen").await.unwrap());
+    assert!(store.delete_user("u-kate").await.unwrap());
     store
-        .create_user(&user("u-5", Some("jürgen@bücher.de")))
+        .create_user(&user("u-5", Some("kate@example.com")))
         .await
         .unwrap();
 }

@@ -588,6 +588,38 @@ macro_rules! sql_store {
                 Ok(deleted > 0)
             }
 
+            async fn put_email_link(&self, link: &EmailLinkRecord) -> Result<(), StoreError> {
+                self.changed(
+                    sqlx::query(queries::PUT_EMAIL_LINK)
+                        .bind(link.token_hash.as_bytes().as_slice())
+                        .bind(&link.user_id)
+                        .bind(&link.email)
+                        .bind(link.created_at.as_unix_millis())
+                        .bind(link.expires_at.as_unix_millis()),
+                )
+                .await?;
+                Ok(())
+            }
+
+            async fn take_email_link(
+                &self,
+                token_hash: &TokenHash,
+                now: Timestamp,
+            ) -> Result<Option<EmailLinkRecord>, StoreError> {
+                let query =
+                    sqlx::query(queries::TAKE_EMAIL_LINK).bind(token_hash.as_bytes().as_slice());
+                let Some(row) = self.take_live(query, now).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(EmailLinkRecord {
+                    token_hash: *token_hash,
+                    user_id: column(&row, "user_id")?,
+                    email: column(&row, "email")?,
+                    created_at: timestamp_column(&row, "created_at")?,
+                    expires_at: timestamp_column(&row, "expires_at")?,
+                }))
+            }
+
             async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
                 let mut purged = 0;
                 for statement in queries::PURGE {

@@ -147,11 +147,20 @@ pub(crate) const TAKE_MAGIC_LINK: &str = "DELETE FROM magic_links WHERE token_ha
      RETURNING email, created_at, expires_at";
 pub(crate) const DELETE_MAGIC_LINK: &str = "DELETE FROM magic_links WHERE token_hash = $1";
 
+// ---- pending email links (migration 0004) ----
+
+pub(crate) const PUT_EMAIL_LINK: &str = "INSERT INTO email_links \
+     (token_hash, user_id, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+/// As [`TAKE_CHALLENGE`]: one winner among racing takers.
+pub(crate) const TAKE_EMAIL_LINK: &str = "DELETE FROM email_links WHERE token_hash = $1 \
+     RETURNING user_id, email, created_at, expires_at";
+
 // ---- maintenance ----
 
-pub(crate) const PURGE: [&str; 4] = [
+pub(crate) const PURGE: [&str; 5] = [
     "DELETE FROM sessions WHERE expires_at <= $1",
     "DELETE FROM challenges WHERE expires_at <= $1",
     "DELETE FROM magic_links WHERE expires_at <= $1",
     "DELETE FROM qr_sessions WHERE expires_at <= $1",
+    "DELETE FROM email_links WHERE expires_at <= $1",
 ];
