@@ -81,6 +81,27 @@ pub(crate) struct ServeArgs {
     /// Ask the phone for a code shown on the desktop (`true`/`false`) [default: false].
     #[arg(long, env = "PASSKEY_MAGIC_QR_CONFIRMATION")]
     pub(crate) qr_confirmation: Option<bool>,
+    /// Cookie sessions (`true`/`false`): sign-ins also set an HttpOnly session cookie,
+    /// and cookie-authenticated changes must come from an allowed origin [default: false].
+    #[arg(long, env = "PASSKEY_MAGIC_COOKIES")]
+    pub(crate) cookies: Option<bool>,
+    /// Name of the session cookie [default: __Host-passkey-magic].
+    #[arg(long, env = "PASSKEY_MAGIC_COOKIE_NAME")]
+    pub(crate) cookie_name: Option<String>,
+    /// `Domain` of the session cookie [default: none, this host only].
+    #[arg(long, env = "PASSKEY_MAGIC_COOKIE_DOMAIN")]
+    pub(crate) cookie_domain: Option<String>,
+    /// `Path` of the session cookie [default: /].
+    #[arg(long, env = "PASSKEY_MAGIC_COOKIE_PATH")]
+    pub(crate) cookie_path: Option<String>,
+    /// Drop `Secure` from the cookie (`true`/`false`); only allowed when every origin is
+    /// http://localhost [default: false].
+    #[arg(long, env = "PASSKEY_MAGIC_COOKIE_INSECURE")]
+    pub(crate) cookie_insecure: Option<bool>,
+    /// CORS for front-ends on other origins (`true`/`false`): exactly the allowed
+    /// origins, with credentials [default: false].
+    #[arg(long, env = "PASSKEY_MAGIC_CORS")]
+    pub(crate) cors: Option<bool>,
     /// Digits of the QR confirmation code, 4 to 8 [default: 6].
     #[arg(long, env = "PASSKEY_MAGIC_QR_CODE_LENGTH")]
     pub(crate) qr_code_length: Option<u8>,
@@ -277,6 +298,17 @@ pub(crate) struct ServerFile {
     max_connections_per_address: Option<usize>,
 }
 
+/// `[cookies]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CookiesFile {
+    enabled: Option<bool>,
+    name: Option<String>,
+    domain: Option<String>,
+    path: Option<String>,
+    insecure: Option<bool>,
+}
+
 /// `[qr]` of the config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -312,6 +344,9 @@ pub(crate) struct FileConfig {
     qr: QrFile,
     #[serde(default)]
     server: ServerFile,
+    #[serde(default)]
+    cookies: CookiesFile,
+    cors: Option<bool>,
     magic_link_url: Option<String>,
     magic_link_ttl_seconds: Option<u64>,
     dev: Option<bool>,
@@ -354,6 +389,9 @@ pub(crate) struct Settings {
     pub(crate) email_linking: EmailLinkingSetting,
     pub(crate) email_available_route: bool,
     pub(crate) forwarded_header: ForwardedHeaderSetting,
+    /// `None`: bearer tokens only.
+    pub(crate) cookies: Option<passkey_magic_server::axum::CookieConfig>,
+    pub(crate) cors: bool,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -414,7 +452,33 @@ impl ServeArgs {
         {
             serve = serve.max_connections_per_address(max);
         }
+        let cookies = self
+            .cookies
+            .or(file.cookies.enabled)
+            .unwrap_or(false)
+            .then(|| {
+                let mut config = passkey_magic_server::axum::CookieConfig::new();
+                if let Some(name) = self.cookie_name.or(file.cookies.name) {
+                    config = config.name(name);
+                }
+                if let Some(domain) = self.cookie_domain.or(file.cookies.domain) {
+                    config = config.domain(domain);
+                }
+                if let Some(path) = self.cookie_path.or(file.cookies.path) {
+                    config = config.path(path);
+                }
+                if self
+                    .cookie_insecure
+                    .or(file.cookies.insecure)
+                    .unwrap_or(false)
+                {
+                    config = config.danger_insecure_http();
+                }
+                config
+            });
         Ok(Settings {
+            cookies,
+            cors: self.cors.or(file.cors).unwrap_or(false),
             serve,
             forwarded_header: self
                 .forwarded_header
@@ -589,6 +653,63 @@ mod tests {
         assert_eq!(settings.email_linking, EmailLinkingSetting::Immediate);
         assert_eq!(settings.forwarded_header, ForwardedHeaderSetting::XRealIp);
         assert!(!settings.email_available_route);
+    }
+
+    #[test]
+    fn cookie_and_cors_settings_come_from_the_file_and_flags() {
+        let defaults = ServeArgs::default().settings().unwrap();
+        assert_eq!((defaults.cookies, defaults.cors), (None, false));
+        let path = std::env::temp_dir().join(format!("pm-config-ck-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "cors = true\n[cookies]\nenabled = true\nname = \"sid\"\n\
+             domain = \"example.com\"\npath = \"/app\"\n",
+        )
+        .unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        use passkey_magic_server::axum::CookieConfig;
+        assert_eq!(
+            from_file.cookies,
+            Some(
+                CookieConfig::new()
+                    .name("sid")
+                    .domain("example.com")
+                    .path("/app")
+            )
+        );
+        assert!(from_file.cors);
+        let flags = ServeArgs {
+            config: Some(path.clone()),
+            cookie_name: Some("other".into()),
+            cookie_insecure: Some(true),
+            cors: Some(false),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            flags.cookies,
+            Some(
+                CookieConfig::new()
+                    .name("other")
+                    .domain("example.com")
+                    .path("/app")
+                    .danger_insecure_http()
+            )
+        );
+        assert!(!flags.cors);
+        let off = ServeArgs {
+            cookies: Some(false),
+            cookie_name: Some("ignored".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(off.settings().unwrap().cookies, None);
     }
 
     #[test]

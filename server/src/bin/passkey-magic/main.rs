@@ -10,6 +10,7 @@ use config::{
     EmailLinkingSetting, FailureModeSetting, ForwardedHeaderSetting, ServeArgs, Settings,
     SmtpSettings,
 };
+use passkey_magic_server::axum::PasskeyMagic;
 use passkey_magic_server::config::EmailLinking;
 use passkey_magic_server::http::client_address::ForwardedHeader;
 use passkey_magic_server::magic_links::MagicLinkConfig;
@@ -211,7 +212,14 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     let _purge = auth.spawn_purge_task(Duration::from_secs(60));
     let magic_links = auth.magic_links().is_enabled();
 
-    let mut api = http::router(auth);
+    let mut mount = PasskeyMagic::new(auth);
+    if let Some(cookies) = &settings.cookies {
+        mount = mount.cookies(cookies.clone())?;
+    }
+    if settings.cors {
+        mount = mount.cors();
+    }
+    let mut api = mount.router();
     if let (true, Some(outbox)) = (settings.dev, &outbox) {
         tracing::warn!(
             path = %format!("{}/dev/outbox", settings.prefix),
