@@ -129,11 +129,13 @@ impl<U: MetadataType, C: MetadataType> std::fmt::Debug for PasskeyMagic<U, C> {
     }
 }
 
-/// The routes of the QR cross-device login (wire protocol routes 9–14).
+/// The routes of the QR cross-device login (wire protocol routes 9–14), and the phone's
+/// challenge for it (route 3 with `qrSessionId`).
 fn is_qr(endpoint: Endpoint) -> bool {
     matches!(
         endpoint,
-        Endpoint::QrCreate
+        Endpoint::AuthenticateOptions
+            | Endpoint::QrCreate
             | Endpoint::QrStatus
             | Endpoint::QrScanned
             | Endpoint::QrConfirm
