@@ -167,6 +167,8 @@ export interface ClientConfig {
   baseUrl?: string | URL;
   /** Ours: long-poll QR statuses with `&wait=` (default: on with `baseUrl`, off with `request`). */
   longPoll?: boolean;
+  /** Ours, with `baseUrl`: `'include'` is cookie mode (the server's HttpOnly cookie is the session; no token in JS). */
+  credentials?: 'include';
   /** Ours: a session token saved earlier. */
   sessionToken?: string;
   /** Ours: persist the token in storage under this key (default: memory only). */

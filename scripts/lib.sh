@@ -11,8 +11,9 @@ NPM_PACKAGE_DIR="$NPM_DIR/passkey-magic-wasm"
 # `npm pack` of the package: what the Node and browser tests install.
 NPM_TARBALL="$NPM_DIR/passkey-magic-wasm.tgz"
 # What an app downloads for the whole API (wasm + JS, gzip -9) may not exceed this.
-# Issue 10 asks for at most 35 000 B; the whole API measures 32 208 B, so the budget is
-# that rounded up to the next kilobyte: a guard against growth. Lower it, never raise it.
+# Issue 10 asks for at most 35 000 B; the whole API measured 32 208 B (32 345 B with
+# cookie mode), so the budget is that rounded up to the next kilobyte: a guard against
+# growth. Lower it, never raise it.
 SIZE_BUDGET_BYTES=33000
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }

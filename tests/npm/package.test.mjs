@@ -437,6 +437,52 @@ test('the session token is kept, persisted under a storage key and reported on c
   assert.deepEqual(changes, ['tok-1', null]);
 });
 
+test('cookie mode (credentials: include) sends cookies, keeps no token and always revokes on sign-out', async () => {
+  const { createClient } = await load();
+  const sent = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (url, init) => {
+    sent.push({ url: String(url), init });
+    const body = String(url).endsWith('/magic-link/verify')
+      ? { method: 'magic-link', user: { id: 'u1' }, session: { id: 's1', token: 'secret' }, isNewUser: false }
+      : String(url).endsWith('/session') ? { user: { id: 'u1' }, session: { id: 's1' } } : { ok: true };
+    return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  try {
+    const changes = [];
+    const auth = createClient({
+      baseUrl: 'https://id.example/auth',
+      credentials: 'include',
+      sessionToken: 'ignored',
+      onSessionTokenChange: (token) => changes.push(token),
+    });
+    assert.equal(auth.sessionToken, undefined);
+    await auth.magicLinks.verify({ token: 't' });
+    assert.equal(auth.sessionToken, undefined, 'the token stays in the cookie');
+    assert.equal((await auth.getSession()).user.id, 'u1');
+    await auth.signOut();
+    assert.deepEqual(changes, []);
+    assert.deepEqual(sent.map((call) => call.url), [
+      'https://id.example/auth/magic-link/verify',
+      'https://id.example/auth/session',
+      'https://id.example/auth/session/revoke',
+    ]);
+    for (const { init } of sent) {
+      assert.equal(init.credentials, 'include');
+      assert.equal(init.headers.Authorization, undefined);
+    }
+    // Without the option: no credentials mode, and the bearer token is kept and sent.
+    sent.length = 0;
+    const bearer = createClient({ baseUrl: 'https://id.example/auth' });
+    await bearer.magicLinks.verify({ token: 't' });
+    await bearer.getSession();
+    assert.equal(sent[1].init.credentials, undefined);
+    assert.equal(sent[1].init.headers.Authorization, 'Bearer secret');
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+});
+
 test('a fresh project bundles the package with esbuild and the bundle runs', async () => {
   writeFileSync(
     path.join(project, 'app.js'),

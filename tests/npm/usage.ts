@@ -39,6 +39,8 @@ const config: ClientConfig = {
 export async function everyMember(signal: AbortSignal): Promise<void> {
   const auth: PasskeyMagicClient<Profile, DeviceMeta> = createClient<Profile, DeviceMeta>(config);
   const viaFetch = createClient({ baseUrl: new URL('https://id.example/auth'), storageKey: 'pm', longPoll: true });
+  const viaCookies = createClient({ baseUrl: '/auth', credentials: 'include' });
+  const noToken: string | undefined = viaCookies.sessionToken;
   const opts = { signal };
 
   // passkeys

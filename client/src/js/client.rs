@@ -438,7 +438,7 @@ impl Flow {
             },
             // Our addition: revoke if signed in, forget the token either way.
             Op::SignOut => match step {
-                0 if inner.transport.token().is_some() => {
+                0 if inner.transport.token().is_some() || inner.transport.cookies => {
                     send(path(Endpoint::RevokeSession), empty(), Effect::SignOut)
                 }
                 _ => {

@@ -39,6 +39,9 @@ pub(crate) struct Transport {
     base_url: Option<JsValue>,
     /// Whether QR polls long-poll with `&wait=` (our server offers it).
     pub(crate) long_poll: bool,
+    /// Cookie mode (`credentials: "include"` with `baseUrl`): the server's `HttpOnly`
+    /// cookie is the session, and no token is kept in JavaScript.
+    pub(crate) cookies: bool,
     token: RefCell<Option<String>>,
     storage: Option<(JsValue, JsValue)>,
     on_change: Option<Function>,
@@ -138,8 +141,10 @@ impl Transport {
             Some(choice) => choice,
             None => base_url.is_some(),
         };
+        let cookies = base_url.is_some()
+            && get(&config, "credentials").as_string().as_deref() == Some("include");
         let storage_key = get(&config, "storageKey");
-        let storage = storage_key.is_string().then(|| {
+        let storage = (storage_key.is_string() && !cookies).then(|| {
             let chosen = get(&config, "storage");
             let storage = match chosen.as_string().as_deref() {
                 Some("session") => get(&global(), "sessionStorage"),
@@ -148,7 +153,9 @@ impl Transport {
             };
             (storage, storage_key)
         });
-        let mut token = get(&config, "sessionToken").as_string();
+        let mut token = get(&config, "sessionToken")
+            .as_string()
+            .filter(|_| !cookies);
         if let Some((storage, key)) = &storage
             && token.is_none()
         {
@@ -161,6 +168,7 @@ impl Transport {
             config,
             base_url,
             long_poll,
+            cookies,
             token: RefCell::new(token),
             storage,
             error_class,
@@ -234,6 +242,7 @@ impl Transport {
         match result {
             Ok(value) => {
                 match effect {
+                    Effect::SignIn | Effect::SignOut if self.cookies => announce(),
                     Effect::SignIn => {
                         if let Some(token) = get(&get(&value, "session"), "token").as_string() {
                             self.set_token(Some(token));
@@ -296,6 +305,9 @@ impl Transport {
         }
         if !signal.is_undefined() {
             set(&init, "signal", signal);
+        }
+        if self.cookies {
+            set(&init, "credentials", &text("include"));
         }
         let url = concat(&[base, endpoint]);
         let response = global_fetch(&url.into(), &init)?;
