@@ -152,6 +152,12 @@ async fn extractors_accept_bearer_and_cookie_sessions() {
     );
     let whoami = app.get("/whoami", &[]).await;
     assert_eq!(whoami.body.as_str(), Some(user_id));
+    // The auth API's own routes take the cookie too.
+    let session = app
+        .client
+        .request(Method::GET, "/auth/session", &[], None)
+        .await;
+    assert_eq!(session.body["user"]["id"], user_id);
     app.client.clear_cookies();
     let by_bearer = app.get("/me", &[("authorization", &bearer)]).await;
     assert_eq!(
@@ -160,17 +166,6 @@ async fn extractors_accept_bearer_and_cookie_sessions() {
     );
     let saved = app.post_note(&[("authorization", &bearer)]).await;
     assert_eq!((saved.status, app.notes()), (200, 1));
-    // The auth API's own routes take the cookie too.
-    let session = app
-        .client
-        .request(
-            Method::GET,
-            "/auth/session",
-            &[("authorization", &bearer)],
-            None,
-        )
-        .await;
-    assert_eq!(session.body["user"]["id"], user_id);
 }
 
 #[tokio::test]
@@ -462,4 +457,67 @@ async fn cors_preflight_answers_exactly_the_configured_origins() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED.as_u16());
     assert_eq!(reply.headers["access-control-allow-origin"], other);
     let _: Value = reply.body;
+}
+
+#[tokio::test]
+async fn qr_and_magic_link_sign_ins_set_the_cookie_too() {
+    let outbox = passkey_magic_server::mail::DevOutbox::new();
+    let auth: Auth = builder()
+        .magic_links(passkey_magic_server::magic_links::MagicLinkConfig::new(
+            format!("{ORIGIN}/"),
+        ))
+        .email_sender(outbox.clone())
+        .build()
+        .unwrap();
+    let app = app(&auth, &Notes::default(), true);
+
+    // Magic link.
+    let reader = Client::new(app.clone(), "/auth");
+    let verified = reader.magic_link(&outbox, "ada@example.com").await;
+    let token = verified.body["session"]["token"].as_str().unwrap();
+    assert_eq!(
+        verified.set_cookies(),
+        [format!(
+            "passkey-magic={token}; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax"
+        )]
+    );
+    assert_eq!(
+        reader.request(Method::GET, "/me", &[], None).await.status,
+        200
+    );
+
+    // QR: the desktop's authenticated status sets it; the phone's completion does not.
+    let mut authenticator = Browser::new();
+    let phone = Client::new(app.clone(), "/auth");
+    let account = phone.sign_up(&mut authenticator).await.body;
+    phone.clear_cookies();
+    let desktop = Client::new(app, "/auth");
+    let status = desktop.qr_sign_in(&phone, &mut authenticator).await;
+    let token = status.body["session"]["token"].as_str().unwrap();
+    assert_eq!(desktop.cookie(COOKIE).as_deref(), Some(token));
+    assert_eq!(phone.cookie(COOKIE), None);
+    let me = desktop.request(Method::GET, "/me", &[], None).await;
+    assert_eq!(me.body, account["user"]["id"]);
+}
+
+#[tokio::test]
+async fn revoking_the_own_session_by_id_clears_the_cookie() {
+    let app = TestApp::new(true);
+    let account = app.client.sign_up(&mut Browser::new()).await.body;
+    let id = account["session"]["id"].as_str().unwrap();
+    let reply = app
+        .client
+        .request(
+            Method::POST,
+            &format!("/auth/account/sessions/{id}/delete"),
+            &[("origin", ORIGIN)],
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.set_cookies(),
+        ["passkey-magic=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"]
+    );
+    assert_unauthorized(&app.get("/me", &[]).await);
 }

@@ -5,13 +5,18 @@
 //! ready-made implementation for [`tower-sessions`](https://docs.rs/tower-sessions), the
 //! session middleware of the axum ecosystem (axum-login is built on it).
 //!
-//! Why tower-sessions: it is the session layer axum's own ecosystem settled on (the
-//! successor of `axum-sessions`, kept by the author of axum-login, with stores for
-//! memory, SQL, Redis and MongoDB). axum-login is not wrapped here: it authenticates
-//! users itself (`AuthnBackend::authenticate` with its own credentials type) and stores
-//! its user in the same tower-sessions session, so an app that uses it calls
-//! `auth_session.login(&user)` from its own [`HostSessions`] implementation, a few
-//! lines that need the app's user type, which this crate does not know.
+//! Why tower-sessions: it is the session layer the axum ecosystem settled on. Its
+//! predecessor `axum-sessions` moved its development there; axum-login (the ecosystem's
+//! login crate) keeps its user in a tower-sessions session; tower-sessions ships an
+//! axum `Session` extractor and stores for memory, SQL, Redis and MongoDB (docs.rs:
+//! `tower-sessions`, `axum-login`, and the `axum-sessions` README).
+//!
+//! axum-login is not wrapped here: its `AuthSession` logs users in through the app's
+//! `AuthnBackend` and `AuthUser` types (the user type, its id and its session hash), which
+//! this crate cannot know. It fits as a few lines of the app's own [`HostSessions`]: take
+//! `AuthSession<YourBackend>` from [`HostRequest::extensions`] (axum-login keeps it
+//! there), load your user by the passkey-magic user id and call `login(&user)`; call
+//! `logout()` in `signed_out`.
 
 use crate::auth::MetadataType;
 use crate::sessions::Authenticated;
