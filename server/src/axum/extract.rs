@@ -1,7 +1,7 @@
 //! [`CurrentSession`] and [`CurrentUser`]: the caller's session in your own handlers,
 //! resolved once per request from `Authorization: Bearer` or the session cookie.
 
-use super::Shared;
+use super::MountSettings;
 use super::cookies::cookie_allowed;
 use crate::auth::{Auth, MetadataType};
 use crate::error::{Error, Result};
@@ -45,7 +45,7 @@ struct Resolved<U>(Option<Authenticated<U>>);
 /// under the CSRF rule of [`super::cookies`]).
 pub(crate) async fn resolve<U: MetadataType>(
     parts: &mut Parts,
-    shared: &Shared<U>,
+    shared: &MountSettings<U>,
 ) -> Result<Option<Authenticated<U>>> {
     if let Some(Resolved(cached)) = parts.extensions.get::<Resolved<U>>() {
         return Ok(cached.clone());
@@ -60,7 +60,7 @@ pub(crate) async fn resolve<U: MetadataType>(
 
 /// The token the request authenticates with: the bearer token, else the cookie's when the
 /// request passes the origin check.
-pub(crate) fn presented_token<U>(parts: &Parts, shared: &Shared<U>) -> Option<String> {
+pub(crate) fn presented_token<U>(parts: &Parts, shared: &MountSettings<U>) -> Option<String> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         // A malformed Authorization header is a failed sign-in, not a reason to fall
         // back to the cookie.
@@ -79,10 +79,10 @@ fn bearer(value: &str) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-fn shared<U: MetadataType>(parts: &Parts) -> Result<Arc<Shared<U>>> {
+fn shared<U: MetadataType>(parts: &Parts) -> Result<Arc<MountSettings<U>>> {
     parts
         .extensions
-        .get::<Arc<Shared<U>>>()
+        .get::<Arc<MountSettings<U>>>()
         .cloned()
         .ok_or_else(|| {
             Error::invariant("passkey-magic extractor used on a route without its layer")
@@ -95,9 +95,9 @@ pub(crate) async fn resolve_for_router<U: MetadataType, C: MetadataType>(
     parts: &mut Parts,
     auth: &Auth<U, C>,
 ) -> Result<Option<Authenticated<U>>> {
-    let shared = match parts.extensions.get::<Arc<Shared<U>>>() {
+    let shared = match parts.extensions.get::<Arc<MountSettings<U>>>() {
         Some(shared) => Arc::clone(shared),
-        None => Arc::new(Shared::bearer_only(auth.clone())),
+        None => Arc::new(MountSettings::bearer_only(auth.clone())),
     };
     resolve(parts, &shared).await
 }

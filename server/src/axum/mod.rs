@@ -78,8 +78,9 @@ impl<U: MetadataType, C: MetadataType> SessionSource<U> for Auth<U, C> {
     }
 }
 
-/// The settings of one mount, shared by its routes and extractors (a request extension).
-pub(crate) struct Shared<U> {
+/// The settings of one [`PasskeyMagic`] mount, shared by its routes and extractors as a
+/// request extension (see [`PasskeyMagic::layer`]).
+pub struct MountSettings<U> {
     source: Arc<dyn SessionSource<U>>,
     cookies: Option<CookieSettings>,
     /// The configured origins, ASCII-serialized, for the CSRF and CORS checks.
@@ -88,7 +89,7 @@ pub(crate) struct Shared<U> {
     qr_only: bool,
 }
 
-impl<U: MetadataType> Shared<U> {
+impl<U: MetadataType> MountSettings<U> {
     fn new<C: MetadataType>(auth: Auth<U, C>) -> Self {
         let origins = auth
             .config()
@@ -96,7 +97,7 @@ impl<U: MetadataType> Shared<U> {
             .iter()
             .map(|origin| origin.origin().ascii_serialization())
             .collect();
-        Shared {
+        MountSettings {
             source: Arc::new(auth),
             cookies: None,
             origins,
@@ -106,14 +107,14 @@ impl<U: MetadataType> Shared<U> {
     }
 
     pub(crate) fn bearer_only<C: MetadataType>(auth: Auth<U, C>) -> Self {
-        Shared::new(auth)
+        MountSettings::new(auth)
     }
 }
 
 /// Mounts passkey-magic into an axum app; see the [module docs](self).
 pub struct PasskeyMagic<U: MetadataType = Metadata, C: MetadataType = Metadata> {
     auth: Auth<U, C>,
-    shared: Shared<U>,
+    shared: MountSettings<U>,
     cors: bool,
 }
 
@@ -148,7 +149,7 @@ impl<U: MetadataType, C: MetadataType> PasskeyMagic<U, C> {
     /// Every route of the protocol, bearer tokens only, no CORS.
     pub fn new(auth: Auth<U, C>) -> Self {
         PasskeyMagic {
-            shared: Shared::new(auth.clone()),
+            shared: MountSettings::new(auth.clone()),
             auth,
             cors: false,
         }
@@ -215,8 +216,8 @@ impl<U: MetadataType, C: MetadataType> PasskeyMagic<U, C> {
     }
 
     /// The extension the extractors need, for routes outside [`Self::mount`].
-    pub fn layer(&self) -> Extension<Arc<impl Send + Sync + 'static>> {
-        Extension(Arc::new(Shared {
+    pub fn layer(&self) -> Extension<Arc<MountSettings<U>>> {
+        Extension(Arc::new(MountSettings {
             source: Arc::clone(&self.shared.source),
             cookies: self.shared.cookies.clone(),
             origins: self.shared.origins.clone(),
@@ -313,7 +314,7 @@ fn endpoint_for(method: &Method, path: &str) -> Option<Endpoint> {
 /// Around the session-changing routes: sets or clears the cookie and tells the host's
 /// session system.
 async fn session_responses<U: MetadataType>(
-    State(shared): State<Arc<Shared<U>>>,
+    State(shared): State<Arc<MountSettings<U>>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -347,7 +348,7 @@ fn host_error(error: HostError) -> Error {
 }
 
 async fn signed_in<U: MetadataType>(
-    shared: &Shared<U>,
+    shared: &MountSettings<U>,
     request: HostRequest<'_>,
     response: Response,
 ) -> Result<Response> {
@@ -394,7 +395,7 @@ async fn signed_in<U: MetadataType>(
 }
 
 async fn signed_out<U: MetadataType>(
-    shared: &Shared<U>,
+    shared: &MountSettings<U>,
     request: HostRequest<'_>,
     presented: Option<String>,
     mut response: Response,
