@@ -211,6 +211,7 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     let _purge = auth.spawn_purge_task(Duration::from_secs(60));
     let magic_links = auth.magic_links().is_enabled();
 
+    let probes = http::health::router(auth.clone());
     let mut api = http::router(auth);
     if let (true, Some(outbox)) = (settings.dev, &outbox) {
         tracing::warn!(
@@ -220,6 +221,10 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         api = api.merge(http::dev::outbox_router(outbox.clone()));
     }
     let mut app = axum::Router::new().nest(&settings.prefix, api);
+    if !settings.prefix.is_empty() {
+        // Probes at the root too, where load balancers look by default.
+        app = app.merge(probes);
+    }
     if let Some(dir) = &settings.demo_dir {
         app = demo::with_static_site(app, dir);
     } else {
