@@ -135,3 +135,19 @@ vendor_into_demo() {
     mkdir -p "$ROOT/www-example/vendor"
     cp -r "$NPM_PACKAGE_DIR" "$ROOT/www-example/vendor/passkey-magic-wasm"
 }
+
+# What crates.io would get: each publishable crate (shared, server, client; the npm
+# crate, the e2e tests and the benchmark are `publish = false`) packaged, then built from
+# its package alone, path dependencies resolved among the packages. Publishes nothing.
+# `--allow-dirty`: a check of packaging and metadata, also on a work tree with edits.
+cargo_publish_dry_run() {
+    say "cargo publish --dry-run (shared, server, client)"
+    cargo publish --workspace --dry-run --allow-dirty
+}
+
+# `npm publish --dry-run` of the built package (after build_npm_package): the manifest
+# and file list npm would upload. Publishes nothing.
+npm_publish_dry_run() {
+    say "npm publish --dry-run (the built package)"
+    (cd "$NPM_PACKAGE_DIR" && npm publish --dry-run)
+}

@@ -1844,3 +1844,23 @@ async fn cross_origin_sign_ins_are_refused() {
         .await
         .assert_error(400, VERIFICATION_FAILED);
 }
+
+#[tokio::test]
+async fn health_probes_answer_under_the_prefix_with_the_api_headers() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = http
+            .get(format!("{}{path}", server.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], status, "{path}: {body}");
+    }
+    // Probes are GET only, like the rest of the API a wrong method is a JSON 404.
+    let wrong = server.send(Method::POST, "/healthz", None, None).await;
+    wrong.assert_error(404, "Not found");
+}

@@ -242,3 +242,43 @@ async fn a_database_outage_is_a_503_and_the_server_recovers() {
     drop(server);
     drop_schema(&schema).await;
 }
+
+/// `GET /readyz` once (the support client refuses 5xx, so by hand).
+async fn readiness(base: &str) -> (u16, Value) {
+    raw(reqwest::Client::new().get(format!("{base}/readyz"))).await
+}
+
+#[tokio::test]
+async fn readiness_is_503_while_the_database_is_cut_and_recovers() {
+    let schema = unique_schema("readyz");
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let proxied_url = postgres_url().replace("127.0.0.1:5432", &proxy.address());
+    let store = PostgresStore::connect_in_schema(&proxied_url, &schema)
+        .await
+        .unwrap();
+    let server = TestServer::start_with(support::builder().store(store)).await;
+    let base = server.base_url().to_owned();
+    let (status, body) = readiness(&base).await;
+    assert_eq!((status, &body["status"]), (200, &json!("ready")), "{body}");
+
+    proxy.cut();
+    let (status, body) = readiness(&base).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "unavailable");
+    assert_eq!(body["error"], "Service temporarily unavailable");
+    assert_eq!(
+        body["checks"],
+        json!({"store": "unavailable", "limiter": "ok"})
+    );
+    // Liveness touches no dependency: the process is up, so it must not be restarted.
+    let (status, body) = raw(reqwest::Client::new().get(format!("{base}/healthz"))).await;
+    assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
+
+    proxy.restore().await;
+    let (status, body) = readiness(&base).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["checks"], json!({"store": "ok", "limiter": "ok"}));
+
+    drop(server);
+    drop_schema(&schema).await;
+}

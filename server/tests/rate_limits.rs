@@ -320,4 +320,34 @@ mod redis_shared {
     async fn redis_down_can_fail_open() {
         assert_eq!(status_during_outage(FailureMode::Open).await, 200);
     }
+
+    #[tokio::test]
+    async fn readiness_reports_the_limiters_redis_and_probes_are_never_limited() {
+        let mut redis = PrivateRedis::start().await;
+        let limiter = RedisRateLimiter::connect(&redis.url, "pm-readyz")
+            .await
+            .unwrap();
+        let auth = builder().rate_limiter(limiter).build().unwrap();
+        let (base, _stop) = serve(auth).await;
+        let http = reqwest::Client::new();
+        let probe = |path: &'static str| {
+            let request = http.get(format!("{base}/auth{path}"));
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.unwrap())
+            }
+        };
+        assert_eq!(probe("/readyz").await.0, 200);
+        redis.stop();
+        let (status, body) = probe("/readyz").await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["checks"]["limiter"], "unavailable");
+        assert_eq!(body["checks"]["store"], "ok");
+        // The protocol fails closed, but the probes carry no rule: liveness still answers.
+        assert_eq!(check_email(&base, None).await.0, 503);
+        for _ in 0..50 {
+            assert_eq!(probe("/healthz").await.0, 200);
+        }
+    }
 }

@@ -71,7 +71,7 @@ fn debug_of_every_secret_bearing_type_is_redacted() {
         })),
         debug_of::<OutboxMessage>(json!({
             "email": "ada@example.com", "url": format!("https://example.com/v?token={SECRET}"),
-            "token": SECRET, "sentAt": AT,
+            "token": SECRET, "sentAt": AT, "subject": "Sign in to Example",
         })),
         format!(
             "{:?}",

@@ -6,6 +6,9 @@
 //! [`error`]. Anything the protocol does not define answers `404 {"error":"Not found"}`,
 //! including a known path with the wrong method.
 //!
+//! Next to the protocol, the router answers the health probes `GET /healthz` and
+//! `GET /readyz` under the same prefix (see [`health`]).
+//!
 //! ```
 //! use passkey_magic_server::{Auth, http};
 //! # fn main() -> Result<(), passkey_magic_server::config::ConfigError> {
@@ -19,6 +22,7 @@ pub mod client_address;
 pub mod dev;
 pub mod error;
 pub mod extract;
+pub mod health;
 mod magic_links;
 mod passkeys;
 mod qr;
@@ -73,7 +77,7 @@ pub(crate) fn router_for<U: MetadataType, C: MetadataType>(
         let methods = by_path.remove(route.path).unwrap_or_default();
         by_path.insert(route.path, methods.merge(handler));
     }
-    let mut router = Router::new();
+    let mut router = Router::new().merge(health::routes::<U, C>());
     for (path, methods) in by_path {
         router = router.route(path, methods);
     }

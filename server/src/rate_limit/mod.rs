@@ -166,6 +166,15 @@ pub trait RateLimiter: Send + Sync + 'static {
     ) -> Option<Result<Decision, LimiterError>> {
         None
     }
+
+    /// Whether the backend answers, for readiness probes (`GET /readyz`). The default
+    /// (a limiter that needs no I/O) is always reachable.
+    ///
+    /// # Errors
+    /// [`LimiterError`] when the backend cannot be reached.
+    async fn ping(&self) -> Result<(), LimiterError> {
+        Ok(())
+    }
 }
 
 /// The validated settings and the limiter: the rate limiting of one `Auth`.
@@ -197,6 +206,14 @@ impl RateLimits {
     /// The budget of a rule; `None` when disabled.
     pub fn rule(&self, rule: RateLimitRule) -> Option<Budget> {
         self.config.rule(rule)
+    }
+
+    /// Whether the limiter's backend answers (see [`RateLimiter::ping`]).
+    ///
+    /// # Errors
+    /// [`LimiterError`] when it cannot be reached.
+    pub async fn ping(&self) -> Result<(), LimiterError> {
+        self.limiter.ping().await
     }
 
     /// Counts a request under `rule` for this client (and identifier) and refuses it when

@@ -83,4 +83,15 @@ impl RateLimiter for RedisRateLimiter {
             }
         })
     }
+
+    async fn ping(&self) -> Result<(), LimiterError> {
+        let mut connection = self.connection.clone();
+        let ping = redis::cmd("PING");
+        let call = ping.query_async::<String>(&mut connection);
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| LimiterError("redis timed out".into()))?
+            .map_err(|e| LimiterError(e.to_string()))?;
+        Ok(())
+    }
 }

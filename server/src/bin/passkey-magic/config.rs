@@ -17,6 +17,10 @@ pub(crate) struct ServeArgs {
     /// TOML config file (flags and environment variables override it).
     #[arg(long, env = "PASSKEY_MAGIC_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+    /// Log output on stderr: `text` (coloured only on a terminal) or `json` (one object per
+    /// line) [default: text].
+    #[arg(long, env = "PASSKEY_MAGIC_LOG_FORMAT")]
+    pub(crate) log_format: Option<crate::logging::LogFormat>,
     /// Address to listen on [default: 127.0.0.1:8787].
     #[arg(long, env = "PASSKEY_MAGIC_LISTEN")]
     pub(crate) listen: Option<SocketAddr>,
@@ -324,6 +328,7 @@ pub(crate) struct QrFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileConfig {
+    log_format: Option<crate::logging::LogFormat>,
     listen: Option<SocketAddr>,
     prefix: Option<String>,
     rp_id: Option<String>,
@@ -358,6 +363,7 @@ pub(crate) struct FileConfig {
 /// Final settings.
 #[derive(Debug)]
 pub(crate) struct Settings {
+    pub(crate) log_format: crate::logging::LogFormat,
     pub(crate) listen: SocketAddr,
     pub(crate) prefix: String,
     pub(crate) rp_id: String,
@@ -479,6 +485,7 @@ impl ServeArgs {
         Ok(Settings {
             cookies,
             cors: self.cors.or(file.cors).unwrap_or(false),
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             serve,
             forwarded_header: self
                 .forwarded_header

@@ -3,6 +3,7 @@
 //! Thin by design: parse settings, install the log subscriber, call the library.
 
 mod config;
+mod logging;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -20,8 +21,6 @@ use passkey_magic_server::store::Store;
 use passkey_magic_server::{Auth, AuthBuilder, demo, http, serve};
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing_subscriber::EnvFilter;
 
 /// Passkey-first authentication with QR cross-device login and magic-link fallback.
 #[derive(Debug, Parser)]
@@ -61,26 +60,44 @@ struct QrArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    // Settings are read before the subscriber exists (it needs the log format); their
+    // errors reach stderr through `main`'s error return.
+    let (run, format) = match Cli::parse().command {
+        Command::Serve(args) => {
+            let settings = args.settings()?;
+            let format = settings.log_format;
+            (Run::Serve(settings), format)
+        }
+        Command::Migrate(args) => {
+            let settings = args.settings()?;
+            let format = settings.log_format;
+            (Run::Migrate(settings), format)
+        }
+        Command::Qr(args) => (Run::Qr(args), logging::LogFormat::default()),
+    };
+    logging::init(format);
     // The connection cap, not the descriptor table, should be what refuses connections.
     match serve::raise_open_files_limit() {
         Ok(limit) => tracing::debug!(limit, "open files limit"),
         Err(error) => tracing::warn!(%error, "cannot raise the open files limit"),
     }
-    match Cli::parse().command {
-        Command::Serve(args) => serve_command(args.settings()?).await,
-        Command::Migrate(args) => {
-            let settings = args.settings()?;
+    match run {
+        Run::Serve(settings) => serve_command(settings).await,
+        Run::Migrate(settings) => {
             open_store(&settings.database_url, settings.database_schema.as_deref()).await?;
             println!("database schema is up to date");
             Ok(())
         }
-        Command::Qr(args) => qr_command(&args),
+        Run::Qr(args) => qr_command(&args),
     }
+}
+
+/// A command with its settings read.
+#[allow(clippy::large_enum_variant)] // one value, at start-up
+enum Run {
+    Serve(Settings),
+    Migrate(Settings),
+    Qr(QrArgs),
 }
 
 fn qr_command(args: &QrArgs) -> anyhow::Result<()> {
@@ -212,6 +229,7 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     let _purge = auth.spawn_purge_task(Duration::from_secs(60));
     let magic_links = auth.magic_links().is_enabled();
 
+    let probes = http::health::router(auth.clone());
     let mut mount = PasskeyMagic::new(auth);
     if let Some(cookies) = &settings.cookies {
         mount = mount.cookies(cookies.clone())?;
@@ -228,6 +246,10 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         api = api.merge(http::dev::outbox_router(outbox.clone()));
     }
     let mut app = axum::Router::new().nest(&settings.prefix, api);
+    if !settings.prefix.is_empty() {
+        // Probes at the root too, where load balancers look by default.
+        app = app.merge(probes);
+    }
     if let Some(dir) = &settings.demo_dir {
         app = demo::with_static_site(app, dir);
     } else {
@@ -239,15 +261,12 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
             response
         });
     }
-    // One span per request with method and path only: query strings can carry bearer
-    // secrets (the QR status token), so the full URI is never logged.
-    let app = app.layer(
-        TraceLayer::new_for_http()
-            .make_span_with(|request: &axum::http::Request<_>| {
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-            })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-    );
+    // One span per request with a request id and the route template (never the path or
+    // query string, which can carry bearer secrets); health probes are not logged.
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        logging::RequestLog::new(&settings.prefix, &settings.trusted_proxies),
+        logging::log_requests,
+    ));
     tracing::info!(
         %address,
         prefix = %settings.prefix,

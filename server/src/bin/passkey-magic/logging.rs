@@ -1,0 +1,228 @@
+//! Log output: the subscriber (`text` or `json` lines on stderr) and the request log.
+//!
+//! Every request except the health probes gets one `request` span carrying a request id
+//! and the route *template* (`/auth/qr/{id}/status`), never the concrete path or query
+//! string: both can carry bearer secrets (the QR status token, magic-link tokens). Events
+//! logged while a request runs inherit the span, so an error can be traced to its request.
+//! The id is echoed in the `X-Request-Id` response header; one sent by the client is
+//! believed only from a trusted proxy (anyone else could forge ids to muddle the log).
+
+use axum::extract::{ConnectInfo, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use ipnet::IpNet;
+use passkey_magic_shared::routes::ROUTES;
+use serde::Deserialize;
+use std::io::IsTerminal;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+/// The header carrying the request id, in both directions.
+pub(crate) const REQUEST_ID: &str = "x-request-id";
+
+/// Longest request id taken from a trusted proxy (longer ones are replaced).
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// `text` (for people) or `json` (one object per line, for log collectors).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// Human-readable lines; coloured only when stderr is a terminal.
+    #[default]
+    Text,
+    /// JSON lines with the current span's fields (request id, route) on each event.
+    Json,
+}
+
+/// Installs the global subscriber: `RUST_LOG` filter (default `info`), output on stderr,
+/// ANSI colour codes only when stderr is a terminal (never in a file or a pipe).
+pub(crate) fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// What the request log needs to know about the deployment.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestLog {
+    /// Where the API is nested (`/auth`).
+    prefix: String,
+    /// Peers whose `X-Request-Id` is believed.
+    trusted_proxies: Vec<IpNet>,
+}
+
+impl RequestLog {
+    pub(crate) fn new(prefix: &str, trusted_proxies: &[IpNet]) -> Arc<Self> {
+        Arc::new(RequestLog {
+            prefix: prefix.to_owned(),
+            trusted_proxies: trusted_proxies.to_vec(),
+        })
+    }
+
+    /// The route template of `path`, `None` for a health probe (not logged).
+    fn route(&self, path: &str) -> Option<String> {
+        let relative = path.strip_prefix(&self.prefix);
+        if passkey_magic_server::http::health::PATHS.contains(&relative.unwrap_or(path)) {
+            return None;
+        }
+        if let Some(route) = relative.and_then(|relative| {
+            ROUTES
+                .iter()
+                .find(|route| template_matches(route.path, relative))
+        }) {
+            return Some(format!("{}{}", self.prefix, route.path));
+        }
+        // Unknown paths and the demo's static files: a fixed label, since the path is
+        // whatever the client sent.
+        Some("other".to_owned())
+    }
+
+    fn believes(&self, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|peer| {
+            let peer = canonical(peer);
+            self.trusted_proxies.iter().any(|net| net.contains(&peer))
+        })
+    }
+}
+
+/// An IPv4-mapped IPv6 peer (`::ffff:10.0.0.1`, dual-stack sockets) as IPv4.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        IpAddr::V4(_) => address,
+    }
+}
+
+/// Whether `path` fits `template`, whose `{name}` segments match any one segment.
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut expected = template.split('/');
+    let mut actual = path.split('/');
+    loop {
+        match (expected.next(), actual.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) => {
+                let wildcard = want.starts_with('{') && want.ends_with('}') && !got.is_empty();
+                if !wildcard && want != got {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// A request id a proxy may hand on: short, and only characters safe in a log line.
+fn acceptable(id: &HeaderValue) -> Option<&str> {
+    let id = id.to_str().ok()?;
+    let ok = !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then_some(id)
+}
+
+/// 128 random bits from the OS CSPRNG as 32 hex digits; a counter if that fails, so a
+/// request is never refused for want of an id.
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        return format!("local-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The middleware: assigns the request id, runs the request inside its span, logs the
+/// outcome (status, latency) and echoes the id. Health probes pass through unlogged.
+pub(crate) async fn log_requests(
+    axum::extract::State(log): axum::extract::State<Arc<RequestLog>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let forwarded = request
+        .headers()
+        .get(REQUEST_ID)
+        .filter(|_| log.believes(peer))
+        .and_then(acceptable)
+        .map(str::to_owned);
+    let id = forwarded.unwrap_or_else(new_request_id);
+    // The handler sees the id the log uses (a hook could log it, too).
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
+    let mut response = match log.route(request.uri().path()) {
+        None => next.run(request).await,
+        Some(route) => {
+            let method = request.method().clone();
+            let span = tracing::info_span!("request", request_id = %id, %method, %route);
+            let started = Instant::now();
+            async move {
+                let response = next.run(request).await;
+                tracing::info!(
+                    status = response.status().as_u16(),
+                    latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "request"
+                );
+                response
+            }
+            .instrument(span)
+            .await
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_templates_and_probes_are_skipped() {
+        let log = RequestLog::new("/auth", &[]);
+        assert_eq!(
+            log.route("/auth/qr/secret-looking-id/status").as_deref(),
+            Some("/auth/qr/{id}/status")
+        );
+        assert_eq!(log.route("/auth/session").as_deref(), Some("/auth/session"));
+        assert_eq!(log.route("/auth/qr//status").as_deref(), Some("other"));
+        assert_eq!(log.route("/index.html").as_deref(), Some("other"));
+        assert_eq!(log.route("/auth/healthz"), None);
+        assert_eq!(log.route("/readyz"), None);
+    }
+
+    #[test]
+    fn forwarded_ids_are_short_and_plain() {
+        assert_eq!(
+            acceptable(&HeaderValue::from_static("abc-123_x.y:z")),
+            Some("abc-123_x.y:z")
+        );
+        assert_eq!(acceptable(&HeaderValue::from_static("a b")), None);
+        assert_eq!(acceptable(&HeaderValue::from_static("")), None);
+        let long = "a".repeat(MAX_REQUEST_ID_LEN + 1);
+        assert_eq!(acceptable(&HeaderValue::from_str(&long).unwrap()), None);
+        assert_eq!(new_request_id().len(), 32);
+        assert_ne!(new_request_id(), new_request_id());
+    }
+}
