@@ -214,6 +214,25 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError>;
 
+    /// The unexpired session with this token hash together with its user: what every
+    /// authenticated request needs. The SQL stores answer it with one indexed JOIN (one
+    /// round trip instead of two); the default asks [`Store::session_by_token_hash`] and
+    /// then [`Store::user_by_id`]. `None` when the session is unknown, expired, or its
+    /// user is gone.
+    async fn session_with_user(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        let Some(session) = self.session_by_token_hash(token_hash, now).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.user_by_id(&session.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((session, user)))
+    }
+
     /// A user's unexpired sessions, newest first.
     async fn sessions_for_user(
         &self,
