@@ -10,11 +10,14 @@
 //! - **Reads run inline** on the calling task, on one of a few reader connections
 //!   (one per core, each behind its own `std::sync::Mutex`, held only for the statement).
 //!   In WAL mode a reader never waits for the writer, so a read never blocks for long.
-//! - **Writes run on Tokio's blocking pool** through **one writer connection**: SQLite
-//!   allows one writer at a time anyway, and serialising writers in the process avoids
-//!   the busy-wait back-off SQLite applies when several connections contend for the
-//!   write lock. A write that has to wait (a checkpoint, another process holding the
-//!   lock) waits on a blocking-pool thread, never on a runtime worker.
+//! - **Writes go to one writer thread** with its own connection: SQLite allows one
+//!   writer at a time anyway, and serialising writers in the process avoids the
+//!   busy-wait back-off SQLite applies when connections contend for the write lock. The
+//!   thread **commits in groups**: the writes that queued up while it was busy (up to
+//!   256) run in one transaction, so under load many writes share one commit, and each
+//!   caller gets its result only after that commit. A write that has to wait (a
+//!   checkpoint, another process holding the lock) waits on that thread, never on a
+//!   runtime worker.
 //!
 //! An in-memory database (`sqlite::memory:`) exists only on its one connection, which
 //! then serves reads and writes.
@@ -64,7 +67,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 /// How long a statement waits for another process's write lock before giving up.
@@ -87,8 +90,8 @@ const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
 
 /// The names of the `$N` parameters, so binding needs no string formatting.
 const PARAMETER_NAMES: [&str; 24] = [
-    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14",
-    "$15", "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24",
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24",
 ];
 
 /// A [`Store`](super::Store) in a SQLite database. Clones share the same connections.
@@ -98,13 +101,112 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    /// The one connection that writes (and, for an in-memory database, also reads).
-    /// `None` once closed.
-    writer: Mutex<Option<Connection>>,
-    /// Reader connections of a database file; empty for an in-memory database.
+    /// Hands work to the writer thread; `None` once closed.
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    /// The writer thread, joined by [`SqliteStore::close`].
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Reader connections of a database file; empty for an in-memory database (whose
+    /// reads go to the writer thread: only its connection holds the data).
     readers: Vec<Mutex<Option<Connection>>>,
     /// Where the next read starts looking for a free reader.
     next_reader: AtomicUsize,
+}
+
+/// Work for the writer thread: runs on its connection and returns how to hand the result
+/// over once the transaction it ran in has committed (`None`) or failed (`Some`).
+type Job = Box<dyn FnOnce(&Connection) -> Delivery + Send>;
+type Delivery = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// Most jobs committed by one transaction.
+const MAX_BATCH: usize = 256;
+
+impl Inner {
+    /// Starts the writer thread on `connection`.
+    fn new(
+        connection: Connection,
+        readers: Vec<Mutex<Option<Connection>>>,
+    ) -> Result<Self, StoreError> {
+        let (sender, jobs) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("passkey-magic-sqlite-writer".into())
+            .spawn(move || write_in_batches(&connection, &jobs))
+            .map_err(|error| StoreError::Internal(StoreCause::new(error)))?;
+        Ok(Inner {
+            writer: Mutex::new(Some(sender)),
+            writer_thread: Mutex::new(Some(thread)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// The writer thread: runs jobs as they come, and whatever queued up meanwhile (up to
+/// [`MAX_BATCH`]) in one transaction. Group commit: under load many writes share one
+/// commit, yet no write waits for a timer, and each job's result is handed over only
+/// after the commit that made it durable. Ends when every sender is dropped.
+fn write_in_batches(connection: &Connection, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(connection, batch);
+    }
+}
+
+/// Runs `batch` in one transaction (a lone job in its own autocommit statement).
+///
+/// Each job is one or a few statements whose atomicity SQLite gives per statement; a
+/// statement that fails on a constraint is undone alone and the others stay. If SQLite
+/// rolls the whole transaction back (I/O error, disk full), every job of it gets that
+/// error and the rest of the batch runs on its own.
+fn run_batch(connection: &Connection, batch: Vec<Job>) {
+    if batch.len() == 1 || connection.execute_batch("BEGIN IMMEDIATE").is_err() {
+        for job in batch {
+            job(connection)(None);
+        }
+        return;
+    }
+    let mut pending: Vec<Delivery> = Vec::with_capacity(batch.len());
+    let mut in_transaction = true;
+    for job in batch {
+        let delivery = job(connection);
+        if !in_transaction {
+            delivery(None);
+        } else if connection.is_autocommit() {
+            // SQLite rolled the transaction back: what ran in it is lost.
+            in_transaction = false;
+            let error = StoreError::Unavailable("the SQLite transaction was rolled back".into());
+            for earlier in pending.drain(..) {
+                earlier(Some(&error));
+            }
+            delivery(Some(&error));
+        } else {
+            pending.push(delivery);
+        }
+    }
+    if !in_transaction {
+        return;
+    }
+    match connection.execute_batch("COMMIT") {
+        Ok(()) => {
+            for delivery in pending {
+                delivery(None);
+            }
+        }
+        Err(error) => {
+            let error = map_error(error);
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            for delivery in pending {
+                delivery(Some(&error));
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -225,11 +327,7 @@ impl SqliteStore {
                 let connection = Connection::open_in_memory().map_err(map_error)?;
                 configure(&connection, false)?;
                 migrate_in_place(&connection)?;
-                Inner {
-                    writer: Mutex::new(Some(connection)),
-                    readers: Vec::new(),
-                    next_reader: AtomicUsize::new(0),
-                }
+                Inner::new(connection, Vec::new())?
             }
             Target::File { path, create } => {
                 // The schema is brought up to date by sqlx's migrator, so databases
@@ -253,7 +351,22 @@ impl SqliteStore {
     pub async fn close(&self) {
         let inner = Arc::clone(&self.inner);
         let closing = tokio::task::spawn_blocking(move || {
-            drop(lock(&inner.writer).take());
+            // The writer finishes the jobs already queued, then its connection closes.
+            drop(
+                inner
+                    .writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take(),
+            );
+            let thread = inner
+                .writer_thread
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
             for reader in &inner.readers {
                 drop(lock(reader).take());
             }
@@ -262,15 +375,15 @@ impl SqliteStore {
         let _ = closing.await;
     }
 
-    /// Runs a read inline on a free reader connection (the writer for an in-memory
-    /// database).
-    fn read<T>(
+    /// Runs a read inline on a free reader connection (on the writer thread for an
+    /// in-memory database).
+    async fn read<T: Send + 'static>(
         &self,
-        run: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        run: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = &self.inner.readers;
         if readers.is_empty() {
-            return with_connection(&lock(&self.inner.writer), run);
+            return self.write(run).await;
         }
         let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
         for offset in 0..readers.len() {
@@ -282,15 +395,31 @@ impl SqliteStore {
         with_connection(&lock(&readers[start % readers.len()]), run)
     }
 
-    /// Runs a write on the writer connection, on Tokio's blocking pool.
+    /// Runs a write on the writer thread; resolves once it is committed.
     async fn write<T: Send + 'static>(
         &self,
         run: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || with_connection(&lock(&inner.writer), run))
-            .await
-            .map_err(|error| StoreError::Internal(StoreCause::new(error)))?
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let result = run(connection);
+            Box::new(move |failed: Option<&StoreError>| {
+                let _ = sender.send(match failed {
+                    Some(error) => Err(error.clone()),
+                    None => result,
+                });
+            })
+        });
+        let closed = || StoreError::Unavailable("the SQLite store is closed".into());
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .ok_or_else(closed)?
+            .send(job)
+            .map_err(|_| closed())?;
+        receiver.await.map_err(|_| closed())?
     }
 
     /// Runs a changing statement; how many rows it changed.
@@ -362,9 +491,7 @@ impl Target {
 
 /// The per-connection settings.
 fn configure(connection: &Connection, file: bool) -> Result<(), StoreError> {
-    connection
-        .busy_timeout(BUSY_TIMEOUT)
-        .map_err(map_error)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(map_error)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if file {
         // WAL is a property of the file (set once, kept); NORMAL is per connection.
@@ -424,11 +551,7 @@ fn open_file(path: &std::path::Path, readers: usize) -> Result<Inner, StoreError
     let readers = (0..readers)
         .map(|_| open().map(|connection| Mutex::new(Some(connection))))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Inner {
-        writer: Mutex::new(Some(writer)),
-        readers,
-        next_reader: AtomicUsize::new(0),
-    })
+    Inner::new(writer, readers)
 }
 
 // ---- errors ----
@@ -628,9 +751,7 @@ fn challenge_parts_from_row(row: &Row<'_>) -> Result<(Timestamp, super::Ceremony
 }
 
 /// What a take of a magic link hands back: expiry, email, creation.
-fn magic_link_parts_from_row(
-    row: &Row<'_>,
-) -> Result<(Timestamp, String, Timestamp), StoreError> {
+fn magic_link_parts_from_row(row: &Row<'_>) -> Result<(Timestamp, String, Timestamp), StoreError> {
     Ok((
         timestamp_column(row, "expires_at")?,
         column(row, "email")?,
@@ -666,12 +787,14 @@ impl super::Store for SqliteStore {
 
     async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
         let statement = Statement::new(queries::USER_BY_ID).bind(id.to_owned());
-        self.read(|connection| statement.first(connection, user_from_row))
+        self.read(move |connection| statement.first(connection, user_from_row))
+            .await
     }
 
     async fn user_by_email(&self, address: &str) -> Result<Option<UserRecord>, StoreError> {
         let statement = Statement::new(queries::USER_BY_EMAIL).bind(email::canonical(address));
-        self.read(|connection| statement.first(connection, user_from_row))
+        self.read(move |connection| statement.first(connection, user_from_row))
+            .await
     }
 
     async fn set_user_email(
@@ -699,9 +822,7 @@ impl super::Store for SqliteStore {
                 return Ok(Guarded::Done);
             }
             // Nothing changed: tell a missing user from a refused change.
-            let user_exists = exists
-                .first(connection, exists_from_row)?
-                .unwrap_or(false);
+            let user_exists = exists.first(connection, exists_from_row)?.unwrap_or(false);
             Ok(if clearing && user_exists {
                 Guarded::WouldLockOut
             } else {
@@ -748,7 +869,8 @@ impl super::Store for SqliteStore {
 
     async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
         let statement = Statement::new(queries::CREDENTIAL_BY_ID).bind(id.to_owned());
-        self.read(|connection| statement.first(connection, credential_from_row))
+        self.read(move |connection| statement.first(connection, credential_from_row))
+            .await
     }
 
     async fn credentials_for_user(
@@ -756,7 +878,8 @@ impl super::Store for SqliteStore {
         user_id: &str,
     ) -> Result<Vec<CredentialRecord>, StoreError> {
         let statement = Statement::new(queries::CREDENTIALS_FOR_USER).bind(user_id.to_owned());
-        self.read(|connection| statement.rows(connection, credential_from_row))
+        self.read(move |connection| statement.rows(connection, credential_from_row))
+            .await
     }
 
     async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError> {
@@ -803,9 +926,7 @@ impl super::Store for SqliteStore {
             }
             // Nothing deleted: tell a missing (or someone else's) credential from a
             // refusal.
-            let mine = exists
-                .first(connection, exists_from_row)?
-                .unwrap_or(false);
+            let mine = exists.first(connection, exists_from_row)?.unwrap_or(false);
             Ok(if mine {
                 Guarded::WouldLockOut
             } else {
@@ -838,7 +959,8 @@ impl super::Store for SqliteStore {
         let statement = Statement::new(queries::SESSION_BY_TOKEN_HASH)
             .bind(bytes(token_hash))
             .bind(now.as_unix_millis());
-        self.read(|connection| statement.first(connection, session_from_row))
+        self.read(move |connection| statement.first(connection, session_from_row))
+            .await
     }
 
     async fn session_with_user(
@@ -849,7 +971,8 @@ impl super::Store for SqliteStore {
         let statement = Statement::new(queries::SESSION_WITH_USER)
             .bind(bytes(token_hash))
             .bind(now.as_unix_millis());
-        self.read(|connection| statement.first(connection, session_with_user_from_row))
+        self.read(move |connection| statement.first(connection, session_with_user_from_row))
+            .await
     }
 
     async fn sessions_for_user(
@@ -860,7 +983,8 @@ impl super::Store for SqliteStore {
         let statement = Statement::new(queries::SESSIONS_FOR_USER)
             .bind(user_id.to_owned())
             .bind(now.as_unix_millis());
-        self.read(|connection| statement.rows(connection, session_from_row))
+        self.read(move |connection| statement.rows(connection, session_from_row))
+            .await
     }
 
     async fn delete_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
@@ -894,7 +1018,8 @@ impl super::Store for SqliteStore {
 
     async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
         let statement = Statement::new(queries::QR_BY_ID).bind(id.to_owned());
-        self.read(|connection| statement.first(connection, qr_from_row))
+        self.read(move |connection| statement.first(connection, qr_from_row))
+            .await
     }
 
     async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError> {
@@ -907,7 +1032,10 @@ impl super::Store for SqliteStore {
                 sql: sql.into(),
                 values: chunk.iter().map(|id| Value::Text(id.clone())).collect(),
             };
-            found.extend(self.read(|connection| bind_all_rows(&statement, connection))?);
+            found.extend(
+                self.read(move |connection| bind_all_rows(&statement, connection))
+                    .await?,
+            );
         }
         Ok(found)
     }
@@ -1024,14 +1152,14 @@ impl super::Store for SqliteStore {
         let taken = self
             .write(move |connection| statement.first(connection, magic_link_parts_from_row))
             .await?;
-        Ok(taken
-            .filter(|(expires_at, _, _)| *expires_at > now)
-            .map(|(expires_at, email, created_at)| MagicLinkRecord {
+        Ok(taken.filter(|(expires_at, _, _)| *expires_at > now).map(
+            |(expires_at, email, created_at)| MagicLinkRecord {
                 token_hash: *token_hash,
                 email,
                 created_at,
                 expires_at,
-            }))
+            },
+        ))
     }
 
     async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
@@ -1097,7 +1225,10 @@ mod tests {
     #[test]
     fn urls_are_parsed() {
         assert_eq!(Target::parse("sqlite::memory:"), Ok(Target::Memory));
-        assert_eq!(Target::parse("sqlite://x.db?mode=memory"), Ok(Target::Memory));
+        assert_eq!(
+            Target::parse("sqlite://x.db?mode=memory"),
+            Ok(Target::Memory)
+        );
         assert_eq!(
             Target::parse("sqlite://x.db?mode=rwc"),
             Ok(Target::File {
@@ -1148,6 +1279,55 @@ mod tests {
         assert_eq!(store.user_by_email("ada@example.com").await, Ok(Some(user)));
     }
 
+    fn numbered_user(n: u128) -> UserRecord {
+        UserRecord {
+            id: format!("u-{n}"),
+            email: Some(format!("user-{}@example.com", n % 50)),
+            user_handle: uuid::Uuid::from_u128(n),
+            created_at: Timestamp::from_unix_millis(1),
+            metadata: None,
+        }
+    }
+
+    /// Many writes at once share commits; one refused by a constraint (a taken email)
+    /// fails alone, and every acknowledged write is there afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commits_keep_each_write_on_its_own() {
+        let dir = std::env::temp_dir().join(format!("pm-sqlite-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("group.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        // 200 users over 50 emails: 50 succeed, 150 conflict on the email.
+        let tasks: Vec<_> = (0..200u128)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move { store.create_user(&numbered_user(n)).await })
+            })
+            .collect();
+        let mut created = Vec::new();
+        for (n, task) in tasks.into_iter().enumerate() {
+            match task.await.unwrap() {
+                Ok(()) => created.push(n),
+                Err(error) => assert_eq!(error, StoreError::Conflict("email")),
+            }
+        }
+        assert_eq!(created.len(), 50);
+        store.close().await;
+        let reopened = SqliteStore::connect(&url).await.unwrap();
+        for n in created {
+            assert!(
+                reopened
+                    .user_by_id(&format!("u-{n}"))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        reopened.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[tokio::test]
     async fn a_closed_store_is_unavailable() {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
@@ -1174,15 +1354,12 @@ mod tests {
         };
         store.create_user(&user).await.unwrap();
         // SQLite's own error is kept as the cause.
-        let inner = Arc::clone(&store.inner);
-        let error = tokio::task::spawn_blocking(move || {
-            with_connection(&lock(&inner.writer), |connection| {
+        let error = store
+            .write(|connection| {
                 Statement::new("INSERT INTO nowhere VALUES (1)").execute(connection)
             })
-        })
-        .await
-        .unwrap()
-        .unwrap_err();
+            .await
+            .unwrap_err();
         let source = std::error::Error::source(&error).expect("a source");
         assert!(source.to_string().contains("no such table"), "{source}");
         assert_eq!(error.to_string(), "storage error");
