@@ -86,8 +86,7 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
         let hash = TokenHash::of(token);
         let store = &self.auth.inner.store;
         // One store call (one indexed JOIN on SQL), not a session then a user lookup.
-        let Some((session, user)) = store.session_with_user(&hash, self.auth.now()).await?
-        else {
+        let Some((session, user)) = store.session_with_user(&hash, self.auth.now()).await? else {
             return Ok(None);
         };
         Ok(Some(Authenticated {

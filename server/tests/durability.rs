@@ -120,9 +120,7 @@ async fn sqlite_survives_kill_9() {
     // Sign up (a user, a credential, a session), then kill the server at once.
     let server = Server::start(&database, &config);
     let mut browser = Browser::new();
-    let (status, options) = server
-        .post("/passkey/register/options", json!({}))
-        .await;
+    let (status, options) = server.post("/passkey/register/options", json!({})).await;
     assert_eq!(status, 200, "{options}");
     let response = browser.register(&options["options"]).await;
     let (status, signed_up) = server

@@ -86,8 +86,7 @@ async fn postgres_instances_wake_each_others_desktops() {
     let second = PostgresStore::connect_in_schema(&postgres_url(), &schema)
         .await
         .unwrap();
-    a_change_on_one_instance_answers_a_desktop_on_the_other(engine(first), engine(second))
-        .await;
+    a_change_on_one_instance_answers_a_desktop_on_the_other(engine(first), engine(second)).await;
     use sqlx::Connection;
     let mut connection = sqlx::PgConnection::connect(&postgres_url()).await.unwrap();
     sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
@@ -101,8 +100,7 @@ async fn redis_instances_wake_each_others_desktops() {
     let prefix = unique("wakeups");
     let first = RedisStore::connect(&redis_url(), &prefix).await.unwrap();
     let second = RedisStore::connect(&redis_url(), &prefix).await.unwrap();
-    a_change_on_one_instance_answers_a_desktop_on_the_other(engine(first), engine(second))
-        .await;
+    a_change_on_one_instance_answers_a_desktop_on_the_other(engine(first), engine(second)).await;
     let client = redis::Client::open(redis_url()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")

@@ -229,10 +229,7 @@ sql_store!(PostgresStore, {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
             .await
             .map_err(map_error)?;
-        listener
-            .listen(&self.qr_channel)
-            .await
-            .map_err(map_error)?;
+        listener.listen(&self.qr_channel).await.map_err(map_error)?;
         let (sender, feed) = tokio::sync::mpsc::channel(FEED_CAPACITY);
         tokio::spawn(async move {
             loop {
