@@ -114,6 +114,10 @@ impl PostgresStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // sqlx pings every connection when it is returned to the pool anyway; a
+            // second ping before each use would be one more round trip per query. A
+            // connection that died while idle fails its query (503) and is dropped.
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(base.options(options))
             .await
