@@ -146,6 +146,7 @@ impl Probe for ServerProcess {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let load_before = load_average();
     raise_file_limit();
     let binary = server::server_binary(args.server_bin.clone())?;
     let scratch = std::env::temp_dir().join(format!("passkey-magic-bench-{}", std::process::id()));
@@ -275,7 +276,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
-    let report = report(&args, &rows, &qr_rows);
+    let load = format!("{load_before} before the run, {} after", load_average());
+    let report = report(&args, &load, &rows, &qr_rows);
     println!("{report}");
     if args.output != "-" {
         std::fs::write(&args.output, &report)
@@ -506,7 +508,14 @@ fn millis(micros: u64) -> String {
     format!("{:.2}", micros as f64 / 1000.0)
 }
 
-fn report(args: &Args, rows: &[Row], qr_rows: &[QrRow]) -> String {
+/// The 1, 5 and 15 minute load averages (`uptime`): how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn report(args: &Args, load: &str, rows: &[Row], qr_rows: &[QrRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
@@ -522,6 +531,7 @@ fn report(args: &Args, rows: &[Row], qr_rows: &[QrRow]) -> String {
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
     );
     let _ = writeln!(out, "- Machine: {}", machine());
+    let _ = writeln!(out, "- Load average (1/5/15 min): {load}");
     let _ = writeln!(
         out,
         "- Command: `cargo run --release -p passkey-magic-bench -- {}`",
