@@ -1,5 +1,6 @@
 //! Sessions: random bearer tokens (256 bits) of which only the SHA-256 hash is stored.
-//! Validation is one indexed lookup by hash plus the user; it never writes.
+//! Validation is one indexed lookup of the session by hash joined with its user; it
+//! never writes.
 
 use crate::auth::{Auth, MetadataType};
 use crate::entities;
@@ -84,10 +85,8 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
         }
         let hash = TokenHash::of(token);
         let store = &self.auth.inner.store;
-        let Some(session) = store.session_by_token_hash(&hash, self.auth.now()).await? else {
-            return Ok(None);
-        };
-        let Some(user) = store.user_by_id(&session.user_id).await? else {
+        // One store call (one indexed JOIN on SQL), not a session then a user lookup.
+        let Some((session, user)) = store.session_with_user(&hash, self.auth.now()).await? else {
             return Ok(None);
         };
         Ok(Some(Authenticated {

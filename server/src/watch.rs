@@ -13,6 +13,14 @@
 //!   number of waiting desktops — never one poll per waiter. The task runs only while
 //!   there are waiters and stops by itself when the last one leaves or the engine is
 //!   dropped.
+//! - **Other instances are told at once where the store can carry messages.** With a
+//!   store that [announces QR changes](Store::announces_qr_changes) (PostgreSQL
+//!   `LISTEN/NOTIFY`, Redis pub/sub), [`Watchers::notify`] also announces the change, and
+//!   one listener task per engine (started by the first waiter, stopped when the engine
+//!   is dropped) wakes this instance's waiters when another instance announces one. The
+//!   batched re-check stays as the safety net for messages lost while a listener
+//!   reconnects. Messages carry a random tag of the announcing engine, so an instance
+//!   ignores its own.
 
 use crate::clock::Clock;
 use crate::qr::state::QrSessionState;
@@ -43,6 +51,7 @@ struct Entry {
 struct Registry {
     entries: HashMap<String, Entry>,
     checker_running: bool,
+    listener_started: bool,
 }
 
 /// The long-poll registry of one engine.
@@ -51,6 +60,10 @@ pub(crate) struct Watchers {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     fallback: Duration,
+    /// This engine's tag in announcements (random hex), to skip its own.
+    tag: String,
+    /// Dropped with the engine: tells the listener task to stop.
+    stop: watch::Sender<()>,
 }
 
 impl std::fmt::Debug for Watchers {
@@ -64,11 +77,18 @@ impl std::fmt::Debug for Watchers {
 
 impl Watchers {
     pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, fallback: Duration) -> Self {
+        let tag = random_bytes::<8>()
+            .map(|bytes| bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+            // Without randomness every engine shares one tag and ignores the others'
+            // announcements: the re-check still finds their changes.
+            .unwrap_or_default();
         Watchers {
             registry: Mutex::new(Registry::default()),
             store,
             clock,
             fallback,
+            tag,
+            stop: watch::channel(()).0,
         }
     }
 
@@ -94,9 +114,18 @@ impl Watchers {
             });
         entry.waiters += 1;
         let receiver = entry.sender.subscribe();
-        if !registry.checker_running && tokio::runtime::Handle::try_current().is_ok() {
-            registry.checker_running = true;
-            tokio::spawn(check_in_background(Arc::downgrade(self)));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if !registry.checker_running {
+                registry.checker_running = true;
+                tokio::spawn(check_in_background(Arc::downgrade(self)));
+            }
+            if !registry.listener_started && self.store.announces_qr_changes() {
+                registry.listener_started = true;
+                tokio::spawn(listen_in_background(
+                    Arc::downgrade(self),
+                    self.stop.subscribe(),
+                ));
+            }
         }
         Subscription {
             watchers: Arc::clone(self),
@@ -105,8 +134,24 @@ impl Watchers {
         }
     }
 
-    /// Wakes everyone waiting on `id` (a transition happened).
+    /// A transition of `id` happened here: wakes everyone waiting on it in this engine
+    /// and announces it to the other instances (when the store can).
     pub(crate) fn notify(&self, id: &str) {
+        self.wake(id);
+        if self.store.announces_qr_changes() && tokio::runtime::Handle::try_current().is_ok() {
+            let store = Arc::clone(&self.store);
+            let message = format!("{} {id}", self.tag);
+            tokio::spawn(async move {
+                if let Err(error) = store.announce_qr_change(&message).await {
+                    // Waiters elsewhere then learn of it by their re-check.
+                    tracing::warn!(%error, "announcing a QR change failed");
+                }
+            });
+        }
+    }
+
+    /// Wakes everyone waiting on `id` in this engine.
+    fn wake(&self, id: &str) {
         if let Some(entry) = self.registry().entries.get(id) {
             entry
                 .sender
@@ -153,24 +198,35 @@ impl Watchers {
     /// One fallback round: which watched rows changed in the store? Returns `false` when
     /// nobody waits any more (the checker then stops).
     async fn check_once(&self) -> bool {
-        let watched: Vec<(String, Option<Fingerprint>)> = {
+        {
             let mut registry = self.registry();
             if registry.entries.is_empty() {
                 registry.checker_running = false;
                 return false;
             }
-            registry
-                .entries
-                .iter()
-                .map(|(id, entry)| (id.clone(), entry.seen))
-                .collect()
-        };
+        }
+        self.recheck().await;
+        true
+    }
+
+    /// Reads every watched row with one batched call and wakes the waiters whose row
+    /// changed since they read it.
+    async fn recheck(&self) {
+        let watched: Vec<(String, Option<Fingerprint>)> = self
+            .registry()
+            .entries
+            .iter()
+            .map(|(id, entry)| (id.clone(), entry.seen))
+            .collect();
+        if watched.is_empty() {
+            return;
+        }
         let ids: Vec<String> = watched.iter().map(|(id, _)| id.clone()).collect();
         let records = match self.store.qr_sessions_by_ids(&ids).await {
             Ok(records) => records,
             Err(error) => {
                 tracing::warn!(%error, "QR long-poll re-check failed");
-                return true;
+                return;
             }
         };
         let current: HashMap<&str, Fingerprint> = records
@@ -186,10 +242,9 @@ impl Watchers {
                 (Some(_), None) => false,
             };
             if changed {
-                self.notify(id);
+                self.wake(id);
             }
         }
-        true
     }
 }
 
@@ -206,6 +261,75 @@ async fn check_in_background(watchers: Weak<Watchers>) {
         if !watchers.check_once().await {
             return;
         }
+    }
+}
+
+/// How long the listener waits before listening again after its feed failed or ended.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// Wakes this engine's waiters for the QR changes other instances announce; ends when
+/// the engine is dropped (`stopped`) or the store has no announcements.
+async fn listen_in_background(watchers: Weak<Watchers>, mut stopped: watch::Receiver<()>) {
+    loop {
+        let Some((store, tag)) = watchers
+            .upgrade()
+            .map(|w| (Arc::clone(&w.store), w.tag.clone()))
+        else {
+            return;
+        };
+        let feed = tokio::select! {
+            _ = stopped.changed() => return,
+            feed = store.listen_qr_changes() => feed,
+        };
+        match feed {
+            Ok(None) => return,
+            Ok(Some(mut feed)) => {
+                // Changes announced before this feed listened were missed: one batched
+                // re-check now finds them (a waiter that read its row before the change
+                // is woken), so no change waits for the periodic round.
+                if let Some(watchers) = watchers.upgrade() {
+                    watchers.recheck().await;
+                }
+                if listen_to(&watchers, &tag, &mut feed, &mut stopped)
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "listening for QR changes failed"),
+        }
+        tokio::select! {
+            _ = stopped.changed() => return,
+            () = tokio::time::sleep(LISTEN_RETRY) => {}
+        }
+    }
+}
+
+/// Wakes waiters for each message of `feed` until it ends (`Some(())`), or `None` when
+/// the engine is gone.
+async fn listen_to(
+    watchers: &Weak<Watchers>,
+    tag: &str,
+    feed: &mut crate::store::QrChangeFeed,
+    stopped: &mut watch::Receiver<()>,
+) -> Option<()> {
+    loop {
+        let message = tokio::select! {
+            _ = stopped.changed() => return None,
+            message = feed.recv() => message,
+        };
+        let Some(message) = message else {
+            tracing::warn!("QR change feed ended; listening again");
+            return Some(());
+        };
+        let Some((from, id)) = message.split_once(' ') else {
+            continue;
+        };
+        if from == tag {
+            continue;
+        }
+        watchers.upgrade()?.wake(id);
     }
 }
 

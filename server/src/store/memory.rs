@@ -279,6 +279,26 @@ impl Store for MemoryStore {
             .cloned())
     }
 
+    async fn session_with_user(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        // Both under one lock: one consistent view, one lock round.
+        let data = self.data()?;
+        let Some(session) = data
+            .sessions
+            .get(token_hash)
+            .filter(|session| session.expires_at > now)
+        else {
+            return Ok(None);
+        };
+        Ok(data
+            .users
+            .get(&session.user_id)
+            .map(|user| (session.clone(), user.clone())))
+    }
+
     async fn sessions_for_user(
         &self,
         user_id: &str,

@@ -127,6 +127,11 @@ impl PartialEq for StoreCause {
 
 impl Eq for StoreCause {}
 
+/// Messages of [`Store::announce_qr_change`], as heard by
+/// [`Store::listen_qr_changes`]: a channel fed by a task of the store, which stops
+/// listening when this feed is dropped.
+pub type QrChangeFeed = tokio::sync::mpsc::Receiver<String>;
+
 /// The outcome of a guarded change (one that must not lock a user out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guarded {
@@ -215,6 +220,25 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError>;
 
+    /// The unexpired session with this token hash together with its user: what every
+    /// authenticated request needs. The SQL stores answer it with one indexed JOIN (one
+    /// round trip instead of two); the default asks [`Store::session_by_token_hash`] and
+    /// then [`Store::user_by_id`]. `None` when the session is unknown, expired, or its
+    /// user is gone.
+    async fn session_with_user(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        let Some(session) = self.session_by_token_hash(token_hash, now).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.user_by_id(&session.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((session, user)))
+    }
+
     /// A user's unexpired sessions, newest first.
     async fn sessions_for_user(
         &self,
@@ -261,6 +285,32 @@ pub trait Store: Send + Sync + 'static {
         max_attempts: u32,
         now: Timestamp,
     ) -> Result<Option<u32>, StoreError>;
+
+    // ---- cross-instance wake-ups ----
+
+    /// Whether [`Store::announce_qr_change`] reaches other instances (PostgreSQL
+    /// `NOTIFY`, Redis `PUBLISH`). `false` by default: the engine then relies on its
+    /// periodic re-check alone for changes made elsewhere.
+    fn announces_qr_changes(&self) -> bool {
+        false
+    }
+
+    /// Tells every instance listening ([`Store::listen_qr_changes`]) that a QR login
+    /// changed. `message` is opaque to the store (the engine puts the QR id and its own
+    /// instance tag in it). Best effort: a lost message only delays a desktop until the
+    /// engine's next re-check. The default does nothing.
+    async fn announce_qr_change(&self, message: &str) -> Result<(), StoreError> {
+        let _ = message;
+        Ok(())
+    }
+
+    /// Starts listening for [`Store::announce_qr_change`] messages of every instance
+    /// sharing this store. The feed ends when the connection behind it is lost (call
+    /// again to resume); dropping it stops listening. `None` (the default) when the
+    /// store has no such channel.
+    async fn listen_qr_changes(&self) -> Result<Option<QrChangeFeed>, StoreError> {
+        Ok(None)
+    }
 
     // ---- pending ceremonies ----
 

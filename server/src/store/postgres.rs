@@ -53,6 +53,9 @@ const CREDENTIAL_AND_COUNT: &str = "SELECT \
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The `NOTIFY` channel of QR changes: one per schema, since channels are
+    /// database-wide.
+    qr_channel: String,
 }
 
 impl PostgresStore {
@@ -111,12 +114,20 @@ impl PostgresStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // sqlx pings every connection when it is returned to the pool anyway; a
+            // second ping before each use would be one more round trip per query. A
+            // connection that died while idle fails its query (503) and is dropped.
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(base.options(options))
             .await
             .map_err(map_error)?;
         Self::migrate(&pool).await?;
-        Ok(Self { pool })
+        // At most 63 bytes, PostgreSQL's identifier limit (schema names are ASCII); two
+        // long schema names sharing a prefix only share wake-ups, which are harmless.
+        let mut qr_channel = format!("pm_qr_{}", schema.unwrap_or("public"));
+        qr_channel.truncate(63);
+        Ok(Self { pool, qr_channel })
     }
 }
 
@@ -199,7 +210,58 @@ impl PostgresStore {
     }
 }
 
+/// Messages waiting in a listener's feed before older ones are dropped (a slow engine
+/// then relies on its re-check).
+const FEED_CAPACITY: usize = 1024;
+
 sql_store!(PostgresStore, {
+    fn announces_qr_changes(&self) -> bool {
+        true
+    }
+
+    async fn announce_qr_change(&self, message: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(&self.qr_channel)
+            .bind(message)
+            .execute(&self.pool)
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn listen_qr_changes(&self) -> Result<Option<super::QrChangeFeed>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(map_error)?;
+        listener.listen(&self.qr_channel).await.map_err(map_error)?;
+        let (sender, feed) = tokio::sync::mpsc::channel(FEED_CAPACITY);
+        tokio::spawn(async move {
+            loop {
+                let notification = tokio::select! {
+                    () = sender.closed() => return,
+                    notification = listener.try_recv() => notification,
+                };
+                match notification {
+                    Ok(Some(notification)) => {
+                        // A full feed drops the message; a closed one ends the task.
+                        if let Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) =
+                            sender.try_send(notification.payload().to_owned())
+                        {
+                            return;
+                        }
+                    }
+                    // The connection was lost; the next call reconnects and listens
+                    // again. What was missed meanwhile is found by the re-check.
+                    Ok(None) => {}
+                    // Reconnecting failed or the store was closed: end the feed (the
+                    // engine listens again later).
+                    Err(_) => return,
+                }
+            }
+        });
+        Ok(Some(feed))
+    }
+
     async fn set_user_email(
         &self,
         id: &str,

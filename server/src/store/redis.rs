@@ -85,6 +85,10 @@ const EXPIRY_SLACK_MS: i64 = 5 * 60_000;
 /// writer won, so this is only reached under pathological contention).
 const MAX_ROUNDS: usize = 100;
 
+/// Messages waiting in a listener's feed before newer ones are dropped (a slow engine
+/// then relies on its re-check).
+const FEED_CAPACITY: usize = 1024;
+
 /// Records a purge round deletes per kind (keeps each script short).
 const PURGE_BATCH: usize = 1000;
 
@@ -306,6 +310,8 @@ impl Scripts {
 /// [`ConnectionManager`] after failures).
 #[derive(Clone)]
 pub struct RedisStore {
+    /// For the pub/sub connection of QR wake-ups (commands use `connection`).
+    client: redis::Client,
     connection: ConnectionManager,
     prefix: String,
     scripts: std::sync::Arc<Scripts>,
@@ -381,12 +387,13 @@ impl RedisStore {
             .set_number_of_retries(1);
         let connection = tokio::time::timeout(
             timeout * 3,
-            ConnectionManager::new_with_config(client, config),
+            ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
         .map_err(|_| StoreError::Unavailable("redis: connection timed out".into()))?
         .map_err(|e| StoreError::Unavailable(format!("redis: {e}").into()))?;
         Ok(RedisStore {
+            client,
             connection,
             prefix: key_prefix.to_owned(),
             scripts: std::sync::Arc::new(Scripts::new()),
@@ -802,6 +809,50 @@ impl Store for RedisStore {
     async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError> {
         let keys: Vec<String> = ids.iter().map(|id| self.key("qr", id)).collect();
         self.get_many(&keys).await
+    }
+
+    fn announces_qr_changes(&self) -> bool {
+        true
+    }
+
+    async fn announce_qr_change(&self, message: &str) -> Result<(), StoreError> {
+        let channel = self.key("channel", "qr_changes");
+        self.query::<i64>(redis::cmd("PUBLISH").arg(&channel).arg(message))
+            .await?;
+        Ok(())
+    }
+
+    async fn listen_qr_changes(&self) -> Result<Option<super::QrChangeFeed>, StoreError> {
+        use futures_util::StreamExt as _;
+        let channel = self.key("channel", "qr_changes");
+        let mut pubsub = tokio::time::timeout(self.timeout, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| StoreError::Unavailable("redis: connection timed out".into()))?
+            .map_err(redis_error)?;
+        pubsub.subscribe(&channel).await.map_err(redis_error)?;
+        let mut messages = pubsub.into_on_message();
+        let (sender, feed) = tokio::sync::mpsc::channel(FEED_CAPACITY);
+        tokio::spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    () = sender.closed() => return,
+                    message = messages.next() => message,
+                };
+                // The stream ends when the connection is lost: so does the feed, and
+                // the engine subscribes again (its re-check finds what was missed).
+                let Some(message) = message else { return };
+                let Ok(payload) = message.get_payload::<String>() else {
+                    continue;
+                };
+                // A full feed drops the message; a closed one ends the task.
+                if let Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) =
+                    sender.try_send(payload)
+                {
+                    return;
+                }
+            }
+        });
+        Ok(Some(feed))
     }
 
     async fn transition_qr_session(

@@ -1,6 +1,43 @@
 //! The SQLite store: the embedded default. One file on disk (or a private in-memory
 //! database), WAL journal, schema created by the migrations in `server/migrations/sqlite`.
 //!
+//! # How calls run (why it is fast)
+//!
+//! SQLite is a library, not a server: a lookup by an indexed key takes microseconds, far
+//! less than handing it to another thread and back. So the store calls SQLite directly
+//! (rusqlite, statements prepared once per connection and cached):
+//!
+//! - **Reads run inline** on the calling task, on one of a few reader connections
+//!   (one per core, each behind its own `std::sync::Mutex`, held only for the statement).
+//!   In WAL mode a reader never waits for the writer, so a read never blocks for long.
+//! - **Writes go to one writer thread** with its own connection: SQLite allows one
+//!   writer at a time anyway, and serialising writers in the process avoids the
+//!   busy-wait back-off SQLite applies when connections contend for the write lock. The
+//!   thread **commits in groups**: the writes that queued up while it was busy (up to
+//!   256) run in one transaction, so under load many writes share one commit, and each
+//!   caller gets its result only after that commit. A write that has to wait (a
+//!   checkpoint, another process holding the lock) waits on that thread, never on a
+//!   runtime worker.
+//!
+//! An in-memory database (`sqlite::memory:`) exists only on its one connection, which
+//! then serves reads and writes.
+//!
+//! # Durability
+//!
+//! `journal_mode=WAL` with `synchronous=NORMAL`: a commit is written to the WAL file
+//! (the operating system's page cache) before the call returns, and the WAL is fsynced
+//! only when it is checkpointed into the database. So:
+//!
+//! - **A crash or `kill -9` of the server loses nothing it acknowledged**: the kernel
+//!   still writes the WAL out (proven by the `sqlite_survives_kill_9` test, which kills
+//!   the real binary).
+//! - **A power loss or kernel crash** may lose transactions committed since the last
+//!   checkpoint (SQLite checkpoints every ~1 000 pages, about 4 MB of WAL) that the
+//!   kernel had not yet written back (Linux does within about 30 s): recent sign-ups,
+//!   sessions and challenges. The database is never corrupted.
+//!
+//! # Atomicity
+//!
 //! Atomicity comes from SQLite, not from process locks: every change that must be atomic
 //! is a single SQL statement (SQLite runs one writer at a time and a statement sees the
 //! database as of its start), so the guarantees hold across processes sharing the file:
@@ -15,33 +52,30 @@
 //! - QR transitions are `UPDATE … WHERE state IN (…) AND expires_at > now RETURNING …`:
 //!   the compare and the set are one statement, so one racing request wins.
 
-use super::sql::queries;
-use super::sql::{record_decoders, sql_store};
+use super::sql::{corrupt, hash_from_bytes, queries, uuid_from_bytes};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
     QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
+use async_trait::async_trait;
 use passkey_magic_shared::{AuthMethod, Metadata, Timestamp, email};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OpenFlags, Row, ffi};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::error::ErrorKind;
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::types::Json;
-use sqlx::{Decode, Row, Sqlite, Type};
-use std::str::FromStr;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
-/// How long a statement waits for another connection's write lock before giving up.
+/// How long a statement waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a call waits for a free pooled connection before giving up.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Pool size for a database file: SQLite has one writer at a time, so a few connections
-/// are enough to overlap reads with it.
-const MAX_CONNECTIONS: u32 = 4;
+/// Most reader connections of a database file (one per core, up to this).
+const MAX_READERS: usize = 8;
+/// Prepared statements kept per connection (the store has about 40 distinct ones).
+const STATEMENT_CACHE: usize = 64;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -51,92 +85,512 @@ const LIST_BATCH: usize = 500;
 /// Whether a credential exists and is the user's (after a refused guarded delete).
 const CREDENTIAL_EXISTS: &str =
     "SELECT EXISTS (SELECT 1 FROM credentials WHERE id = $1 AND user_id = $2)";
+/// Whether a user exists (after a refused guarded email change).
+const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
 
-/// A [`Store`](super::Store) in a SQLite database. Clones share the same connection pool.
-#[derive(Debug, Clone)]
+/// The names of the `$N` parameters, so binding needs no string formatting.
+const PARAMETER_NAMES: [&str; 24] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24",
+];
+
+/// A [`Store`](super::Store) in a SQLite database. Clones share the same connections.
+#[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Hands work to the writer thread; `None` once closed.
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    /// The writer thread, joined by [`SqliteStore::close`].
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Reader connections of a database file; empty for an in-memory database (whose
+    /// reads go to the writer thread: only its connection holds the data).
+    readers: Vec<Mutex<Option<Connection>>>,
+    /// Where the next read starts looking for a free reader.
+    next_reader: AtomicUsize,
+}
+
+/// Work for the writer thread: runs on its connection and returns how to hand the result
+/// over once the transaction it ran in has committed (`None`) or failed (`Some`).
+type Job = Box<dyn FnOnce(&Connection) -> Delivery + Send>;
+type Delivery = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// Most jobs committed by one transaction.
+const MAX_BATCH: usize = 256;
+
+impl Inner {
+    /// Starts the writer thread on `connection`.
+    fn new(
+        connection: Connection,
+        readers: Vec<Mutex<Option<Connection>>>,
+    ) -> Result<Self, StoreError> {
+        let (sender, jobs) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("passkey-magic-sqlite-writer".into())
+            .spawn(move || write_in_batches(&connection, &jobs))
+            .map_err(|error| StoreError::Internal(StoreCause::new(error)))?;
+        Ok(Inner {
+            writer: Mutex::new(Some(sender)),
+            writer_thread: Mutex::new(Some(thread)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// The writer thread: runs jobs as they come, and whatever queued up meanwhile (up to
+/// [`MAX_BATCH`]) in one transaction. Group commit: under load many writes share one
+/// commit, yet no write waits for a timer, and each job's result is handed over only
+/// after the commit that made it durable. Ends when every sender is dropped.
+fn write_in_batches(connection: &Connection, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(connection, batch);
+    }
+}
+
+/// Runs `batch` in one transaction (a lone job in its own autocommit statement).
+///
+/// Each job is one or a few statements whose atomicity SQLite gives per statement; a
+/// statement that fails on a constraint is undone alone and the others stay. If SQLite
+/// rolls the whole transaction back (I/O error, disk full), every job of it gets that
+/// error and the rest of the batch runs on its own.
+fn run_batch(connection: &Connection, batch: Vec<Job>) {
+    if batch.len() == 1 || connection.execute_batch("BEGIN IMMEDIATE").is_err() {
+        for job in batch {
+            job(connection)(None);
+        }
+        return;
+    }
+    let mut pending: Vec<Delivery> = Vec::with_capacity(batch.len());
+    let mut in_transaction = true;
+    for job in batch {
+        let delivery = job(connection);
+        if !in_transaction {
+            delivery(None);
+        } else if connection.is_autocommit() {
+            // SQLite rolled the transaction back: what ran in it is lost.
+            in_transaction = false;
+            let error = StoreError::Unavailable("the SQLite transaction was rolled back".into());
+            for earlier in pending.drain(..) {
+                earlier(Some(&error));
+            }
+            delivery(Some(&error));
+        } else {
+            pending.push(delivery);
+        }
+    }
+    if !in_transaction {
+        return;
+    }
+    match connection.execute_batch("COMMIT") {
+        Ok(()) => {
+            for delivery in pending {
+                delivery(None);
+            }
+        }
+        Err(error) => {
+            let error = map_error(error);
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            for delivery in pending {
+                delivery(Some(&error));
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("readers", &self.inner.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A statement to run: its SQL and its values, owned so that it can move to the
+/// blocking pool.
+struct Statement {
+    sql: Cow<'static, str>,
+    values: Vec<Value>,
+}
+
+impl Statement {
+    fn new(sql: impl Into<Cow<'static, str>>) -> Self {
+        Statement {
+            sql: sql.into(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Binds the next `$N` parameter.
+    fn bind(mut self, value: impl Into<Value>) -> Self {
+        self.values.push(value.into());
+        self
+    }
+
+    /// Binds an optional value (`NULL` for `None`).
+    fn bind_opt<T: Into<Value>>(self, value: Option<T>) -> Self {
+        self.bind(value.map_or(Value::Null, Into::into))
+    }
+
+    /// Binds a value as JSON text.
+    fn bind_json<T: Serialize + ?Sized>(self, value: &T) -> Result<Self, StoreError> {
+        let text = serde_json::to_string(value)
+            .map_err(|error| StoreError::Internal(StoreCause::new(error)))?;
+        Ok(self.bind(text))
+    }
+
+    /// Binds an optional value as JSON text (`NULL` for `None`).
+    fn bind_json_opt<T: Serialize>(self, value: Option<&T>) -> Result<Self, StoreError> {
+        match value {
+            Some(value) => self.bind_json(value),
+            None => Ok(self.bind(Value::Null)),
+        }
+    }
+
+    /// Prepares (from the connection's cache) and binds the statement.
+    fn prepare<'c>(
+        &self,
+        connection: &'c Connection,
+    ) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
+        let mut statement = connection.prepare_cached(&self.sql).map_err(map_error)?;
+        for (name, value) in PARAMETER_NAMES.iter().zip(&self.values) {
+            if let Some(index) = statement.parameter_index(name).map_err(map_error)? {
+                statement
+                    .raw_bind_parameter(index, value)
+                    .map_err(map_error)?;
+            }
+        }
+        Ok(statement)
+    }
+
+    /// Runs it; how many rows it changed.
+    fn execute(&self, connection: &Connection) -> Result<u64, StoreError> {
+        let mut statement = self.prepare(connection)?;
+        let changed = statement.raw_execute().map_err(map_error)?;
+        Ok(changed as u64)
+    }
+
+    /// Runs it; its rows, decoded.
+    fn rows<T>(
+        &self,
+        connection: &Connection,
+        decode: fn(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut statement = self.prepare(connection)?;
+        let mut rows = statement.raw_query();
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().map_err(map_error)? {
+            found.push(decode(row)?);
+        }
+        Ok(found)
+    }
+
+    /// Runs it; its first row, decoded (the statement still runs to completion).
+    fn first<T>(
+        &self,
+        connection: &Connection,
+        decode: fn(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.rows(connection, decode)?.into_iter().next())
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and brings its schema up to date.
     ///
-    /// `url` is a sqlx SQLite URL: `sqlite://path/to/file.db` (relative to the working
+    /// `url` is a SQLite URL: `sqlite://path/to/file.db` (relative to the working
     /// directory), `sqlite:///absolute/path.db`, or `sqlite::memory:` for a private
     /// in-memory database that lives as long as the store. Files are opened in WAL mode
-    /// with foreign keys on and a 5 s busy timeout, through a pool of 4 connections (1 for
-    /// an in-memory database, which exists only while a connection holds it).
+    /// with `synchronous=NORMAL` (see the module docs for what that means on a crash or a
+    /// power loss), foreign keys on and a 5 s busy timeout, with one writer connection and
+    /// one reader connection per core.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the file cannot be opened or is locked;
     /// [`StoreError::Internal`] for a malformed URL or a failed migration (for example a
     /// database written by a newer version).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|error| StoreError::Internal(format!("invalid SQLite URL: {error}").into()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; only a power loss
-            // can drop the last commits, never corrupt the file.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool_options = if is_in_memory(url) {
-            // Keep exactly one connection forever: the database dies with its last one.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+        let target = Target::parse(url)?;
+        let store = match target {
+            Target::Memory => {
+                let connection = Connection::open_in_memory().map_err(map_error)?;
+                configure(&connection, false)?;
+                migrate_in_place(&connection)?;
+                Inner::new(connection, Vec::new())?
+            }
+            Target::File { path, create } => {
+                // The schema is brought up to date by sqlx's migrator, so databases
+                // created by earlier versions keep their migration history.
+                migrate_file(&path, create).await?;
+                let readers = std::thread::available_parallelism()
+                    .map_or(2, std::num::NonZeroUsize::get)
+                    .clamp(1, MAX_READERS);
+                tokio::task::spawn_blocking(move || open_file(&path, readers))
+                    .await
+                    .map_err(|error| StoreError::Internal(StoreCause::new(error)))??
+            }
         };
-        let pool = pool_options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+        Ok(SqliteStore {
+            inner: Arc::new(store),
+        })
+    }
+
+    /// Closes every connection, waiting for calls in progress. Later calls fail with
+    /// [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        let inner = Arc::clone(&self.inner);
+        let closing = tokio::task::spawn_blocking(move || {
+            // The writer finishes the jobs already queued, then its connection closes.
+            drop(
+                inner
+                    .writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take(),
+            );
+            let thread = inner
+                .writer_thread
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+            for reader in &inner.readers {
+                drop(lock(reader).take());
+            }
+        });
+        // A panic while closing leaves connections to be closed on drop.
+        let _ = closing.await;
+    }
+
+    /// Runs a read inline on a free reader connection (on the writer thread for an
+    /// in-memory database).
+    async fn read<T: Send + 'static>(
+        &self,
+        run: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = &self.inner.readers;
+        if readers.is_empty() {
+            return self.write(run).await;
+        }
+        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..readers.len() {
+            if let Ok(guard) = readers[(start + offset) % readers.len()].try_lock() {
+                return with_connection(&guard, run);
+            }
+        }
+        // Every reader is busy (more concurrent readers than cores): wait for one.
+        with_connection(&lock(&readers[start % readers.len()]), run)
+    }
+
+    /// Runs a write on the writer thread; resolves once it is committed.
+    async fn write<T: Send + 'static>(
+        &self,
+        run: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let result = run(connection);
+            Box::new(move |failed: Option<&StoreError>| {
+                let _ = sender.send(match failed {
+                    Some(error) => Err(error.clone()),
+                    None => result,
+                });
+            })
+        });
+        let closed = || StoreError::Unavailable("the SQLite store is closed".into());
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .ok_or_else(closed)?
+            .send(job)
+            .map_err(|_| closed())?;
+        receiver.await.map_err(|_| closed())?
+    }
+
+    /// Runs a changing statement; how many rows it changed.
+    async fn changed(&self, statement: Statement) -> Result<u64, StoreError> {
+        self.write(move |connection| statement.execute(connection))
             .await
-            .map_err(map_error)?;
-        Self::migrate(&pool).await?;
-        Ok(Self { pool })
     }
 }
 
-fn is_in_memory(url: &str) -> bool {
-    url.contains(":memory:") || url.contains("mode=memory")
+/// A lock on a connection slot. A poisoned lock only means a call panicked mid-statement;
+/// SQLite rolled the statement back, so the connection is still usable.
+fn lock(slot: &Mutex<Option<Connection>>) -> MutexGuard<'_, Option<Connection>> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `run` on the connection in the slot, or fails if the store was closed.
+fn with_connection<T>(
+    slot: &Option<Connection>,
+    run: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match slot {
+        Some(connection) => run(connection),
+        None => Err(StoreError::Unavailable("the SQLite store is closed".into())),
+    }
+}
+
+/// What a URL names.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    Memory,
+    File {
+        path: std::path::PathBuf,
+        create: bool,
+    },
+}
+
+impl Target {
+    /// `sqlite://path`, `sqlite:path`, `sqlite::memory:`, with an optional `?mode=`
+    /// (`rwc`, the default; `rw`; `memory`).
+    fn parse(url: &str) -> Result<Target, StoreError> {
+        let invalid = |why: &str| StoreError::Internal(format!("invalid SQLite URL: {why}").into());
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| invalid("it must start with sqlite:"))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut create = true;
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            match pair.split_once('=') {
+                Some(("mode", "memory")) => return Ok(Target::Memory),
+                Some(("mode", "rwc")) => create = true,
+                Some(("mode", "rw")) => create = false,
+                _ => return Err(invalid("unsupported parameter (only mode=rwc|rw|memory)")),
+            }
+        }
+        if path == ":memory:" {
+            return Ok(Target::Memory);
+        }
+        if path.is_empty() {
+            return Err(invalid("no path"));
+        }
+        Ok(Target::File {
+            path: path.into(),
+            create,
+        })
+    }
+}
+
+/// The per-connection settings.
+fn configure(connection: &Connection, file: bool) -> Result<(), StoreError> {
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(map_error)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    if file {
+        // WAL is a property of the file (set once, kept); NORMAL is per connection.
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(map_error)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(map_error)?;
+    }
+    connection
+        .pragma_update(None, "foreign_keys", true)
+        .map_err(map_error)?;
+    Ok(())
+}
+
+/// Brings a database file up to date with sqlx's migrator (one short-lived connection).
+async fn migrate_file(path: &std::path::Path, create: bool) -> Result<(), StoreError> {
+    use sqlx::Connection as _;
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let mut connection = sqlx::sqlite::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(map_sqlx_error)?;
+    let migrated = MIGRATOR.run(&mut connection).await;
+    let _ = connection.close().await;
+    migrated.map_err(|error| match error {
+        sqlx::migrate::MigrateError::Execute(error) => map_sqlx_error(error),
+        other => StoreError::Internal(StoreCause::new(other)),
+    })
+}
+
+/// Creates the schema of a fresh in-memory database from the same migrations.
+fn migrate_in_place(connection: &Connection) -> Result<(), StoreError> {
+    for migration in MIGRATOR.iter() {
+        connection
+            .execute_batch(&migration.sql)
+            .map_err(map_error)?;
+    }
+    Ok(())
+}
+
+/// Opens the writer and `readers` reader connections of a migrated file.
+fn open_file(path: &std::path::Path, readers: usize) -> Result<Inner, StoreError> {
+    // Each connection is used by one thread at a time (behind its mutex).
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let open = || -> Result<Connection, StoreError> {
+        let connection = Connection::open_with_flags(path, flags).map_err(map_error)?;
+        configure(&connection, true)?;
+        Ok(connection)
+    };
+    let writer = open()?;
+    let readers = (0..readers)
+        .map(|_| open().map(|connection| Mutex::new(Some(connection))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Inner::new(writer, readers)
 }
 
 // ---- errors ----
 
-/// Sorts a sqlx error into the [`StoreError`] a caller can act on.
-fn map_error(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(database) => {
-            match database.kind() {
-                ErrorKind::UniqueViolation => {
-                    return StoreError::Conflict(conflict_field(database.message()));
-                }
-                ErrorKind::ForeignKeyViolation => {
-                    return StoreError::Internal("record for unknown user".into());
-                }
-                _ => {}
+/// Sorts a SQLite error into the [`StoreError`] a caller can act on.
+fn map_error(error: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(code, message) = &error {
+        match code.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                return StoreError::Conflict(conflict_field(message.as_deref().unwrap_or("")));
             }
-            // Primary result codes (the low byte of the extended code) that mean "not now"
-            // rather than "wrong": BUSY, LOCKED, IOERR, FULL, CANTOPEN.
-            let primary = database
-                .code()
-                .and_then(|code| code.parse::<i32>().ok())
-                .map(|code| code & 0xff);
-            if matches!(primary, Some(5 | 6 | 10 | 13 | 14)) {
-                StoreError::Unavailable(StoreCause::new(error))
-            } else {
-                StoreError::Internal(StoreCause::new(error))
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                return StoreError::Internal("record for unknown user".into());
             }
+            _ => {}
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(StoreCause::new(error)),
-        _ => StoreError::Internal(StoreCause::new(error)),
+        // Primary result codes (the low byte of the extended code) that mean "not now"
+        // rather than "wrong": BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+        if matches!(code.extended_code & 0xff, 5 | 6 | 10 | 13 | 14) {
+            return StoreError::Unavailable(StoreCause::new(error));
+        }
+    }
+    StoreError::Internal(StoreCause::new(error))
+}
+
+/// Sorts an error of the migration connection (sqlx).
+fn map_sqlx_error(error: sqlx::Error) -> StoreError {
+    let retryable = match &error {
+        sqlx::Error::Database(database) => database
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 13 | 14)),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    };
+    if retryable {
+        StoreError::Unavailable(StoreCause::new(error))
+    } else {
+        StoreError::Internal(StoreCause::new(error))
     }
 }
 
@@ -156,11 +610,166 @@ fn conflict_field(message: &str) -> &'static str {
     }
 }
 
-record_decoders!(SqliteRow, Sqlite);
+// ---- decoding ----
 
-type DbPool = SqlitePool;
-type DbQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
-type DbRow = SqliteRow;
+fn column<T: rusqlite::types::FromSql>(row: &Row<'_>, name: &str) -> Result<T, StoreError> {
+    row.get(name).map_err(|error| corrupt(name, error))
+}
+
+/// A JSON text column, parsed without copying the text.
+fn json_column<T: DeserializeOwned>(row: &Row<'_>, name: &str) -> Result<T, StoreError> {
+    json_column_opt(row, name)?.ok_or_else(|| corrupt(name, "NULL"))
+}
+
+fn json_column_opt<T: DeserializeOwned>(
+    row: &Row<'_>,
+    name: &str,
+) -> Result<Option<T>, StoreError> {
+    match row.get_ref(name).map_err(|error| corrupt(name, error))? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(text) => serde_json::from_slice(text)
+            .map(Some)
+            .map_err(|error| corrupt(name, error)),
+        _ => Err(corrupt(name, "not JSON text")),
+    }
+}
+
+fn timestamp_column(row: &Row<'_>, name: &str) -> Result<Timestamp, StoreError> {
+    column::<i64>(row, name).map(Timestamp::from_unix_millis)
+}
+
+fn user_from_row(row: &Row<'_>) -> Result<UserRecord, StoreError> {
+    let handle: Vec<u8> = column(row, "user_handle")?;
+    Ok(UserRecord {
+        id: column(row, "id")?,
+        email: column(row, "email")?,
+        user_handle: uuid_from_bytes("user_handle", &handle)?,
+        created_at: timestamp_column(row, "created_at")?,
+        metadata: json_column_opt(row, "metadata")?,
+    })
+}
+
+fn credential_from_row(row: &Row<'_>) -> Result<CredentialRecord, StoreError> {
+    let counter: i64 = column(row, "counter")?;
+    let aaguid: Option<Vec<u8>> = column(row, "aaguid")?;
+    let last_used_at: Option<i64> = column(row, "last_used_at")?;
+    Ok(CredentialRecord {
+        id: column(row, "id")?,
+        user_id: column(row, "user_id")?,
+        passkey: json_column(row, "passkey")?,
+        public_key: column(row, "public_key")?,
+        counter: u32::try_from(counter).map_err(|error| corrupt("counter", error))?,
+        backup_eligible: column(row, "backup_eligible")?,
+        backed_up: column(row, "backed_up")?,
+        transports: json_column(row, "transports")?,
+        aaguid: aaguid
+            .map(|bytes| uuid_from_bytes("aaguid", &bytes))
+            .transpose()?,
+        label: column(row, "label")?,
+        created_at: timestamp_column(row, "created_at")?,
+        last_used_at: last_used_at.map(Timestamp::from_unix_millis),
+        metadata: json_column_opt(row, "metadata")?,
+    })
+}
+
+fn session_from_row(row: &Row<'_>) -> Result<SessionRecord, StoreError> {
+    let method = match row
+        .get_ref("auth_method")
+        .map_err(|error| corrupt("auth_method", error))?
+    {
+        ValueRef::Text(text) => text,
+        _ => return Err(corrupt("auth_method", "not text")),
+    };
+    let auth_method = [AuthMethod::Passkey, AuthMethod::MagicLink, AuthMethod::Qr]
+        .into_iter()
+        .find(|known| known.as_str().as_bytes() == method)
+        .ok_or_else(|| corrupt("auth_method", String::from_utf8_lossy(method)))?;
+    Ok(SessionRecord {
+        id: column(row, "id")?,
+        token_hash: hash_from_bytes("token_hash", column(row, "token_hash")?)?,
+        user_id: column(row, "user_id")?,
+        auth_method,
+        created_at: timestamp_column(row, "created_at")?,
+        expires_at: timestamp_column(row, "expires_at")?,
+        user_agent: column(row, "user_agent")?,
+        ip_address: column(row, "ip_address")?,
+        auth_context: json_column_opt(row, "auth_context")?,
+    })
+}
+
+/// A row of `SESSION_WITH_USER`: the session's columns, then the user's prefixed `user_`.
+fn session_with_user_from_row(row: &Row<'_>) -> Result<(SessionRecord, UserRecord), StoreError> {
+    let session = session_from_row(row)?;
+    let handle: Vec<u8> = column(row, "user_handle")?;
+    let user = UserRecord {
+        id: session.user_id.clone(),
+        email: column(row, "user_email")?,
+        user_handle: uuid_from_bytes("user_handle", &handle)?,
+        created_at: timestamp_column(row, "user_created_at")?,
+        metadata: json_column_opt(row, "user_metadata")?,
+    };
+    Ok((session, user))
+}
+
+fn qr_from_row(row: &Row<'_>) -> Result<QrSessionRecord, StoreError> {
+    let state: String = column(row, "state")?;
+    let attempts: i64 = column(row, "confirmation_attempts")?;
+    let confirmation_hash: Option<Vec<u8>> = column(row, "confirmation_hash")?;
+    let authenticated_at: Option<i64> = column(row, "authenticated_at")?;
+    Ok(QrSessionRecord {
+        id: column(row, "id")?,
+        status_token_hash: hash_from_bytes("status_token_hash", column(row, "status_token_hash")?)?,
+        confirmation_hash: confirmation_hash
+            .map(|bytes| hash_from_bytes("confirmation_hash", bytes))
+            .transpose()?,
+        state: QrSessionState::from_name(&state).ok_or_else(|| corrupt("state", &state))?,
+        confirmed: column(row, "confirmed")?,
+        confirmation_attempts: u32::try_from(attempts)
+            .map_err(|error| corrupt("confirmation_attempts", error))?,
+        user_id: column(row, "user_id")?,
+        session_id: column(row, "session_id")?,
+        authenticated_at: authenticated_at.map(Timestamp::from_unix_millis),
+        created_at: timestamp_column(row, "created_at")?,
+        expires_at: timestamp_column(row, "expires_at")?,
+    })
+}
+
+fn attempts_from_row(row: &Row<'_>) -> Result<i64, StoreError> {
+    column(row, "confirmation_attempts")
+}
+
+fn exists_from_row(row: &Row<'_>) -> Result<bool, StoreError> {
+    row.get(0).map_err(|error| corrupt("exists", error))
+}
+
+/// What a take (`DELETE … RETURNING`) of a challenge hands back.
+fn challenge_parts_from_row(row: &Row<'_>) -> Result<(Timestamp, super::Ceremony), StoreError> {
+    Ok((
+        timestamp_column(row, "expires_at")?,
+        json_column(row, "ceremony")?,
+    ))
+}
+
+/// What a take of a magic link hands back: expiry, email, creation.
+fn magic_link_parts_from_row(row: &Row<'_>) -> Result<(Timestamp, String, Timestamp), StoreError> {
+    Ok((
+        timestamp_column(row, "expires_at")?,
+        column(row, "email")?,
+        timestamp_column(row, "created_at")?,
+    ))
+}
+
+/// What a take of a pending email link hands back: expiry, user, email, creation.
+fn email_link_parts_from_row(
+    row: &Row<'_>,
+) -> Result<(Timestamp, String, String, Timestamp), StoreError> {
+    Ok((
+        timestamp_column(row, "expires_at")?,
+        column(row, "user_id")?,
+        column(row, "email")?,
+        timestamp_column(row, "created_at")?,
+    ))
+}
 
 /// `IN ($first, $first+1, …)` for `count` values.
 fn list_condition(first: usize, count: usize) -> String {
@@ -170,75 +779,474 @@ fn list_condition(first: usize, count: usize) -> String {
     format!("IN ({})", placeholders.join(", "))
 }
 
-/// Binds each value of an `IN (…)` list.
-fn bind_list<'q>(mut query: DbQuery<'q>, values: Vec<&'q str>) -> DbQuery<'q> {
-    for value in values {
-        query = query.bind(value);
-    }
-    query
+fn bytes(hash: &TokenHash) -> Value {
+    Value::Blob(hash.as_bytes().to_vec())
 }
 
-sql_store!(SqliteStore, {
+#[async_trait]
+impl super::Store for SqliteStore {
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let statement = Statement::new(queries::INSERT_USER)
+            .bind(user.id.clone())
+            .bind_opt(user.email.clone())
+            .bind_opt(user.email.as_deref().map(email::canonical))
+            .bind(user.user_handle.as_bytes().to_vec())
+            .bind(user.created_at.as_unix_millis())
+            .bind_json_opt(user.metadata.as_ref())?;
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let statement = Statement::new(queries::USER_BY_ID).bind(id.to_owned());
+        self.read(move |connection| statement.first(connection, user_from_row))
+            .await
+    }
+
+    async fn user_by_email(&self, address: &str) -> Result<Option<UserRecord>, StoreError> {
+        let statement = Statement::new(queries::USER_BY_EMAIL).bind(email::canonical(address));
+        self.read(move |connection| statement.first(connection, user_from_row))
+            .await
+    }
+
     async fn set_user_email(
         &self,
         id: &str,
         new_email: Option<&str>,
     ) -> Result<Guarded, StoreError> {
-        // Clearing is guarded in the same statement: only while a passkey remains.
-        let guarded_clear = format!(
-            "{} AND EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)",
-            queries::CLEAR_USER_EMAIL
-        );
         let statement = match new_email {
             // The UNIQUE email_key column refuses another user's address.
-            Some(address) => sqlx::query(queries::SET_USER_EMAIL)
-                .bind(id)
-                .bind(address)
+            Some(address) => Statement::new(queries::SET_USER_EMAIL)
+                .bind(id.to_owned())
+                .bind(address.to_owned())
                 .bind(email::canonical(address)),
-            None => sqlx::query(&guarded_clear).bind(id),
+            // Clearing is guarded in the same statement: only while a passkey remains.
+            None => Statement::new(format!(
+                "{} AND EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)",
+                queries::CLEAR_USER_EMAIL
+            ))
+            .bind(id.to_owned()),
         };
-        let changed = self.changed(statement).await?;
-        if changed > 0 {
-            return Ok(Guarded::Done);
-        }
-        // Nothing changed: tell a missing user from a refused change.
-        Ok(
-            if new_email.is_none() && self.user_by_id(id).await?.is_some() {
+        let clearing = new_email.is_none();
+        let exists = Statement::new(USER_EXISTS).bind(id.to_owned());
+        self.write(move |connection| {
+            if statement.execute(connection)? > 0 {
+                return Ok(Guarded::Done);
+            }
+            // Nothing changed: tell a missing user from a refused change.
+            let user_exists = exists.first(connection, exists_from_row)?.unwrap_or(false);
+            Ok(if clearing && user_exists {
                 Guarded::WouldLockOut
             } else {
                 Guarded::NotFound
-            },
-        )
+            })
+        })
+        .await
+    }
+
+    async fn set_user_metadata(
+        &self,
+        id: &str,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool, StoreError> {
+        let statement = Statement::new(queries::SET_USER_METADATA)
+            .bind(id.to_owned())
+            .bind_json_opt(metadata)?;
+        Ok(self.changed(statement).await? > 0)
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let statement = Statement::new(queries::DELETE_USER).bind(id.to_owned());
+        Ok(self.changed(statement).await? > 0)
+    }
+
+    async fn create_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError> {
+        let statement = Statement::new(queries::INSERT_CREDENTIAL)
+            .bind(credential.id.clone())
+            .bind(credential.user_id.clone())
+            .bind_json(&credential.passkey)?
+            .bind(credential.public_key.clone())
+            .bind(i64::from(credential.counter))
+            .bind(credential.backup_eligible)
+            .bind(credential.backed_up)
+            .bind_json(&credential.transports)?
+            .bind_opt(credential.aaguid.map(|id| id.as_bytes().to_vec()))
+            .bind_opt(credential.label.clone())
+            .bind(credential.created_at.as_unix_millis())
+            .bind_opt(credential.last_used_at.map(Timestamp::as_unix_millis))
+            .bind_json_opt(credential.metadata.as_ref())?;
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
+        let statement = Statement::new(queries::CREDENTIAL_BY_ID).bind(id.to_owned());
+        self.read(move |connection| statement.first(connection, credential_from_row))
+            .await
+    }
+
+    async fn credentials_for_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        let statement = Statement::new(queries::CREDENTIALS_FOR_USER).bind(user_id.to_owned());
+        self.read(move |connection| statement.rows(connection, credential_from_row))
+            .await
+    }
+
+    async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError> {
+        let statement = Statement::new(queries::RECORD_CREDENTIAL_USE)
+            .bind(usage.id.clone())
+            .bind_json(&usage.passkey)?
+            .bind(i64::from(usage.counter))
+            .bind(usage.backed_up)
+            .bind(usage.used_at.as_unix_millis());
+        Ok(self.changed(statement).await? > 0)
+    }
+
+    async fn update_credential(
+        &self,
+        user_id: &str,
+        id: &str,
+        label: Option<&str>,
+        metadata: Option<&Metadata>,
+    ) -> Result<bool, StoreError> {
+        let statement = Statement::new(queries::UPDATE_CREDENTIAL)
+            .bind(id.to_owned())
+            .bind(user_id.to_owned())
+            .bind_opt(label.map(str::to_owned))
+            .bind_json_opt(metadata)?;
+        Ok(self.changed(statement).await? > 0)
     }
 
     async fn delete_credential(&self, user_id: &str, id: &str) -> Result<Guarded, StoreError> {
         // The lock-out guard is part of the DELETE, so two racing deletes of a user's last
         // two passkeys cannot both pass it.
-        let guarded = format!(
+        let guarded = Statement::new(format!(
             "{} AND (EXISTS (SELECT 1 FROM users WHERE id = $2 AND email IS NOT NULL) \
              OR EXISTS (SELECT 1 FROM credentials WHERE user_id = $2 AND id <> $1))",
             queries::DELETE_CREDENTIAL
-        );
-        let deleted = self
-            .changed(sqlx::query(&guarded).bind(id).bind(user_id))
-            .await?;
-        if deleted > 0 {
-            return Ok(Guarded::Done);
-        }
-        // Nothing deleted: tell a missing (or someone else's) credential from a refusal.
-        let exists: bool = sqlx::query_scalar(CREDENTIAL_EXISTS)
-            .bind(id)
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
-        Ok(if exists {
-            Guarded::WouldLockOut
-        } else {
-            Guarded::NotFound
+        ))
+        .bind(id.to_owned())
+        .bind(user_id.to_owned());
+        let exists = Statement::new(CREDENTIAL_EXISTS)
+            .bind(id.to_owned())
+            .bind(user_id.to_owned());
+        self.write(move |connection| {
+            if guarded.execute(connection)? > 0 {
+                return Ok(Guarded::Done);
+            }
+            // Nothing deleted: tell a missing (or someone else's) credential from a
+            // refusal.
+            let mine = exists.first(connection, exists_from_row)?.unwrap_or(false);
+            Ok(if mine {
+                Guarded::WouldLockOut
+            } else {
+                Guarded::NotFound
+            })
         })
+        .await
     }
-});
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let statement = Statement::new(queries::INSERT_SESSION)
+            .bind(session.id.clone())
+            .bind(bytes(&session.token_hash))
+            .bind(session.user_id.clone())
+            .bind(session.auth_method.as_str().to_owned())
+            .bind(session.created_at.as_unix_millis())
+            .bind(session.expires_at.as_unix_millis())
+            .bind_opt(session.user_agent.clone())
+            .bind_opt(session.ip_address.clone())
+            .bind_json_opt(session.auth_context.as_ref())?;
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let statement = Statement::new(queries::SESSION_BY_TOKEN_HASH)
+            .bind(bytes(token_hash))
+            .bind(now.as_unix_millis());
+        self.read(move |connection| statement.first(connection, session_from_row))
+            .await
+    }
+
+    async fn session_with_user(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        let statement = Statement::new(queries::SESSION_WITH_USER)
+            .bind(bytes(token_hash))
+            .bind(now.as_unix_millis());
+        self.read(move |connection| statement.first(connection, session_with_user_from_row))
+            .await
+    }
+
+    async fn sessions_for_user(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let statement = Statement::new(queries::SESSIONS_FOR_USER)
+            .bind(user_id.to_owned())
+            .bind(now.as_unix_millis());
+        self.read(move |connection| statement.rows(connection, session_from_row))
+            .await
+    }
+
+    async fn delete_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+        let statement = Statement::new(queries::DELETE_SESSION)
+            .bind(id.to_owned())
+            .bind(user_id.to_owned());
+        Ok(self.changed(statement).await? > 0)
+    }
+
+    async fn delete_sessions_for_user(&self, user_id: &str) -> Result<u64, StoreError> {
+        let statement = Statement::new(queries::DELETE_SESSIONS_FOR_USER).bind(user_id.to_owned());
+        self.changed(statement).await
+    }
+
+    async fn create_qr_session(&self, qr: &QrSessionRecord) -> Result<(), StoreError> {
+        let statement = Statement::new(queries::INSERT_QR)
+            .bind(qr.id.clone())
+            .bind(bytes(&qr.status_token_hash))
+            .bind_opt(qr.confirmation_hash.as_ref().map(bytes))
+            .bind(qr.state.as_str().to_owned())
+            .bind(qr.confirmed)
+            .bind(i64::from(qr.confirmation_attempts))
+            .bind_opt(qr.user_id.clone())
+            .bind_opt(qr.session_id.clone())
+            .bind_opt(qr.authenticated_at.map(Timestamp::as_unix_millis))
+            .bind(qr.created_at.as_unix_millis())
+            .bind(qr.expires_at.as_unix_millis());
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
+        let statement = Statement::new(queries::QR_BY_ID).bind(id.to_owned());
+        self.read(move |connection| statement.first(connection, qr_from_row))
+            .await
+    }
+
+    async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(LIST_BATCH) {
+            let sql = format!("{}{}", queries::QR_WHERE_ID, list_condition(1, chunk.len()));
+            // More values than named parameters: bind this list by position (`$1…` in
+            // order is `?1…`).
+            let statement = Statement {
+                sql: sql.into(),
+                values: chunk.iter().map(|id| Value::Text(id.clone())).collect(),
+            };
+            found.extend(
+                self.read(move |connection| bind_all_rows(&statement, connection))
+                    .await?,
+            );
+        }
+        Ok(found)
+    }
+
+    async fn transition_qr_session(
+        &self,
+        id: &str,
+        change: &QrChange,
+        now: Timestamp,
+    ) -> Result<Option<QrSessionRecord>, StoreError> {
+        let from = change.transition.from;
+        if from.is_empty() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "{}{}{}",
+            queries::TRANSITION_QR_WHERE_STATE,
+            list_condition(9, from.len()),
+            queries::QR_RETURNING
+        );
+        let mut statement = Statement::new(sql)
+            .bind(id.to_owned())
+            .bind(now.as_unix_millis())
+            .bind(change.transition.to.as_str().to_owned())
+            .bind(change.confirm)
+            .bind_opt(change.user_id.clone())
+            .bind_opt(change.session_id.clone())
+            .bind_opt(change.authenticated_at.map(Timestamp::as_unix_millis))
+            .bind_opt(change.expires_at.map(Timestamp::as_unix_millis));
+        for state in from {
+            statement = statement.bind(state.as_str().to_owned());
+        }
+        self.write(move |connection| statement.first(connection, qr_from_row))
+            .await
+    }
+
+    async fn count_qr_confirmation_attempt(
+        &self,
+        id: &str,
+        states: &[QrSessionState],
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreError> {
+        if states.is_empty() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "{}{}{}",
+            queries::COUNT_ATTEMPT_WHERE_STATE,
+            list_condition(4, states.len()),
+            queries::ATTEMPTS_RETURNING
+        );
+        let mut statement = Statement::new(sql)
+            .bind(id.to_owned())
+            .bind(now.as_unix_millis())
+            .bind(i64::from(max_attempts));
+        for state in states {
+            statement = statement.bind(state.as_str().to_owned());
+        }
+        let attempts = self
+            .write(move |connection| statement.first(connection, attempts_from_row))
+            .await?;
+        attempts
+            .map(|attempts| {
+                u32::try_from(attempts).map_err(|error| corrupt("confirmation_attempts", error))
+            })
+            .transpose()
+    }
+
+    async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
+        let statement = Statement::new(queries::PUT_CHALLENGE)
+            .bind(challenge.challenge.clone())
+            .bind_json(&challenge.ceremony)?
+            .bind(challenge.expires_at.as_unix_millis());
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn take_challenge(
+        &self,
+        challenge: &str,
+        now: Timestamp,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let statement = Statement::new(queries::TAKE_CHALLENGE).bind(challenge.to_owned());
+        let taken = self
+            .write(move |connection| statement.first(connection, challenge_parts_from_row))
+            .await?;
+        // An expired row is removed too, but handed to nobody.
+        Ok(taken
+            .filter(|(expires_at, _)| *expires_at > now)
+            .map(|(expires_at, ceremony)| ChallengeRecord {
+                challenge: challenge.to_owned(),
+                ceremony,
+                expires_at,
+            }))
+    }
+
+    async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError> {
+        let statement = Statement::new(queries::PUT_MAGIC_LINK)
+            .bind(bytes(&link.token_hash))
+            .bind(link.email.clone())
+            .bind(link.created_at.as_unix_millis())
+            .bind(link.expires_at.as_unix_millis());
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn take_magic_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<MagicLinkRecord>, StoreError> {
+        let statement = Statement::new(queries::TAKE_MAGIC_LINK).bind(bytes(token_hash));
+        let taken = self
+            .write(move |connection| statement.first(connection, magic_link_parts_from_row))
+            .await?;
+        Ok(taken.filter(|(expires_at, _, _)| *expires_at > now).map(
+            |(expires_at, email, created_at)| MagicLinkRecord {
+                token_hash: *token_hash,
+                email,
+                created_at,
+                expires_at,
+            },
+        ))
+    }
+
+    async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
+        let statement = Statement::new(queries::DELETE_MAGIC_LINK).bind(bytes(token_hash));
+        Ok(self.changed(statement).await? > 0)
+    }
+
+    async fn put_email_link(&self, link: &EmailLinkRecord) -> Result<(), StoreError> {
+        let statement = Statement::new(queries::PUT_EMAIL_LINK)
+            .bind(bytes(&link.token_hash))
+            .bind(link.user_id.clone())
+            .bind(link.email.clone())
+            .bind(link.created_at.as_unix_millis())
+            .bind(link.expires_at.as_unix_millis());
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn take_email_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<EmailLinkRecord>, StoreError> {
+        let statement = Statement::new(queries::TAKE_EMAIL_LINK).bind(bytes(token_hash));
+        let taken = self
+            .write(move |connection| statement.first(connection, email_link_parts_from_row))
+            .await?;
+        // An expired row is removed too, but handed to nobody.
+        Ok(taken.filter(|(expires_at, ..)| *expires_at > now).map(
+            |(expires_at, user_id, email, created_at)| EmailLinkRecord {
+                token_hash: *token_hash,
+                user_id,
+                email,
+                created_at,
+                expires_at,
+            },
+        ))
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let statements: Vec<Statement> = queries::PURGE
+            .iter()
+            .map(|sql| Statement::new(*sql).bind(now.as_unix_millis()))
+            .collect();
+        self.write(move |connection| {
+            let mut purged = 0;
+            for statement in &statements {
+                purged += statement.execute(connection)?;
+            }
+            Ok(purged)
+        })
+        .await
+    }
+}
+
+/// Runs a statement with any number of values, bound by position.
+fn bind_all_rows(
+    statement: &Statement,
+    connection: &Connection,
+) -> Result<Vec<QrSessionRecord>, StoreError> {
+    let mut prepared = connection
+        .prepare_cached(&statement.sql)
+        .map_err(map_error)?;
+    for (index, value) in statement.values.iter().enumerate() {
+        prepared
+            .raw_bind_parameter(index + 1, value)
+            .map_err(map_error)?;
+    }
+    let mut rows = prepared.raw_query();
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(map_error)? {
+        found.push(qr_from_row(row)?);
+    }
+    Ok(found)
+}
 
 #[cfg(test)]
 mod tests {
@@ -259,10 +1267,46 @@ mod tests {
     }
 
     #[test]
-    fn memory_urls_are_recognised() {
-        assert!(is_in_memory("sqlite::memory:"));
-        assert!(is_in_memory("sqlite://x.db?mode=memory"));
-        assert!(!is_in_memory("sqlite://x.db?mode=rwc"));
+    fn urls_are_parsed() {
+        assert_eq!(Target::parse("sqlite::memory:"), Ok(Target::Memory));
+        assert_eq!(
+            Target::parse("sqlite://x.db?mode=memory"),
+            Ok(Target::Memory)
+        );
+        assert_eq!(
+            Target::parse("sqlite://x.db?mode=rwc"),
+            Ok(Target::File {
+                path: "x.db".into(),
+                create: true
+            })
+        );
+        assert_eq!(
+            Target::parse("sqlite:///var/lib/auth.db?mode=rw"),
+            Ok(Target::File {
+                path: "/var/lib/auth.db".into(),
+                create: false
+            })
+        );
+        assert!(Target::parse("postgres://x").is_err());
+        assert!(Target::parse("sqlite://x.db?cache=shared").is_err());
+        assert!(Target::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn later_parameters_bind_by_their_number() {
+        // `$3` appears before `$1`: SQLite numbers named parameters by first appearance,
+        // so binding must go by name.
+        let connection = Connection::open_in_memory().unwrap();
+        let statement = Statement::new("SELECT $3 || $1 || $2")
+            .bind("a".to_owned())
+            .bind("b".to_owned())
+            .bind("c".to_owned());
+        let text = statement
+            .first(&connection, |row| {
+                row.get::<_, String>(0).map_err(|e| corrupt("x", e))
+            })
+            .unwrap();
+        assert_eq!(text.as_deref(), Some("cab"));
     }
 
     #[tokio::test]
@@ -279,15 +1323,53 @@ mod tests {
         assert_eq!(store.user_by_email("ada@example.com").await, Ok(Some(user)));
     }
 
-    #[tokio::test]
-    async fn backend_errors_are_kept_as_the_source() {
-        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    fn numbered_user(n: u128) -> UserRecord {
+        UserRecord {
+            id: format!("u-{n}"),
+            email: Some(format!("user-{}@example.com", n % 50)),
+            user_handle: uuid::Uuid::from_u128(n),
+            created_at: Timestamp::from_unix_millis(1),
+            metadata: None,
+        }
+    }
+
+    /// Many writes at once share commits; one refused by a constraint (a taken email)
+    /// fails alone, and every acknowledged write is there afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commits_keep_each_write_on_its_own() {
+        let dir = std::env::temp_dir().join(format!("pm-sqlite-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("group.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        // 200 users over 50 emails: 50 succeed, 150 conflict on the email.
+        let tasks: Vec<_> = (0..200u128)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move { store.create_user(&numbered_user(n)).await })
+            })
+            .collect();
+        let mut created = Vec::new();
+        for (n, task) in tasks.into_iter().enumerate() {
+            match task.await.unwrap() {
+                Ok(()) => created.push(n),
+                Err(error) => assert_eq!(error, StoreError::Conflict("email")),
+            }
+        }
+        assert_eq!(created.len(), 50);
         store.close().await;
-        let error = store.user_by_id("u-1").await.unwrap_err();
-        let source = std::error::Error::source(&error).expect("a source");
-        // The cause is sqlx's own error, not a copy of its text.
-        assert_eq!(source.to_string(), sqlx::Error::PoolClosed.to_string());
-        assert_eq!(error.to_string(), "storage unavailable");
+        let reopened = SqliteStore::connect(&url).await.unwrap();
+        for n in created {
+            assert!(
+                reopened
+                    .user_by_id(&format!("u-{n}"))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        reopened.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
@@ -298,5 +1380,32 @@ mod tests {
             store.user_by_id("u-1").await,
             Err(StoreError::Unavailable(_))
         ));
+        assert!(matches!(
+            store.delete_user("u-1").await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn backend_errors_are_kept_as_the_source() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let user = UserRecord {
+            id: "u-1".into(),
+            email: None,
+            user_handle: uuid::Uuid::from_u128(1),
+            created_at: Timestamp::from_unix_millis(1),
+            metadata: None,
+        };
+        store.create_user(&user).await.unwrap();
+        // SQLite's own error is kept as the cause.
+        let error = store
+            .write(|connection| {
+                Statement::new("INSERT INTO nowhere VALUES (1)").execute(connection)
+            })
+            .await
+            .unwrap_err();
+        let source = std::error::Error::source(&error).expect("a source");
+        assert!(source.to_string().contains("no such table"), "{source}");
+        assert_eq!(error.to_string(), "storage error");
     }
 }

@@ -42,7 +42,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "session,authenticate-options,qr-status,sign-in,sign-up,magic-link,qr-scale"
+        default_value = "session,session-flat,authenticate-options,qr-status,sign-in,sign-up,magic-link,qr-scale,qr-scale-two"
     )]
     scenarios: Vec<Scenario>,
     /// Concurrent keep-alive connections (closed-loop workers).
@@ -83,6 +83,9 @@ enum StoreKind {
 enum Scenario {
     /// `GET /session` with a valid token.
     Session,
+    /// `GET /session` with 10³, 10⁵ and 10⁶ sessions stored (SQLite and PostgreSQL,
+    /// seeded by bulk inserts).
+    SessionFlat,
     /// `POST /passkey/authenticate/options` (stores a challenge).
     AuthenticateOptions,
     /// `GET /qr/{id}/status?token=…`, answered at once.
@@ -95,6 +98,9 @@ enum Scenario {
     MagicLink,
     /// Many desktops long-polling while phones complete their QR logins.
     QrScale,
+    /// The same across two instances sharing the store (PostgreSQL and Redis): desktops
+    /// wait on one, phones complete on the other.
+    QrScaleTwo,
 }
 
 impl Scenario {
@@ -106,7 +112,9 @@ impl Scenario {
             Scenario::SignIn => "passkey sign-in: options → authenticator → verify",
             Scenario::SignUp => "passkey sign-up: options → authenticator → verify",
             Scenario::MagicLink => "magic link send → outbox → verify",
+            Scenario::SessionFlat => "GET /session with N sessions stored",
             Scenario::QrScale => "QR long-poll at scale",
+            Scenario::QrScaleTwo => "QR long-poll at scale, two instances",
         }
     }
 }
@@ -114,12 +122,15 @@ impl Scenario {
 struct Row {
     store: StoreKind,
     scenario: Scenario,
+    /// What the label leaves out (how many sessions were stored).
+    detail: Option<String>,
     measured: Measured,
     cpu_seconds: f64,
 }
 
 struct QrRow {
     store: StoreKind,
+    instances: usize,
     scale: QrScale,
 }
 
@@ -135,6 +146,7 @@ impl Probe for ServerProcess {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let load_before = load_average();
     raise_file_limit();
     let binary = server::server_binary(args.server_bin.clone())?;
     let scratch = std::env::temp_dir().join(format!("passkey-magic-bench-{}", std::process::id()));
@@ -174,9 +186,30 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("{store:?}: server on {}", server.address);
         for &scenario in &args.scenarios {
             eprint!("  {} … ", scenario.label());
-            if scenario == Scenario::QrScale {
+            if scenario == Scenario::QrScale || scenario == Scenario::QrScaleTwo {
+                let second = if scenario == Scenario::QrScaleTwo {
+                    if !matches!(store, StoreKind::Postgres | StoreKind::Redis) {
+                        eprintln!("skipped (needs a store shared by instances)");
+                        continue;
+                    }
+                    Some(
+                        ServerProcess::start(&Launch {
+                            binary: &binary,
+                            database_url: &database_url,
+                            database_schema: schema.as_deref(),
+                            config: &config,
+                        })
+                        .await
+                        .context("starting the second instance")?,
+                    )
+                } else {
+                    None
+                };
+                // Desktops wait on the first instance, phones complete on the second.
+                let phones_at = second.as_ref().map_or(server.address, |s| s.address);
                 let scale = scenarios::qr_scale(
                     server.address,
+                    phones_at,
                     args.qr_desktops,
                     args.connections,
                     &server,
@@ -186,7 +219,41 @@ async fn main() -> anyhow::Result<()> {
                     "{} of {} desktops signed in",
                     scale.completed, scale.desktops
                 );
-                qr_rows.push(QrRow { store, scale });
+                qr_rows.push(QrRow {
+                    store,
+                    instances: if second.is_some() { 2 } else { 1 },
+                    scale,
+                });
+                if let Some(second) = second {
+                    second.stop().await;
+                }
+                continue;
+            }
+            if scenario == Scenario::SessionFlat {
+                let Some(seeder) = Seeder::for_store(store, &database_url, schema.as_deref())
+                else {
+                    eprintln!("skipped (SQLite and PostgreSQL only)");
+                    continue;
+                };
+                let mut workers = workers(args.connections, |_| {
+                    scenarios::GetSession::new(server.address)
+                })
+                .await?;
+                for (round, target) in [1_000u64, 100_000, 1_000_000].into_iter().enumerate() {
+                    let stored = seeder.fill_to(round, target)?;
+                    let (measured, cpu_seconds, back) =
+                        timed_again(&server, &args, workers).await?;
+                    workers = back;
+                    eprint!("{stored} stored: {:.0} ops/s; ", measured.rate());
+                    rows.push(Row {
+                        store,
+                        scenario,
+                        detail: Some(format!("{stored} sessions stored")),
+                        measured,
+                        cpu_seconds,
+                    });
+                }
+                eprintln!();
                 continue;
             }
             let (measured, cpu_seconds) = measure(&server, scenario, &args).await?;
@@ -197,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
             rows.push(Row {
                 store,
                 scenario,
+                detail: None,
                 measured,
                 cpu_seconds,
             });
@@ -208,7 +276,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
-    let report = report(&args, &rows, &qr_rows);
+    let load = format!("{load_before} before the run, {} after", load_average());
+    let report = report(&args, &load, &rows, &qr_rows);
     println!("{report}");
     if args.output != "-" {
         std::fs::write(&args.output, &report)
@@ -219,10 +288,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Rate limits off (a benchmark is one client sending far more than any budget), the
-/// software browser's origin allowed.
+/// software browser's origin allowed, and the connection caps raised: every load comes
+/// from 127.0.0.1, and the QR scenario alone holds 10 000 connections.
 fn bench_config() -> String {
     let mut config = format!(
-        "rp_id = \"localhost\"\norigins = [\"{}\"]\n\n[rate_limit.rules]\n",
+        "rp_id = \"localhost\"\norigins = [\"{}\"]\n\n\
+         [server]\nmax_connections = 100000\nmax_connections_per_address = 0\n\n\
+         [rate_limit.rules]\n",
         scenarios::ORIGIN
     );
     for rule in RateLimitRule::ALL {
@@ -288,7 +360,9 @@ async fn measure(
             )
             .await
         }
-        Scenario::QrScale => unreachable!("measured by qr_scale"),
+        Scenario::QrScale | Scenario::QrScaleTwo | Scenario::SessionFlat => {
+            unreachable!("measured in main")
+        }
     }
 }
 
@@ -316,6 +390,93 @@ async fn timed<W: Worker>(
     let (measured, _) = load::run(workers, Duration::from_secs(args.seconds)).await;
     let cpu = server.cpu_seconds()? - before;
     Ok((measured, cpu))
+}
+
+/// Like [`timed`], handing the workers back for the next round.
+async fn timed_again<W: Worker>(
+    server: &ServerProcess,
+    args: &Args,
+    workers: Vec<W>,
+) -> anyhow::Result<(Measured, f64, Vec<W>)> {
+    let (_, workers) = load::run(workers, Duration::from_secs(args.warmup_seconds)).await;
+    let before = server.cpu_seconds()?;
+    let (measured, workers) = load::run(workers, Duration::from_secs(args.seconds)).await;
+    let cpu = server.cpu_seconds()? - before;
+    Ok((measured, cpu, workers))
+}
+
+/// Bulk-inserts sessions of one seeding user straight into the database, with the
+/// database's own command-line client (`sqlite3`, `psql`): a million rows in seconds,
+/// where the HTTP API would take minutes.
+enum Seeder {
+    Sqlite(PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+impl Seeder {
+    fn for_store(store: StoreKind, database_url: &str, schema: Option<&str>) -> Option<Self> {
+        match store {
+            StoreKind::Sqlite => database_url
+                .strip_prefix("sqlite://")
+                .map(|path| Seeder::Sqlite(PathBuf::from(path))),
+            StoreKind::Postgres => Some(Seeder::Postgres {
+                url: database_url.to_owned(),
+                schema: schema?.to_owned(),
+            }),
+            StoreKind::Memory | StoreKind::Redis => None,
+        }
+    }
+
+    /// Inserts sessions until `target` are stored (none if there are more); how many
+    /// are stored then. `round` keeps the seeded ids of each call distinct.
+    fn fill_to(&self, round: usize, target: u64) -> anyhow::Result<u64> {
+        // Tokens are random 32-byte hashes, as real ones; the sessions never expire
+        // during the run (year 2100).
+        let output = match self {
+            Seeder::Sqlite(path) => std::process::Command::new("sqlite3")
+                .args(["-cmd", ".timeout 60000"])
+                .arg(path)
+                .arg(format!(
+                    "INSERT OR IGNORE INTO users (id, user_handle, created_at) \
+                     VALUES ('bench-seed', randomblob(16), 0); \
+                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                     INSERT INTO sessions (id, token_hash, user_id, auth_method, created_at, \
+                     expires_at) SELECT 'seed-{round}-' || i, randomblob(32), 'bench-seed', \
+                     'passkey', 0, 4102444800000 FROM n \
+                     LIMIT max(0, {target} - (SELECT count(*) FROM sessions)); \
+                     SELECT count(*) FROM sessions;"
+                ))
+                .output()?,
+            Seeder::Postgres { url, schema } => std::process::Command::new("psql")
+                .args([url.as_str(), "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c"])
+                .arg(format!(
+                    "SET search_path TO \"{schema}\"; \
+                     INSERT INTO users (id, user_handle, created_at) \
+                     VALUES ('bench-seed', '\\x00', 0) ON CONFLICT DO NOTHING; \
+                     INSERT INTO sessions (id, token_hash, user_id, auth_method, created_at, \
+                     expires_at) SELECT 'seed-{round}-' || i, \
+                     sha256(('seed-{round}-' || i)::bytea), 'bench-seed', 'passkey', 0, \
+                     4102444800000 FROM generate_series(1, \
+                     GREATEST(0, {target} - (SELECT count(*) FROM sessions))) AS i;"
+                ))
+                // Separate commands: VACUUM cannot run in the block above. The
+                // checkpoint writes the new rows out now, not during the measurement.
+                .args(["-c", "VACUUM ANALYZE sessions", "-c", "CHECKPOINT", "-c"])
+                .arg("SELECT count(*) FROM sessions")
+                .output()?,
+        };
+        if !output.status.success() {
+            anyhow::bail!(
+                "seeding sessions failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .next_back()
+            .context("no session count from the seeding client")
+    }
 }
 
 /// Removes what a run left in PostgreSQL (its schema) or Redis (its keys), with the
@@ -350,7 +511,19 @@ fn millis(micros: u64) -> String {
     format!("{:.2}", micros as f64 / 1000.0)
 }
 
-fn report(args: &Args, rows: &[Row], qr_rows: &[QrRow]) -> String {
+/// The 1, 5 and 15 minute load averages (`uptime`): how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn report(args: &Args, load: &str, rows: &[Row], qr_rows: &[QrRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
@@ -366,6 +539,7 @@ fn report(args: &Args, rows: &[Row], qr_rows: &[QrRow]) -> String {
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
     );
     let _ = writeln!(out, "- Machine: {}", machine());
+    let _ = writeln!(out, "- Load average (1/5/15 min): {load}");
     let _ = writeln!(
         out,
         "- Command: `cargo run --release -p passkey-magic-bench -- {}`",
@@ -389,11 +563,15 @@ fn report(args: &Args, rows: &[Row], qr_rows: &[QrRow]) -> String {
             } else {
                 f64::NAN
             };
+            let label = match &row.detail {
+                Some(detail) => format!("GET /session, {detail}"),
+                None => row.scenario.label().to_owned(),
+            };
             let _ = writeln!(
                 out,
                 "| {:?} | {} | {:.0} | {} | {} | {} | {:.3} | {} |",
                 row.store,
-                row.scenario.label(),
+                label,
                 row.measured.rate(),
                 millis(latency.value_at_quantile(0.5)),
                 millis(latency.value_at_quantile(0.99)),
@@ -409,20 +587,23 @@ fn report(args: &Args, rows: &[Row], qr_rows: &[QrRow]) -> String {
             out,
             "QR at scale: every desktop long-polls `GET /qr/{{id}}/status?token=…&wait=30` on \
              its own connection; {} phones then scan and complete the logins with their \
-             passkeys. Delay: from a phone sending `complete` to its desktop's status reply.\n",
+             passkeys. Delay: from a phone sending `complete` to its desktop's status reply. \
+             With two instances the desktops wait on one and the phones complete on the \
+             other (RSS and CPU are the desktops' instance).\n",
             args.connections
         );
         let _ = writeln!(
             out,
-            "| store | desktops | signed in | server RSS idle MB | RSS waiting MB | CPU while waiting (cores) | delay p50 ms | p99 ms | max ms |"
+            "| store | instances | desktops | signed in | server RSS idle MB | RSS waiting MB | CPU while waiting (cores) | delay p50 ms | p99 ms | max ms |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for row in qr_rows {
             let scale = &row.scale;
             let _ = writeln!(
                 out,
-                "| {:?} | {} | {} | {:.1} | {:.1} | {:.3} | {} | {} | {} |",
+                "| {:?} | {} | {} | {} | {:.1} | {:.1} | {:.3} | {} | {} | {} |",
                 row.store,
+                row.instances,
                 scale.desktops,
                 scale.completed,
                 scale.rss_idle as f64 / 1e6,
@@ -483,5 +664,14 @@ mod tests {
         for rule in RateLimitRule::ALL {
             assert!(config.contains(&format!("\"{}\" = false", rule.name())));
         }
+    }
+
+    #[test]
+    fn the_config_lifts_the_connection_caps() {
+        let config = bench_config();
+        assert!(
+            config
+                .contains("[server]\nmax_connections = 100000\nmax_connections_per_address = 0\n")
+        );
     }
 }

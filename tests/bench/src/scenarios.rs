@@ -257,10 +257,12 @@ pub(crate) trait Probe {
     fn cpu(&self) -> anyhow::Result<f64>;
 }
 
-/// `desktops` desktops long-poll their QR status (`?wait=30`) while `phones` phones
-/// complete the logins with their passkeys; measures the delay to each desktop.
+/// `desktops` desktops long-poll their QR status (`?wait=30`) on `address` while
+/// `phones` phones complete the logins with their passkeys on `phones_at` (the same
+/// server, or another instance sharing its store); measures the delay to each desktop.
 pub(crate) async fn qr_scale(
     address: SocketAddr,
+    phones_at: SocketAddr,
     desktops: usize,
     phones: usize,
     probe: &dyn Probe,
@@ -328,7 +330,7 @@ pub(crate) async fn qr_scale(
     for phone in 0..creators {
         let ids = Arc::clone(&ids);
         phone_tasks.push(tokio::spawn(async move {
-            let mut connection = Connection::open(address, PREFIX).await?;
+            let mut connection = Connection::open(phones_at, PREFIX).await?;
             let mut browser = SoftBrowser::at(ORIGIN)?;
             sign_up(&mut connection, &mut browser).await?;
             let mut sent = Vec::new();

@@ -101,6 +101,7 @@ macro_rules! conformance_tests {
                 last_passkey_without_email_is_kept,
                 racing_deletes_never_lock_a_user_out,
                 sessions_are_found_by_token_hash_until_expiry,
+                sessions_are_found_with_their_user,
                 sessions_are_listed_newest_first,
                 sessions_are_deleted_only_by_their_owner,
                 sessions_are_unique,

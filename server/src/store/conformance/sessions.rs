@@ -41,6 +41,49 @@ pub async fn sessions_are_found_by_token_hash_until_expiry(store: &dyn Store) {
     );
 }
 
+/// [`Store::session_with_user`] returns the live session of a token hash with its whole
+/// user record (metadata included), and nothing once expired, unknown or for a deleted
+/// user.
+pub async fn sessions_are_found_with_their_user(store: &dyn Store) {
+    let mut ada = user("u-1", Some("Ada@Example.com"));
+    ada.metadata = Some(serde_json::from_value(json!({ "plan": "pro", "n": 1 })).unwrap());
+    store.create_user(&ada).await.unwrap();
+    store.create_user(&user("u-2", None)).await.unwrap();
+    let mut s = session("s-1", "u-1", at(0), at(MINUTE));
+    s.auth_context = Some(AuthContext::default());
+    store.create_session(&s).await.unwrap();
+    store
+        .create_session(&session("s-2", "u-2", at(0), at(MINUTE)))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.session_with_user(&token("s-1"), at(0)).await.unwrap(),
+        Some((s.clone(), ada.clone()))
+    );
+    assert_eq!(
+        store
+            .session_with_user(&token("s-1"), at(MINUTE))
+            .await
+            .unwrap(),
+        None,
+        "expired at expires_at"
+    );
+    assert_eq!(
+        store
+            .session_with_user(&token("s-unknown"), at(0))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.delete_user("u-2").await.unwrap());
+    assert_eq!(
+        store.session_with_user(&token("s-2"), at(0)).await.unwrap(),
+        None,
+        "the user is gone"
+    );
+}
+
 /// A user's live sessions, newest first (ties by id, descending); expired ones and
 /// other users' are not listed.
 pub async fn sessions_are_listed_newest_first(store: &dyn Store) {

@@ -1,6 +1,7 @@
-//! What the SQL stores share: the statements ([`queries`]), decoding rows as records
-//! ([`record_decoders!`]) and every [`Store`](crate::store::Store) method that is the
-//! same on both ([`sql_store!`]).
+//! What the SQL stores share: the statements ([`queries`]) and small decoding helpers;
+//! for PostgreSQL (sqlx) also decoding rows as records (`record_decoders!`) and every
+//! [`Store`](crate::store::Store) method (`sql_store!`). The SQLite store runs the same
+//! statements through rusqlite (see `store/sqlite.rs` for why).
 //!
 //! SQLite and PostgreSQL keep the same columns (times as integer milliseconds, JSON as
 //! `sqlx::types::Json`, hashes and UUIDs as bytes), so one definition serves both. Each
@@ -32,6 +33,7 @@ pub(crate) fn hash_from_bytes(name: &str, bytes: Vec<u8>) -> Result<TokenHash, S
     Ok(TokenHash::from_bytes(bytes))
 }
 
+#[cfg(feature = "postgres")]
 /// Defines `column`, `json_column`, `json_column_opt`, `timestamp_column` and the
 /// `*_from_row` decoders of every record for one sqlx row type.
 macro_rules! record_decoders {
@@ -118,6 +120,23 @@ macro_rules! record_decoders {
             })
         }
 
+        /// A row of `SESSION_WITH_USER`: the session's columns, then the user's
+        /// prefixed `user_` (its id is the session's `user_id`).
+        fn session_with_user_from_row(
+            row: &$row,
+        ) -> Result<(SessionRecord, UserRecord), StoreError> {
+            let session = session_from_row(row)?;
+            let handle: Vec<u8> = column(row, "user_handle")?;
+            let user = UserRecord {
+                id: session.user_id.clone(),
+                email: column(row, "user_email")?,
+                user_handle: $crate::store::sql::uuid_from_bytes("user_handle", &handle)?,
+                created_at: timestamp_column(row, "user_created_at")?,
+                metadata: json_column_opt(row, "user_metadata")?,
+            };
+            Ok((session, user))
+        }
+
         fn qr_from_row(row: &$row) -> Result<QrSessionRecord, StoreError> {
             let state: String = column(row, "state")?;
             let attempts: i64 = column(row, "confirmation_attempts")?;
@@ -147,8 +166,10 @@ macro_rules! record_decoders {
     };
 }
 
+#[cfg(feature = "postgres")]
 pub(crate) use record_decoders;
 
+#[cfg(feature = "postgres")]
 /// `impl Store for $store`: the hand-written methods given in braces, plus every method
 /// whose statements are the same on both SQL backends. The backend module provides the
 /// pool (`self.pool`), `MIGRATOR`, the types `DbPool`, `DbQuery<'q>` and `DbRow`,
@@ -386,6 +407,20 @@ macro_rules! sql_store {
                         .bind(token_hash.as_bytes().as_slice())
                         .bind(now.as_unix_millis()),
                     session_from_row,
+                )
+                .await
+            }
+
+            async fn session_with_user(
+                &self,
+                token_hash: &TokenHash,
+                now: Timestamp,
+            ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+                self.one(
+                    sqlx::query(queries::SESSION_WITH_USER)
+                        .bind(token_hash.as_bytes().as_slice())
+                        .bind(now.as_unix_millis()),
+                    session_with_user_from_row,
                 )
                 .await
             }
@@ -633,4 +668,5 @@ macro_rules! sql_store {
     };
 }
 
+#[cfg(feature = "postgres")]
 pub(crate) use sql_store;

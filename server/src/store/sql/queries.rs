@@ -92,6 +92,14 @@ pub(crate) const SESSION_BY_TOKEN_HASH: &str = concat!(
     session_columns!(),
     " FROM sessions WHERE token_hash = $1 AND expires_at > $2"
 );
+/// The session of a token hash with its user, in one indexed lookup (`token_hash` is
+/// `UNIQUE`, `users.id` the primary key). User columns are prefixed `user_`.
+pub(crate) const SESSION_WITH_USER: &str = "SELECT s.id, s.token_hash, s.user_id, \
+     s.auth_method, s.created_at, s.expires_at, s.user_agent, s.ip_address, s.auth_context, \
+     u.email AS user_email, u.user_handle AS user_handle, u.created_at AS user_created_at, \
+     u.metadata AS user_metadata \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.token_hash = $1 AND s.expires_at > $2";
 pub(crate) const SESSIONS_FOR_USER: &str = concat!(
     "SELECT ",
     session_columns!(),
