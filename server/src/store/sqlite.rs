@@ -330,6 +330,9 @@ impl SqliteStore {
                 Inner::new(connection, Vec::new())?
             }
             Target::File { path, create } => {
+                if create {
+                    create_private_file(&path)?;
+                }
                 // The schema is brought up to date by sqlx's migrator, so databases
                 // created by earlier versions keep their migration history.
                 migrate_file(&path, create).await?;
@@ -509,6 +512,22 @@ fn configure(connection: &Connection, file: bool) -> Result<(), StoreError> {
 }
 
 /// Brings a database file up to date with sqlx's migrator (one short-lived connection).
+/// Creates a missing database file with mode 0600 before SQLite does (its default is 0644
+/// less the umask): it holds session hashes, passkeys and emails. SQLite gives the `-wal`
+/// and `-shm` files it creates the database file's mode.
+fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        // Already there (or created meanwhile): SQLite opens it as it is.
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Unavailable(StoreCause::new(error))),
+    }
+}
+
 async fn migrate_file(path: &std::path::Path, create: bool) -> Result<(), StoreError> {
     use sqlx::Connection as _;
     let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -1331,6 +1350,29 @@ mod tests {
             created_at: Timestamp::from_unix_millis(1),
             metadata: None,
         }
+    }
+
+    /// A database the store creates, and the WAL files SQLite adds, are readable by
+    /// their owner only (they hold session hashes, passkeys and emails).
+    #[tokio::test]
+    #[cfg(unix)]
+    async fn a_new_database_and_its_journal_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pm-sqlite-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("private.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.create_user(&numbered_user(1)).await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.join(format!("private.db{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} has mode {mode:o}", file.display());
+        }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Many writes at once share commits; one refused by a constraint (a taken email)

@@ -377,7 +377,6 @@ async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn S
     if url.starts_with("sqlite:") {
         #[cfg(feature = "sqlite")]
         {
-            create_private_database_file(url)?;
             let store = passkey_magic_server::store::SqliteStore::connect(url)
                 .await
                 .with_context(|| "cannot open the SQLite database")?;
@@ -389,33 +388,6 @@ async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn S
     anyhow::bail!(
         "unsupported database URL (expected sqlite://FILE, postgres://…, redis://… or memory:)"
     )
-}
-
-/// Creates a missing SQLite database file with mode 0600 before SQLite does (its default
-/// is 0644 less the umask): it holds password-equivalent data (session hashes, passkeys,
-/// emails). SQLite gives the `-wal` and `-shm` files it creates the database file's mode.
-#[cfg(feature = "sqlite")]
-fn create_private_database_file(url: &str) -> anyhow::Result<()> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or_default();
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" || std::path::Path::new(path).exists() {
-        return Ok(());
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        // Created meanwhile by someone else: SQLite opens it as it is.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(error) => {
-            Err(error).with_context(|| format!("cannot create the SQLite database {path}"))
-        }
-    }
 }
 
 #[cfg(feature = "redis")]
