@@ -142,7 +142,10 @@ vendor_into_demo() {
 # `--allow-dirty`: a check of packaging and metadata, also on a work tree with edits.
 cargo_publish_dry_run() {
     say "cargo publish --dry-run (shared, server, client)"
-    cargo publish --workspace --dry-run --allow-dirty
+    # Its own target dir: verifying the packaged crates in the workspace's one left
+    # artifacts that a later `cargo test --workspace --all-features` took as fresh (the
+    # client's native test then built against a lib without its `native` feature).
+    cargo publish --workspace --dry-run --allow-dirty --target-dir "$TARGET_DIR/publish"
 }
 
 # `npm publish --dry-run` of the built package (after build_npm_package): the manifest
