@@ -142,9 +142,9 @@ vendor_into_demo() {
 # `--allow-dirty`: a check of packaging and metadata, also on a work tree with edits.
 cargo_publish_dry_run() {
     say "cargo publish --dry-run (shared, server, client)"
-    # Its own target dir: verifying the packaged crates in the workspace's one left
-    # artifacts that a later `cargo test --workspace --all-features` took as fresh (the
-    # client's native test then built against a lib without its `native` feature).
+    # Its own target dir, apart from the workspace's builds: after a run that verified
+    # the packages in the shared one, the next run's `cargo test --workspace
+    # --all-features` built the client's native test against a lib without `native`.
     cargo publish --workspace --dry-run --allow-dirty --target-dir "$TARGET_DIR/publish"
 }
 
