@@ -19,6 +19,12 @@ pub const RATE_LIMITED: &str = "passkey_magic_rate_limited_total";
 /// Counter: magic-link emails handed to the sender, labelled `outcome` (`sent`, `failed`).
 pub const EMAILS: &str = "passkey_magic_emails_total";
 
+/// Counter: QR logins that reached a final state, labelled `state` (`completed`,
+/// `cancelled`, `locked_out`).
+pub const QR_LOGINS: &str = "passkey_magic_qr_logins_total";
+/// Gauge: desktop long-polls on QR status being held now.
+pub const LONG_POLLS: &str = "passkey_magic_qr_long_polls_active";
+
 /// The `outcome` label of a finished sign-in or sign-up: `success`, or why it failed.
 pub fn outcome<T>(result: &Result<T, Error>) -> &'static str {
     match result {
@@ -60,6 +66,16 @@ pub(crate) fn rate_limited(rule: RateLimitRule) {
 pub(crate) fn email(sent: bool) {
     let outcome = if sent { "sent" } else { "failed" };
     metrics::counter!(EMAILS, "outcome" => outcome).increment(1);
+}
+
+/// Counts a QR login reaching the final `state`.
+pub(crate) fn qr_login(state: &'static str) {
+    metrics::counter!(QR_LOGINS, "state" => state).increment(1);
+}
+
+/// One more (`+1.0`) or one fewer (`-1.0`) long-poll held.
+pub(crate) fn long_polls(delta: f64) {
+    metrics::gauge!(LONG_POLLS).increment(delta);
 }
 
 #[cfg(test)]

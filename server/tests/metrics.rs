@@ -85,6 +85,21 @@ impl Server {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// A new QR login: its id and status token.
+    async fn create_qr(&self) -> (String, String) {
+        let (status, created) = self.post("/qr/create", json!({})).await;
+        assert_eq!(status, 200, "{created}");
+        (
+            created["sessionId"].as_str().unwrap().to_owned(),
+            created["statusToken"].as_str().unwrap().to_owned(),
+        )
+    }
+
     async fn scrape(&self) -> String {
         let url = self.metrics.as_deref().expect("the metrics listener");
         let response = reqwest::get(format!("{url}/metrics")).await.unwrap();
@@ -109,8 +124,12 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines().find_map(|line| {
         let (series, number) = line.rsplit_once(' ')?;
         let rest = series.strip_prefix(name)?;
-        let inner = rest.strip_prefix('{')?.strip_suffix('}')?;
-        let mut got: Vec<String> = inner.split(',').map(str::to_owned).collect();
+        let mut got: Vec<String> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            let inner = rest.strip_prefix('{')?.strip_suffix('}')?;
+            inner.split(',').map(str::to_owned).collect()
+        };
         got.sort();
         (got == want).then(|| number.parse().unwrap())
     })
@@ -171,6 +190,53 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
         .await;
     assert_eq!(status, 429, "{body}");
 
+    // A QR login the phone completes...
+    let (id, _) = server.create_qr().await;
+    let (status, body) = server.post(&format!("/qr/{id}/scanned"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, options) = server
+        .post(
+            "/passkey/authenticate/options",
+            json!({ "qrSessionId": id }),
+        )
+        .await;
+    assert_eq!(status, 200, "{options}");
+    let answer = browser.authenticate(&options["options"]).await;
+    let (status, body) = server
+        .post(&format!("/qr/{id}/complete"), json!({ "response": answer }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // ...and one the desktop cancels while it long-polls: the gauge shows the held poll,
+    // then drops back when the cancellation answers it.
+    let (id, status_token) = server.create_qr().await;
+    let server = std::sync::Arc::new(server);
+    let poller = {
+        let server = std::sync::Arc::clone(&server);
+        let path = format!("/qr/{id}/status?token={status_token}&wait=25");
+        tokio::spawn(async move { server.get(&path).await })
+    };
+    let mut held = false;
+    for _ in 0..200 {
+        let text = server.scrape().await;
+        if value(&text, "passkey_magic_qr_long_polls_active", &[]) == Some(1.0) {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(held, "the long-poll never showed in the gauge");
+    let (status, body) = server
+        .post(
+            &format!("/qr/{id}/cancel"),
+            json!({ "statusToken": status_token }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, polled) = poller.await.unwrap();
+    assert_eq!(status, 200, "{polled}");
+    assert_eq!(polled["state"], "cancelled");
+
     let text = server.scrape().await;
     let counts = [
         (
@@ -198,6 +264,22 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
             vec![("rule", "magicLink.verify")],
             1.0,
         ),
+        (
+            "passkey_magic_sign_ins_total",
+            vec![("method", "qr"), ("outcome", "success")],
+            1.0,
+        ),
+        (
+            "passkey_magic_qr_logins_total",
+            vec![("state", "completed")],
+            1.0,
+        ),
+        (
+            "passkey_magic_qr_logins_total",
+            vec![("state", "cancelled")],
+            1.0,
+        ),
+        ("passkey_magic_qr_long_polls_active", vec![], 0.0),
         ("passkey_magic_emails_total", vec![("outcome", "sent")], 1.0),
         (
             "passkey_magic_http_request_duration_seconds_count",
@@ -234,7 +316,15 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
     // Nothing personal or secret in any label.
     let token = signed_in["session"]["token"].as_str().unwrap();
     let user_id = signed_up["user"]["id"].as_str().unwrap();
-    for secret in [email, "example.com", wrong_token, token, user_id] {
+    for secret in [
+        email,
+        "example.com",
+        wrong_token,
+        token,
+        user_id,
+        &id,
+        &status_token,
+    ] {
         assert!(!text.contains(secret), "{secret} in:\n{text}");
     }
 }
