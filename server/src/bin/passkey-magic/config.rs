@@ -776,6 +776,39 @@ mod tests {
     }
 
     #[test]
+    fn metrics_listen_is_off_by_default_and_read_from_file_and_flag() {
+        assert_eq!(
+            ServeArgs::default().settings().unwrap().metrics_listen,
+            None
+        );
+        let path =
+            std::env::temp_dir().join(format!("pm-config-metrics-{}.toml", std::process::id()));
+        std::fs::write(&path, "metrics_listen = \"127.0.0.1:9464\"\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        let from_flag = ServeArgs {
+            config: Some(path.clone()),
+            metrics_listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            from_file.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        assert_eq!(
+            from_flag.metrics_listen,
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+    }
+
+    #[test]
     fn rate_limits_and_proxies_come_from_the_file() {
         let path = std::env::temp_dir().join(format!("pm-config-rl-{}.toml", std::process::id()));
         std::fs::write(
