@@ -6,6 +6,11 @@
 //! never a user id, an email, an address or a token, so series stay few and carry no
 //! personal data.
 
+mod store;
+
+pub(crate) use store::MeteredStore;
+pub use store::STORE_ERRORS;
+
 use crate::error::{Error, Reason};
 use passkey_magic_shared::entities::AuthMethod;
 use passkey_magic_shared::routes::RateLimitRule;
