@@ -30,6 +30,18 @@ pub const QR_LOGINS: &str = "passkey_magic_qr_logins_total";
 /// Gauge: desktop long-polls on QR status being held now.
 pub const LONG_POLLS: &str = "passkey_magic_qr_long_polls_active";
 
+/// Registers a help text for each metric with the installed recorder (the `# HELP` lines
+/// of a Prometheus scrape). Call once after installing a recorder; optional.
+pub fn describe() {
+    metrics::describe_counter!(SIGN_UPS, "Finished sign-ups by method and outcome.");
+    metrics::describe_counter!(SIGN_INS, "Finished sign-ins by method and outcome.");
+    metrics::describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by rule.");
+    metrics::describe_counter!(EMAILS, "Magic-link emails sent or failed.");
+    metrics::describe_counter!(QR_LOGINS, "QR logins that reached a final state.");
+    metrics::describe_gauge!(LONG_POLLS, "QR status long-polls being held.");
+    metrics::describe_counter!(STORE_ERRORS, "Storage failures by operation and kind.");
+}
+
 /// The `outcome` label of a finished sign-in or sign-up: `success`, or why it failed.
 pub fn outcome<T>(result: &Result<T, Error>) -> &'static str {
     match result {

@@ -307,6 +307,12 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
             "{name} {labels:?} in:\n{text}"
         );
     }
+    for help in [
+        "# HELP passkey_magic_sign_ins_total ",
+        "# HELP passkey_magic_http_request_duration_seconds ",
+    ] {
+        assert!(text.contains(help), "{help} in:\n{text}");
+    }
     // The histogram is a real Prometheus histogram (buckets), not a summary.
     assert!(
         text.contains("passkey_magic_http_request_duration_seconds_bucket{"),

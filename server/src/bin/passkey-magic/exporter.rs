@@ -27,6 +27,12 @@ pub(crate) async fn start(address: SocketAddr) -> anyhow::Result<SocketAddr> {
         .context("metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    passkey_magic_server::telemetry::describe();
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency by method, route template and status."
+    );
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} for metrics"))?;
