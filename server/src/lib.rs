@@ -101,6 +101,7 @@ pub mod secrets;
 pub mod serve;
 pub mod sessions;
 pub mod store;
+pub mod telemetry;
 mod watch;
 
 pub use auth::Auth;

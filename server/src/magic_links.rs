@@ -145,7 +145,9 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             record.expires_at,
             ttl,
         );
-        if let Err(error) = setup.sender.send_magic_link(&message).await {
+        let sent = setup.sender.send_magic_link(&message).await;
+        crate::telemetry::email(sent.is_ok());
+        if let Err(error) = sent {
             self.discard(&record.token_hash).await;
             tracing::warn!(
                 recipient = %recipient_fingerprint(address),
@@ -190,7 +192,9 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             ttl,
         )
         .with_purpose(MailPurpose::ConfirmEmail);
-        if let Err(error) = setup.sender.send_magic_link(&message).await {
+        let sent = setup.sender.send_magic_link(&message).await;
+        crate::telemetry::email(sent.is_ok());
+        if let Err(error) = sent {
             if let Err(error) = self
                 .auth
                 .inner
@@ -266,6 +270,17 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
     /// ([`INVALID_MAGIC_LINK`]), or a hook vetoes; storage failures.
     #[tracing::instrument(skip_all)]
     pub async fn verify(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<VerifyMagicLinkResponse<U>> {
+        let result = self.verify_counted(token, client).await;
+        crate::telemetry::sign_in(AuthMethod::MagicLink, &result);
+        result
+    }
+
+    /// [`Self::verify`] without the metric.
+    async fn verify_counted(
         &self,
         token: &str,
         client: &ClientInfo,

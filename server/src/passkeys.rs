@@ -263,6 +263,17 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         request: &RegisterVerifyRequest,
         client: &ClientInfo,
     ) -> Result<RegisterVerifyResponse<U, C>> {
+        let result = self.finish_registration_counted(request, client).await;
+        crate::telemetry::sign_up(AuthMethod::Passkey, &result);
+        result
+    }
+
+    /// [`Self::finish_registration`] without the metric.
+    async fn finish_registration_counted(
+        &self,
+        request: &RegisterVerifyRequest,
+        client: &ClientInfo,
+    ) -> Result<RegisterVerifyResponse<U, C>> {
         let response = &request.response;
         let Ceremony::Registration {
             user_id,
@@ -497,6 +508,17 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     /// not the requested user's, verification fails, or a hook vetoes.
     #[tracing::instrument(skip_all)]
     pub async fn finish_sign_in(
+        &self,
+        response: &AuthenticationResponse,
+        client: &ClientInfo,
+    ) -> Result<SignInResponse<U>> {
+        let result = self.finish_sign_in_counted(response, client).await;
+        crate::telemetry::sign_in(AuthMethod::Passkey, &result);
+        result
+    }
+
+    /// [`Self::finish_sign_in`] without the metric.
+    async fn finish_sign_in_counted(
         &self,
         response: &AuthenticationResponse,
         client: &ClientInfo,

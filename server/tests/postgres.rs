@@ -207,11 +207,22 @@ async fn a_database_outage_is_a_503_and_the_server_recovers() {
     let store = PostgresStore::connect_in_schema(&proxied_url, &schema)
         .await
         .unwrap();
+    // Storage failures are counted per operation: a recorder local to this test's
+    // (single) runtime thread, which the in-process server runs on.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let _recording = metrics::set_default_local_recorder(&recorder);
     let server = TestServer::start_with(support::builder().store(store)).await;
     let mut browser = Browser::new();
     let account = server.sign_up(&mut browser).await;
     let session = server.get_as(&account.token, "/session").await;
     assert_eq!(session.status, 200);
+    assert!(
+        !metrics
+            .render()
+            .contains("passkey_magic_store_errors_total"),
+        "no failures yet"
+    );
 
     proxy.cut();
     // Reads and sign-in attempts answer 503 JSON while the database is away (the
@@ -232,6 +243,17 @@ async fn a_database_outage_is_a_503_and_the_server_recovers() {
         .json(&json!({"userId": account.user_id})))
     .await;
     assert_eq!(status, 503, "{body}");
+    let text = metrics.render();
+    for series in [
+        "passkey_magic_store_errors_total{operation=\"session_with_user\",kind=\"unavailable\"} 1",
+        "passkey_magic_store_errors_total{operation=\"credentials_for_user\",kind=\"unavailable\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|line| line == series),
+            "{series} in:\n{text}"
+        );
+    }
+    assert!(!text.contains(&account.token) && !text.contains(&account.user_id));
 
     proxy.restore().await;
     let back = server.get_as(&account.token, "/session").await;

@@ -276,8 +276,10 @@ impl AuthBuilder {
             .build()
             .map_err(|error| ConfigError::WebAuthn(error.to_string()))?;
         let magic_links = MagicLinkSetup::from_builder(self.magic_link_config, self.email_sender)?;
+        // Storage failures are counted per operation, whatever the backend.
+        let store: Arc<dyn Store> = Arc::new(crate::telemetry::MeteredStore(self.store));
         let qr_watchers = Arc::new(Watchers::new(
-            Arc::clone(&self.store),
+            Arc::clone(&store),
             Arc::clone(&self.clock),
             self.config.qr.poll_fallback,
         ));
@@ -290,7 +292,7 @@ impl AuthBuilder {
             qr_waiter_slots,
             config: self.config,
             webauthn,
-            store: self.store,
+            store,
             hooks: self.hooks,
             events: Events::new(),
             clock: self.clock,

@@ -472,7 +472,13 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
             };
         }
         if attempt >= MAX_CONFIRMATION_ATTEMPTS {
-            self.apply(id, &QrChange::state(state::LOCK_OUT)).await?;
+            if self
+                .apply(id, &QrChange::state(state::LOCK_OUT))
+                .await?
+                .is_some()
+            {
+                crate::telemetry::qr_login("locked_out");
+            }
             tracing::info!("QR login cancelled after too many wrong confirmation codes");
             return Err(Error::InvalidRequest(Reason::ConfirmationLocked));
         }
@@ -523,6 +529,17 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
         id: &str,
         response: &AuthenticationResponse,
     ) -> Result<SignInResponse<U>> {
+        let result = self.complete_counted(id, response).await;
+        crate::telemetry::sign_in(AuthMethod::Qr, &result);
+        result
+    }
+
+    /// [`Self::complete`] without the sign-in metric.
+    async fn complete_counted(
+        &self,
+        id: &str,
+        response: &AuthenticationResponse,
+    ) -> Result<SignInResponse<U>> {
         let record = self.read(id).await?;
         self.check_ready(&record)?;
         let (user, _, bound) = self
@@ -566,6 +583,7 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
                 other => refused(other),
             });
         }
+        crate::telemetry::qr_login("completed");
         self.auth.emit(Event::QrCompleted {
             qr_session_id: id.to_owned(),
             user_id: user.id.clone(),
@@ -607,6 +625,7 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
             .await?
             .is_some()
         {
+            crate::telemetry::qr_login("cancelled");
             return Ok(());
         }
         // Lost a race: fine if another cancel won.

@@ -50,6 +50,7 @@ impl WaiterSlots {
             return None;
         }
         counts.total += 1;
+        crate::telemetry::long_polls(1.0);
         counts.by_login.insert(id.to_owned(), held + 1);
         Some(WaiterSlot {
             slots: Arc::clone(self),
@@ -66,6 +67,7 @@ impl Drop for WaiterSlot {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         counts.total = counts.total.saturating_sub(1);
+        crate::telemetry::long_polls(-1.0);
         if let Some(held) = counts.by_login.get_mut(&self.id) {
             *held = held.saturating_sub(1);
             if *held == 0 {

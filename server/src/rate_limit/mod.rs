@@ -241,6 +241,7 @@ impl RateLimits {
             Ok(Decision::Allowed) => Ok(()),
             Ok(Decision::Limited { retry_after }) => {
                 tracing::info!(rule = rule.name(), "rate limited");
+                crate::telemetry::rate_limited(rule);
                 Err(Refusal::Limited { retry_after })
             }
             Err(error) => match self.config.failure_mode {

@@ -24,6 +24,9 @@ pub(crate) struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8787].
     #[arg(long, env = "PASSKEY_MAGIC_LISTEN")]
     pub(crate) listen: Option<SocketAddr>,
+    /// Serve Prometheus metrics on this separate address (any path) [default: off].
+    #[arg(long, env = "PASSKEY_MAGIC_METRICS_LISTEN")]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// Path prefix of the API [default: /auth].
     #[arg(long, env = "PASSKEY_MAGIC_PREFIX")]
     pub(crate) prefix: Option<String>,
@@ -330,6 +333,7 @@ pub(crate) struct QrFile {
 pub(crate) struct FileConfig {
     log_format: Option<crate::logging::LogFormat>,
     listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     prefix: Option<String>,
     rp_id: Option<String>,
     rp_name: Option<String>,
@@ -365,6 +369,8 @@ pub(crate) struct FileConfig {
 pub(crate) struct Settings {
     pub(crate) log_format: crate::logging::LogFormat,
     pub(crate) listen: SocketAddr,
+    /// Where the Prometheus exporter listens; `None`: no metrics recorder.
+    pub(crate) metrics_listen: Option<SocketAddr>,
     pub(crate) prefix: String,
     pub(crate) rp_id: String,
     pub(crate) rp_name: Option<String>,
@@ -486,6 +492,7 @@ impl ServeArgs {
             cookies,
             cors: self.cors.or(file.cors).unwrap_or(false),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
             serve,
             forwarded_header: self
                 .forwarded_header
@@ -766,6 +773,39 @@ mod tests {
         assert_eq!(settings.origins, ["https://example.com"]);
         assert_eq!(settings.prefix, "/auth2");
         assert_eq!(settings.listen.port(), 8787);
+    }
+
+    #[test]
+    fn metrics_listen_is_off_by_default_and_read_from_file_and_flag() {
+        assert_eq!(
+            ServeArgs::default().settings().unwrap().metrics_listen,
+            None
+        );
+        let path =
+            std::env::temp_dir().join(format!("pm-config-metrics-{}.toml", std::process::id()));
+        std::fs::write(&path, "metrics_listen = \"127.0.0.1:9464\"\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        let from_flag = ServeArgs {
+            config: Some(path.clone()),
+            metrics_listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            from_file.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        assert_eq!(
+            from_flag.metrics_listen,
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
     }
 
     #[test]

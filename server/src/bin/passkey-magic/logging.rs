@@ -177,11 +177,20 @@ pub(crate) async fn log_requests(
             let started = Instant::now();
             async move {
                 let response = next.run(request).await;
+                let elapsed = started.elapsed();
+                let status = response.status().as_u16();
                 tracing::info!(
-                    status = response.status().as_u16(),
-                    latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    status,
+                    latency_ms = elapsed.as_secs_f64() * 1000.0,
                     "request"
                 );
+                metrics::histogram!(
+                    crate::exporter::REQUEST_DURATION,
+                    "method" => method.to_string(),
+                    "route" => route,
+                    "status" => status.to_string()
+                )
+                .record(elapsed);
                 response
             }
             .instrument(span)

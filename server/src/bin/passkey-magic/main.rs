@@ -3,6 +3,7 @@
 //! Thin by design: parse settings, install the log subscriber, call the library.
 
 mod config;
+mod exporter;
 mod logging;
 
 use anyhow::Context;
@@ -129,6 +130,12 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         && !dir.join("index.html").is_file()
     {
         anyhow::bail!("--demo-dir {} has no index.html", dir.display());
+    }
+    // Before the engine exists, so every metric it emits is recorded.
+    if let Some(metrics_listen) = settings.metrics_listen {
+        let bound = exporter::start(metrics_listen).await?;
+        tracing::info!(address = %bound, "metrics listening");
+        println!("passkey-magic metrics on http://{bound}");
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
