@@ -60,14 +60,14 @@ use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::{MagicLinkAttempt, RegisterAttempt, SignInAttempt};
 use crate::mail::MagicLinkSetup;
-use crate::mail::{MagicLinkEmail, MailPurpose, recipient_fingerprint};
+use crate::mail::{MagicLinkEmail, MailError, MailPurpose, recipient_fingerprint};
 use crate::secrets::{TokenHash, generate_token, random_user_handle};
 use crate::sessions::ClientInfo;
 use crate::store::{EmailLinkRecord, MagicLinkRecord, StoreError, UserRecord};
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
 use passkey_magic_shared::magic_link::build_url;
 use passkey_magic_shared::magic_links::{SendMagicLinkResponse, VerifyMagicLinkResponse};
-use passkey_magic_shared::{AuthMethod, RequestError, email};
+use passkey_magic_shared::{AuthMethod, BearerToken, RequestError, Timestamp, email};
 
 /// A token that is unknown, used, or expired.
 pub const INVALID_MAGIC_LINK: &str = Reason::InvalidMagicLink.message();
@@ -137,16 +137,15 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             expires_at: now.saturating_add(ttl),
         };
         self.auth.inner.store.put_magic_link(&record).await?;
-        let message = MagicLinkEmail::new(
-            address,
-            build_url(&setup.config.url, token.expose()),
-            token,
-            self.auth.inner.config.rp_name.clone(),
-            record.expires_at,
-            ttl,
-        );
-        let sent = setup.sender.send_magic_link(&message).await;
-        crate::telemetry::email(sent.is_ok());
+        let sent = self
+            .mail_link(
+                setup,
+                address,
+                token,
+                record.expires_at,
+                MailPurpose::SignIn,
+            )
+            .await;
         if let Err(error) = sent {
             self.discard(&record.token_hash).await;
             tracing::warn!(
@@ -161,6 +160,31 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
         });
         hooks.after_magic_link(&attempt).await;
         Ok(SendMagicLinkResponse { sent: true })
+    }
+
+    /// Mails `address` the link carrying `token` (a sign-in link or an email
+    /// confirmation), counted as sent or failed. The caller has stored the link and
+    /// discards it when this fails.
+    async fn mail_link(
+        &self,
+        setup: &MagicLinkSetup,
+        address: &str,
+        token: BearerToken,
+        expires_at: Timestamp,
+        purpose: MailPurpose,
+    ) -> std::result::Result<(), MailError> {
+        let message = MagicLinkEmail::new(
+            address,
+            build_url(&setup.config.url, token.expose()),
+            token,
+            self.auth.inner.config.rp_name.clone(),
+            expires_at,
+            setup.config.ttl,
+        )
+        .with_purpose(purpose);
+        let sent = setup.sender.send_magic_link(&message).await;
+        crate::telemetry::email(sent.is_ok());
+        sent
     }
 
     /// Verified email linking: sends `address` a confirmation link that, when used,
@@ -183,17 +207,15 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             expires_at: now.saturating_add(ttl),
         };
         self.auth.inner.store.put_email_link(&record).await?;
-        let message = MagicLinkEmail::new(
-            address,
-            build_url(&setup.config.url, token.expose()),
-            token,
-            self.auth.inner.config.rp_name.clone(),
-            record.expires_at,
-            ttl,
-        )
-        .with_purpose(MailPurpose::ConfirmEmail);
-        let sent = setup.sender.send_magic_link(&message).await;
-        crate::telemetry::email(sent.is_ok());
+        let sent = self
+            .mail_link(
+                setup,
+                address,
+                token,
+                record.expires_at,
+                MailPurpose::ConfirmEmail,
+            )
+            .await;
         if let Err(error) = sent {
             if let Err(error) = self
                 .auth
