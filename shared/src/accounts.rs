@@ -8,15 +8,19 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Routes 17, 18, 26, 27 response: `{user}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountResponse<M = Metadata> {
+    #[cfg_attr(feature = "openapi", schema(value_type = User))]
     /// The caller's account.
     pub user: User<M>,
 }
 
 /// Route 18 request: `{metadata?}`. Without `metadata` nothing changes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateAccountRequest<M = Metadata> {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     /// Replaces the user's metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<M>,
@@ -31,18 +35,23 @@ impl<M: DeserializeOwned> FromJsonObject for UpdateAccountRequest<M> {
 }
 
 /// Route 23 response: `{credentials}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CredentialsResponse<C = Metadata> {
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Credential>))]
     /// The caller's passkeys.
     pub credentials: Vec<Credential<C>>,
 }
 
 /// Route 24 request: `{label?, metadata?}`, at least one of them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateCredentialRequest<C = Metadata> {
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     /// New label.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     /// Replaces the passkey's metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<C>,
@@ -62,8 +71,10 @@ impl<C: DeserializeOwned> FromJsonObject for UpdateCredentialRequest<C> {
 }
 
 /// Routes 26, 28 and 29 request: `{email}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     /// The email address.
     pub email: String,
 }
@@ -77,6 +88,7 @@ impl FromJsonObject for EmailRequest {
 }
 
 /// Why an email cannot be linked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CannotLinkReason {
@@ -87,6 +99,7 @@ pub enum CannotLinkReason {
 }
 
 /// Route 28 response: `{ok: true}` or `{ok: false, reason}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CanLinkEmailResponse {
     /// Whether the caller may link the email.
@@ -113,6 +126,7 @@ impl CanLinkEmailResponse {
 }
 
 /// Route 29 response: `{available}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailAvailableResponse {
     /// False when the email is taken or not valid syntax.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub type Metadata = serde_json::Map<String, serde_json::Value>;
 
 /// An account. Email is optional: passkey-only accounts have none.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User<M = Metadata> {
@@ -22,12 +23,14 @@ pub struct User<M = Metadata> {
     pub email: Option<String>,
     /// When the account was created.
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     /// App-defined metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<M>,
 }
 
 /// How a session was signed in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AuthMethod {
     /// A passkey on this device.
@@ -53,6 +56,7 @@ impl AuthMethod {
 }
 
 /// Where a session came from, beyond its method.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthContext {
@@ -62,11 +66,13 @@ pub struct AuthContext {
 }
 
 /// A signed-in session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     /// Session id (not a secret; used to revoke one session).
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     /// The bearer token: present only in the response that created the session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<BearerToken>,
@@ -90,6 +96,7 @@ pub struct Session {
 }
 
 /// Whether a passkey is bound to one device or synced across devices.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DeviceType {
     /// Not backup-eligible: lives on one authenticator.
@@ -101,6 +108,7 @@ pub enum DeviceType {
 }
 
 /// A registered passkey.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credential<M = Metadata> {
@@ -124,6 +132,7 @@ pub struct Credential<M = Metadata> {
     pub label: Option<String>,
     /// When it was registered.
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     /// App-defined metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<M>,
@@ -139,6 +148,7 @@ pub struct Credential<M = Metadata> {
 }
 
 /// The states of a QR login.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QrState {
@@ -167,9 +177,11 @@ impl QrState {
 }
 
 /// A session token handed to the desktop of a completed QR login.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionGrant {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     /// The desktop's new bearer token.
     pub token: BearerToken,
     /// When it expires.
@@ -177,6 +189,7 @@ pub struct SessionGrant {
 }
 
 /// What the desktop learns when it polls a QR login.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QrStatus {

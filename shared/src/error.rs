@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// `error` is the v0.4 field; `code` is our addition (clients that do not know it ignore
 /// it) so programs can branch without matching on prose.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// What went wrong, safe to show to the user.
@@ -26,6 +27,7 @@ impl ErrorBody {
 }
 
 /// Machine-readable error categories, each tied to one HTTP status.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

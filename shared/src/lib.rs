@@ -20,6 +20,8 @@
 //! - [`limits`], [`email`], [`magic_link`]: field limits, email syntax, magic-link URLs.
 //! - [`time`]: the [`Timestamp`] type (ISO-8601 on the wire, Unix milliseconds inside).
 //! - [`webauthn`]: the WebAuthn JSON types (from `webauthn-rs-proto`).
+//! - `openapi` (feature `openapi`): the OpenAPI 3.1 document, built from the route table
+//!   and these types.
 //!
 //! ## Example
 //!
@@ -52,6 +54,8 @@ pub mod error;
 pub mod magic_link;
 #[cfg(feature = "std")]
 pub mod magic_links;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 #[cfg(feature = "std")]
 pub mod passkeys;
 #[cfg(feature = "std")]

@@ -8,8 +8,10 @@ use crate::secret::BearerToken;
 use serde::{Deserialize, Serialize};
 
 /// Route 7 request: `{email}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendMagicLinkRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     /// Where to send the link.
     pub email: String,
 }
@@ -23,6 +25,7 @@ impl FromJsonObject for SendMagicLinkRequest {
 }
 
 /// Route 7 response: `{sent: true}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendMagicLinkResponse {
     /// Always `true` on success.
@@ -30,8 +33,10 @@ pub struct SendMagicLinkResponse {
 }
 
 /// Route 8 request: `{token}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyMagicLinkRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 1024))]
     /// The token from the link (see [`crate::magic_link::extract_token`]).
     pub token: BearerToken,
 }
@@ -45,11 +50,13 @@ impl FromJsonObject for VerifyMagicLinkRequest {
 }
 
 /// Route 8 response: `{method: "magic-link", user, session, isNewUser}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyMagicLinkResponse<M = Metadata> {
     /// Always [`AuthMethod::MagicLink`].
     pub method: AuthMethod,
+    #[cfg_attr(feature = "openapi", schema(value_type = User))]
     /// The signed-in (possibly new) user.
     pub user: User<M>,
     /// The new session, with its token.

@@ -14,15 +14,19 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Route 1 request: `{userId?, email?, userName?}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterOptionsRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     /// Use this id for the new user (must not exist yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     /// Email hint: stored on the new user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     /// Name shown by the authenticator (defaults to the email or the user id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
@@ -39,9 +43,11 @@ impl FromJsonObject for RegisterOptionsRequest {
 }
 
 /// Route 1 response: `{options, userId}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterOptionsResponse<O = CreationOptions> {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     /// `PublicKeyCredentialCreationOptionsJSON`.
     pub options: O,
     /// The id the new user will get; send it back with the response.
@@ -49,11 +55,14 @@ pub struct RegisterOptionsResponse<O = CreationOptions> {
 }
 
 /// Route 2 request: `{userId, response}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterVerifyRequest<R = RegistrationResponse> {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     /// The `userId` of the options response.
     pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     /// `RegistrationResponseJSON` from `navigator.credentials.create()`.
     pub response: R,
 }
@@ -68,14 +77,17 @@ impl<R: DeserializeOwned> FromJsonObject for RegisterVerifyRequest<R> {
 }
 
 /// Route 2 response: the sign-in result plus the new credential.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegisterVerifyResponse<M = Metadata, C = Metadata> {
     /// Always [`crate::AuthMethod::Passkey`].
     pub method: crate::entities::AuthMethod,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::entities::User))]
     /// The new user.
     pub user: crate::entities::User<M>,
     /// The new session, with its token.
     pub session: crate::entities::Session,
+    #[cfg_attr(feature = "openapi", schema(value_type = Credential))]
     /// The new passkey.
     pub credential: Credential<C>,
 }
@@ -86,12 +98,15 @@ pub struct RegisterVerifyResponse<M = Metadata, C = Metadata> {
 /// `qrSessionId` is our extension (v0.4 servers ignore it): a phone completing a QR login
 /// names it, the QR session moves to `challenged`, and the challenge can only complete
 /// that QR login (route 13), not an ordinary sign-in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticateOptionsRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     /// Restrict the sign-in to this user's passkeys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     /// Bind the challenge to this QR login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_session_id: Option<String>,
@@ -107,8 +122,10 @@ impl FromJsonObject for AuthenticateOptionsRequest {
 }
 
 /// Route 3 and 5 response: `{options}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptionsResponse<O> {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     /// WebAuthn options JSON.
     pub options: O,
 }
@@ -119,8 +136,10 @@ pub type AuthenticateOptionsResponse<O = RequestOptions> = OptionsResponse<O>;
 pub type AddPasskeyOptionsResponse<O = CreationOptions> = OptionsResponse<O>;
 
 /// Routes 4, 6 and 13 request: `{response}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseRequest<R> {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     /// The browser's WebAuthn response JSON.
     pub response: R,
 }
@@ -139,9 +158,11 @@ pub type AuthenticateVerifyRequest<R = AuthenticationResponse> = ResponseRequest
 pub type AddPasskeyVerifyRequest<R = RegistrationResponse> = ResponseRequest<R>;
 
 /// Route 5 request: `{userName?}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AddPasskeyOptionsRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     /// Name shown by the authenticator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
@@ -156,8 +177,10 @@ impl FromJsonObject for AddPasskeyOptionsRequest {
 }
 
 /// Route 6 response: `{credential}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(bound = ""))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AddPasskeyVerifyResponse<C = Metadata> {
+    #[cfg_attr(feature = "openapi", schema(value_type = Credential))]
     /// The new passkey.
     pub credential: Credential<C>,
 }

@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 
 /// Route 9 response: `{sessionId, statusToken, confirmationCode?}`. `Debug` hides the
 /// status token and the confirmation code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateQrResponse {
     /// Goes into the QR code.
     pub session_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     /// Desktop-only secret for polling and cancelling.
     pub status_token: BearerToken,
     /// Digits the desktop shows and the phone must enter, when confirmation is enabled.
@@ -57,9 +59,11 @@ impl QrStatusQuery {
 }
 
 /// Route 12 request: `{confirmationCode}`. `Debug` hides the code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmQrRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16))]
     /// The digits shown on the desktop.
     pub confirmation_code: String,
 }
@@ -85,9 +89,11 @@ impl FromJsonObject for ConfirmQrRequest {
 pub type CompleteQrRequest<R = AuthenticationResponse> = crate::passkeys::ResponseRequest<R>;
 
 /// Route 14 request: `{statusToken}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelQrRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 1024))]
     /// The status token from route 9.
     pub status_token: BearerToken,
 }

@@ -158,6 +158,7 @@ fn check_length(name: &'static str, text: &str, max_chars: usize) -> Result<Stri
 }
 
 /// A body with no fields (`{}`); any fields sent are ignored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Empty {}
 

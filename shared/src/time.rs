@@ -129,6 +129,23 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// On the wire: an ISO-8601 / RFC 3339 string (`2026-11-29T21:41:38.000Z`).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("ISO-8601 timestamp in UTC with milliseconds."))
+            .examples(["2026-11-29T21:41:38.000Z"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Timestamp {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

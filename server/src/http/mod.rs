@@ -7,7 +7,8 @@
 //! including a known path with the wrong method.
 //!
 //! Next to the protocol, the router answers the health probes `GET /healthz` and
-//! `GET /readyz` under the same prefix (see [`health`]).
+//! `GET /readyz` under the same prefix (see [`health`]), and, with the `openapi` feature
+//! (on in the binary), `GET /openapi.json`: the protocol's OpenAPI 3.1 document.
 //!
 //! ```
 //! use passkey_magic_server::{Auth, http};
@@ -24,6 +25,8 @@ pub mod error;
 pub mod extract;
 pub mod health;
 mod magic_links;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod passkeys;
 mod qr;
 mod sessions;
@@ -78,6 +81,11 @@ pub(crate) fn router_for<U: MetadataType, C: MetadataType>(
         by_path.insert(route.path, methods.merge(handler));
     }
     let mut router = Router::new().merge(health::routes::<U, C>());
+    // The document describes every endpoint: a router serving fewer (QR-only) has none.
+    #[cfg(feature = "openapi")]
+    if Endpoint::ALL.iter().all(|&endpoint| include(endpoint)) {
+        router = router.merge(openapi::routes());
+    }
     for (path, methods) in by_path {
         router = router.route(path, methods);
     }
