@@ -282,7 +282,8 @@ const ERROR_RESPONSES: [(&str, &str, &str); 7] = [
     (
         "404",
         "NotFound",
-        "Unknown id, or a resource the caller does not own (`not_found`).",
+        "Unknown id, or a resource the caller does not own, or a route switched off \
+         (`not_found`).",
     ),
     (
         "413",
@@ -476,7 +477,15 @@ fn operation(route: &Route, contract: &Contract) -> utoipa::openapi::path::Opera
     if endpoint.access() != Access::Public {
         errors.push("401");
     }
-    if route.has_id() {
+    // 404: an id the caller does not own; a signed-in user deleted meanwhile; a
+    // `qrSessionId` that names no QR login; the email-available route switched off.
+    if route.has_id()
+        || endpoint.access() == Access::Session
+        || matches!(
+            endpoint,
+            Endpoint::AuthenticateOptions | Endpoint::EmailAvailable
+        )
+    {
         errors.push("404");
     }
     if has_body {

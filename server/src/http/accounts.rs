@@ -1,6 +1,6 @@
 //! Routes 17–19 and 23–29: the caller's account, passkeys and email.
 
-use super::extract::{IdParam, JsonBody, SignedIn};
+use super::extract::{IdParam, JsonBody, NoInput, SignedIn};
 use super::magic_links::ClientIp;
 use crate::auth::{Auth, MetadataType};
 use crate::{Error, Result};
@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 pub(super) async fn get_account<U: MetadataType>(
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Json<AccountResponse<U>> {
     Json(AccountResponse { user: current.user })
 }
@@ -35,6 +36,7 @@ pub(super) async fn update_account<U: MetadataType, C: MetadataType>(
 pub(super) async fn delete_account<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.accounts().delete(&current.user.id).await?;
     Ok(Json(OkResponse::OK))
@@ -43,6 +45,7 @@ pub(super) async fn delete_account<U: MetadataType, C: MetadataType>(
 pub(super) async fn list_credentials<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Result<Json<CredentialsResponse<C>>> {
     let credentials = auth.passkeys().list(&current.user.id).await?;
     Ok(Json(CredentialsResponse { credentials }))
@@ -69,6 +72,7 @@ pub(super) async fn remove_credential<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
     IdParam(credential_id): IdParam,
+    _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.passkeys()
         .remove(&current.user.id, &credential_id)
@@ -116,6 +120,7 @@ pub(super) async fn link_email<U: MetadataType, C: MetadataType>(
 pub(super) async fn unlink_email<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Result<Json<AccountResponse<U>>> {
     let user = auth.accounts().unlink_email(&current.user.id).await?;
     Ok(Json(AccountResponse { user }))

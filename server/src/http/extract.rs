@@ -1,6 +1,7 @@
 //! Extractors that turn requests into engine inputs, failing with the protocol's errors:
-//! [`JsonBody`] (strict body parsing), [`SignedIn`] (bearer session), [`Client`]
-//! (user agent and address), [`IdParam`] (the `{id}` path segment).
+//! [`JsonBody`] (strict body parsing), [`NoInput`] (the body of an endpoint that takes
+//! none), [`SignedIn`] (bearer session), [`Client`] (user agent and address), [`IdParam`]
+//! (the `{id}` path segment).
 
 use crate::Error;
 use crate::auth::{Auth, MetadataType};
@@ -11,7 +12,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use passkey_magic_shared::RequestError;
 use passkey_magic_shared::limits::MAX_ID_LEN;
-use passkey_magic_shared::request::{FromJsonObject, parse_body};
+use passkey_magic_shared::request::{Empty, FromJsonObject, parse_body};
 use std::net::{IpAddr, SocketAddr};
 
 /// The longest `User-Agent` recorded on a session.
@@ -29,6 +30,26 @@ impl<S: Send + Sync, T: FromJsonObject> FromRequest<S> for JsonBody<T> {
             .await
             .map_err(|_| Error::Request(RequestError::TooLarge))?;
         Ok(JsonBody(parse_body(&bytes)?))
+    }
+}
+
+/// The body of an endpoint that reads no input: none, or a JSON object whose fields are
+/// ignored (clients send `{}` with `POST`). Any other body is refused like every request
+/// body of the protocol (`400`: not JSON, or not an object), instead of being ignored.
+#[derive(Debug)]
+pub struct NoInput;
+
+impl<S: Send + Sync> FromRequest<S> for NoInput {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| Error::Request(RequestError::TooLarge))?;
+        if !bytes.is_empty() {
+            parse_body::<Empty>(&bytes)?;
+        }
+        Ok(NoInput)
     }
 }
 

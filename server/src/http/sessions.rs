@@ -1,6 +1,6 @@
 //! Routes 15, 16, 20–22: the current session and the caller's sessions.
 
-use super::extract::{IdParam, SignedIn};
+use super::extract::{IdParam, NoInput, SignedIn};
 use crate::Result;
 use crate::auth::{Auth, MetadataType};
 use axum::Json;
@@ -9,6 +9,7 @@ use passkey_magic_shared::sessions::{OkResponse, SessionResponse, SessionsRespon
 
 pub(super) async fn get_session<U: MetadataType>(
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Json<SessionResponse<U>> {
     Json(SessionResponse {
         user: current.user,
@@ -19,6 +20,7 @@ pub(super) async fn get_session<U: MetadataType>(
 pub(super) async fn revoke_session<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.sessions()
         .revoke_by_id(&current.user.id, &current.session.id)
@@ -29,6 +31,7 @@ pub(super) async fn revoke_session<U: MetadataType, C: MetadataType>(
 pub(super) async fn list_sessions<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Result<Json<SessionsResponse>> {
     let sessions = auth.sessions().list(&current.user.id).await?;
     Ok(Json(SessionsResponse { sessions }))
@@ -37,6 +40,7 @@ pub(super) async fn list_sessions<U: MetadataType, C: MetadataType>(
 pub(super) async fn revoke_all_sessions<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.sessions().revoke_all(&current.user.id).await?;
     Ok(Json(OkResponse::OK))
@@ -46,6 +50,7 @@ pub(super) async fn revoke_session_by_id<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
     IdParam(session_id): IdParam,
+    _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.sessions()
         .revoke_by_id(&current.user.id, &session_id)
