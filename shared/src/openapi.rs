@@ -3,7 +3,7 @@
 //! Built from the route table ([`ROUTES`]) and the wire types' schemas (derived with
 //! utoipa next to their serde attributes), so it cannot drift from what the server mounts
 //! and parses. What each endpoint takes and returns is one exhaustive `match` on
-//! [`Endpoint`] ([`contract`]): adding an endpoint without documenting it does not compile.
+//! [`Endpoint`] (`contract`): adding an endpoint without documenting it does not compile.
 //!
 //! The server serves the document at `{prefix}/openapi.json`; the repository keeps a
 //! pretty-printed copy in `docs/openapi.json`, checked by a test.

@@ -48,7 +48,7 @@ impl FromJsonObject for RegisterOptionsRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RegisterOptionsResponse<O = CreationOptions> {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    /// `PublicKeyCredentialCreationOptionsJSON`.
+    /// WebAuthn `PublicKeyCredentialCreationOptionsJSON` (W3C).
     pub options: O,
     /// The id the new user will get; send it back with the response.
     pub user_id: String,
@@ -63,7 +63,8 @@ pub struct RegisterVerifyRequest<R = RegistrationResponse> {
     /// The `userId` of the options response.
     pub user_id: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    /// `RegistrationResponseJSON` from `navigator.credentials.create()`.
+    /// WebAuthn `PublicKeyCredential` JSON (W3C): the attestation of
+    /// `navigator.credentials.create()`, as `toJSON()` gives it.
     pub response: R,
 }
 
@@ -126,7 +127,8 @@ impl FromJsonObject for AuthenticateOptionsRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptionsResponse<O> {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    /// WebAuthn options JSON.
+    /// WebAuthn options JSON (W3C): `PublicKeyCredentialRequestOptionsJSON` to sign in,
+    /// `PublicKeyCredentialCreationOptionsJSON` to add a passkey.
     pub options: O,
 }
 
@@ -140,7 +142,8 @@ pub type AddPasskeyOptionsResponse<O = CreationOptions> = OptionsResponse<O>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseRequest<R> {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    /// The browser's WebAuthn response JSON.
+    /// WebAuthn `PublicKeyCredential` JSON (W3C), as `toJSON()` gives it: an assertion
+    /// to sign in, an attestation to add a passkey.
     pub response: R,
 }
 
