@@ -31,7 +31,11 @@ async fn fetch_document(prefix: &str) -> (u16, String, Value) {
         .unwrap()
         .to_owned();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, content_type, serde_json::from_slice(&bytes).unwrap())
+    (
+        status,
+        content_type,
+        serde_json::from_slice(&bytes).unwrap(),
+    )
 }
 
 /// The operation of `method path` in `document`.
@@ -50,7 +54,10 @@ fn documents(document: &Value, method: &str, path: &str, status: u16) -> bool {
 async fn the_router_serves_the_document_relative_to_its_mount() {
     let (status, content_type, document) = fetch_document("/auth").await;
     assert_eq!(status, 200);
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let shared = serde_json::to_value(passkey_magic_shared::openapi::document()).unwrap();
     assert_eq!(document, shared, "the served document is the shared one");
     assert_eq!(document["openapi"], "3.1.0");
@@ -155,7 +162,12 @@ async fn the_404s_the_server_answers_are_documented() {
         .post("/account/email-available", json!({"email": "a@b.co"}))
         .await;
     assert_eq!(reply.status, 404, "{reply:?}");
-    assert!(documents(&document, "POST", "/account/email-available", 404));
+    assert!(documents(
+        &document,
+        "POST",
+        "/account/email-available",
+        404
+    ));
 
     // Every signed-in endpoint can find its user gone (deleted by another session).
     for route in ROUTES {

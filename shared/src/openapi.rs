@@ -44,8 +44,8 @@ use utoipa::openapi::security::{
 };
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{
-    Components, ContentBuilder, InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder, Paths,
-    Ref, RefOr, Required, ResponseBuilder,
+    Components, ContentBuilder, InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder, Paths, Ref,
+    RefOr, Required, ResponseBuilder,
 };
 use utoipa::{PartialSchema, ToSchema};
 
@@ -68,20 +68,13 @@ pub const COOKIE_SCHEME: &str = "sessionCookie";
 /// The session cookie's default name (`CookieConfig::new()` on the server).
 const DEFAULT_COOKIE_NAME: &str = "__Host-passkey-magic";
 
-/// The request body an endpoint reads.
-enum Body {
-    /// A JSON object of this schema, required.
-    Json(RefOr<Schema>),
-    /// None: the handler never reads the body. Clients send `{}` with `POST`.
-    Ignored,
-}
-
 /// What one endpoint takes and returns, for its operations in the document.
 struct Contract {
     /// One line for the operation list.
     summary: &'static str,
-    /// The request body.
-    body: Body,
+    /// The JSON object the request body must be; `None` when the handler reads no body
+    /// (clients send `{}` with `POST`, and any JSON object is accepted).
+    body: Option<RefOr<Schema>>,
     /// The `200` body.
     response: RefOr<Schema>,
 }
@@ -104,8 +97,8 @@ impl Schemas {
     }
 
     /// A request body of `T`, required.
-    fn body<T: ToSchema>(&mut self) -> Body {
-        Body::Json(self.of::<T>())
+    fn body<T: ToSchema>(&mut self) -> Option<RefOr<Schema>> {
+        Some(self.of::<T>())
     }
 }
 
@@ -161,7 +154,7 @@ fn contract(endpoint: Endpoint, schemas: &mut Schemas) -> Contract {
         ),
         E::QrStatus => (
             "Desktop: the QR login's state (long-poll with `wait`); the session once authenticated",
-            Body::Ignored,
+            None,
             schemas.of::<QrStatus>(),
         ),
         E::QrScanned => (
@@ -186,17 +179,17 @@ fn contract(endpoint: Endpoint, schemas: &mut Schemas) -> Contract {
         ),
         E::GetSession => (
             "The signed-in user and the current session",
-            Body::Ignored,
+            None,
             schemas.of::<SessionResponse>(),
         ),
         E::RevokeSession => (
             "Sign out: revoke the current session",
-            Body::Ignored,
+            None,
             schemas.of::<OkResponse>(),
         ),
         E::GetAccount => (
             "The signed-in user",
-            Body::Ignored,
+            None,
             schemas.of::<AccountResponse>(),
         ),
         E::UpdateAccount => (
@@ -206,27 +199,27 @@ fn contract(endpoint: Endpoint, schemas: &mut Schemas) -> Contract {
         ),
         E::DeleteAccount => (
             "Delete the signed-in user with its passkeys and sessions",
-            Body::Ignored,
+            None,
             schemas.of::<OkResponse>(),
         ),
         E::ListSessions => (
             "The signed-in user's active sessions (without tokens)",
-            Body::Ignored,
+            None,
             schemas.of::<SessionsResponse>(),
         ),
         E::RevokeAllSessions => (
             "Revoke every session of the signed-in user",
-            Body::Ignored,
+            None,
             schemas.of::<OkResponse>(),
         ),
         E::RevokeSessionById => (
             "Revoke one of the signed-in user's sessions",
-            Body::Ignored,
+            None,
             schemas.of::<OkResponse>(),
         ),
         E::ListCredentials => (
             "The signed-in user's passkeys",
-            Body::Ignored,
+            None,
             schemas.of::<CredentialsResponse>(),
         ),
         E::UpdateCredential => (
@@ -236,7 +229,7 @@ fn contract(endpoint: Endpoint, schemas: &mut Schemas) -> Contract {
         ),
         E::RemoveCredential => (
             "Remove a passkey (not the last one of a user without email)",
-            Body::Ignored,
+            None,
             schemas.of::<OkResponse>(),
         ),
         E::LinkEmail => (
@@ -246,7 +239,7 @@ fn contract(endpoint: Endpoint, schemas: &mut Schemas) -> Contract {
         ),
         E::UnlinkEmail => (
             "Unlink the signed-in user's email (not when it has no passkey)",
-            Body::Ignored,
+            None,
             schemas.of::<AccountResponse>(),
         ),
         E::CanLinkEmail => (
@@ -417,9 +410,9 @@ fn operation(route: &Route, contract: &Contract) -> utoipa::openapi::path::Opera
         );
     }
     let body = match (&contract.body, route.method) {
-        (Body::Json(schema), _) => Some((schema.clone(), Required::True)),
-        (Body::Ignored, Method::Post) => Some((Empty::schema(), Required::False)),
-        (Body::Ignored, _) => None,
+        (Some(schema), _) => Some((schema.clone(), Required::True)),
+        (None, Method::Post) => Some((Empty::schema(), Required::False)),
+        (None, _) => None,
     };
     let has_body = body.is_some();
     if let Some((schema, required)) = body {
@@ -437,8 +430,14 @@ fn operation(route: &Route, contract: &Contract) -> utoipa::openapi::path::Opera
         Access::Public => {}
         Access::Session => {
             operation = operation
-                .security(SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new()))
-                .security(SecurityRequirement::new(COOKIE_SCHEME, Vec::<String>::new()));
+                .security(SecurityRequirement::new(
+                    BEARER_SCHEME,
+                    Vec::<String>::new(),
+                ))
+                .security(SecurityRequirement::new(
+                    COOKIE_SCHEME,
+                    Vec::<String>::new(),
+                ));
         }
         Access::QrStatusToken => description.push(
             "Authorised by the QR login's status token (from `POST /qr/create`), which never \
@@ -565,7 +564,9 @@ fn add_service_paths(paths: &mut Paths, schemas: &mut Schemas) {
         OperationBuilder::new()
             .operation_id(Some("readyz"))
             .tag("health")
-            .summary(Some("Readiness probe: one round trip to the store and the limiter"))
+            .summary(Some(
+                "Readiness probe: one round trip to the store and the limiter",
+            ))
             .response("200", json_response("Ready.", ready))
             .response("503", json_response("Not ready.", not_ready))
             .build(),

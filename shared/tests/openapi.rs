@@ -4,6 +4,8 @@
 //! Regenerate `docs/openapi.json` with
 //! `UPDATE_OPENAPI=1 cargo test -p passkey-magic-shared --features openapi --test openapi`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use passkey_magic_shared::limits::{
     MAX_CONFIRMATION_CODE_LEN, MAX_EMAIL_LEN, MAX_ID_LEN, MAX_LABEL_LEN, MAX_TOKEN_LEN,
     MAX_USER_NAME_LEN,
@@ -181,7 +183,10 @@ fn string_limits_are_the_protocols() {
         limit(MAX_USER_NAME_LEN)
     );
     assert_eq!(max("RegisterVerifyRequest", "userId"), limit(MAX_ID_LEN));
-    assert_eq!(max("AuthenticateOptionsRequest", "userId"), limit(MAX_ID_LEN));
+    assert_eq!(
+        max("AuthenticateOptionsRequest", "userId"),
+        limit(MAX_ID_LEN)
+    );
     assert_eq!(
         max("AuthenticateOptionsRequest", "qrSessionId"),
         limit(MAX_ID_LEN)
