@@ -143,31 +143,23 @@ async fn the_404s_the_server_answers_are_documented() {
     let server = TestServer::start().await;
     let (_, _, document) = fetch_document("/auth").await;
 
-    let reply = server
-        .post(
+    let cases = [
+        (
+            &server,
             "/passkey/authenticate/options",
             json!({"qrSessionId": "no-such-login"}),
-        )
-        .await;
-    assert_eq!(reply.status, 404, "{reply:?}");
-    assert!(documents(
-        &document,
-        "POST",
-        "/passkey/authenticate/options",
-        404
-    ));
-
-    let off = TestServer::start_with(builder().email_available_route(false)).await;
-    let reply = off
-        .post("/account/email-available", json!({"email": "a@b.co"}))
-        .await;
-    assert_eq!(reply.status, 404, "{reply:?}");
-    assert!(documents(
-        &document,
-        "POST",
-        "/account/email-available",
-        404
-    ));
+        ),
+        (
+            &TestServer::start_with(builder().email_available_route(false)).await,
+            "/account/email-available",
+            json!({"email": "a@b.co"}),
+        ),
+    ];
+    for (server, path, body) in cases {
+        let reply = server.post(path, body).await;
+        assert_eq!(reply.status, 404, "{path}: {reply:?}");
+        assert!(documents(&document, "POST", path, 404), "{path}");
+    }
 
     // Every signed-in endpoint can find its user gone (deleted by another session).
     for route in ROUTES {

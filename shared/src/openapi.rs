@@ -187,11 +187,7 @@ fn contract(endpoint: Endpoint, schemas: &mut Schemas) -> Contract {
             None,
             schemas.of::<OkResponse>(),
         ),
-        E::GetAccount => (
-            "The signed-in user",
-            None,
-            schemas.of::<AccountResponse>(),
-        ),
+        E::GetAccount => ("The signed-in user", None, schemas.of::<AccountResponse>()),
         E::UpdateAccount => (
             "Replace the signed-in user's metadata",
             schemas.body::<UpdateAccountRequest>(),
