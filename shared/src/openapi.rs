@@ -36,6 +36,7 @@ use crate::sessions::{OkResponse, SessionResponse, SessionsResponse, SignInRespo
 use crate::{QrStatus, RateLimitRule};
 use std::collections::BTreeMap;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -315,6 +316,32 @@ fn json_response(description: &str, schema: RefOr<Schema>) -> utoipa::openapi::R
         .build()
 }
 
+/// The `200` response of `endpoint`. A new QR login links to the operations on it: the
+/// `sessionId` is their `{id}`, the `statusToken` the status poll's `token` (OpenAPI
+/// links, which clients and Schemathesis's stateful phase follow).
+fn success(endpoint: Endpoint, schema: RefOr<Schema>) -> utoipa::openapi::Response {
+    let mut response = json_response("Success.", schema);
+    if endpoint == Endpoint::QrCreate {
+        for target in [
+            Endpoint::QrStatus,
+            Endpoint::QrScanned,
+            Endpoint::QrConfirm,
+            Endpoint::QrComplete,
+            Endpoint::QrCancel,
+        ] {
+            let id = operation_id(target.client_route());
+            let mut link = LinkBuilder::new()
+                .operation_id(id.clone())
+                .parameter("id", "$response.body#/sessionId");
+            if target == Endpoint::QrStatus {
+                link = link.parameter("token", "$response.body#/statusToken");
+            }
+            response.links.insert(id, RefOr::T(link.build()));
+        }
+    }
+    response
+}
+
 /// The operation id of a route: the endpoint's name for its client form, with the method
 /// appended for aliases (`revokeSession`, `revokeSessionDelete`).
 fn operation_id(route: &Route) -> String {
@@ -394,7 +421,7 @@ fn operation(route: &Route, contract: &Contract) -> utoipa::openapi::path::Opera
         .operation_id(Some(operation_id(route)))
         .summary(Some(contract.summary))
         .tag(tag(route.path))
-        .response("200", json_response("Success.", contract.response.clone()));
+        .response("200", success(endpoint, contract.response.clone()));
     if route.has_id() {
         operation = operation.parameter(
             ParameterBuilder::new()

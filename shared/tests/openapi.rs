@@ -206,3 +206,32 @@ fn string_limits_are_the_protocols() {
     assert_eq!(max("CancelQrRequest", "statusToken"), limit(MAX_TOKEN_LEN));
     assert_eq!(max("VerifyMagicLinkRequest", "token"), limit(MAX_TOKEN_LEN));
 }
+
+/// A new QR login links to every call on it, with its id (and the status poll's token).
+#[test]
+fn a_new_qr_login_links_to_the_calls_on_it() {
+    let document = generated();
+    let links = document["paths"]["/qr/create"]["post"]["responses"]["200"]["links"]
+        .as_object()
+        .unwrap();
+    let mut targets: Vec<&str> = links.keys().map(String::as_str).collect();
+    targets.sort_unstable();
+    assert_eq!(
+        targets,
+        [
+            "qrCancel",
+            "qrComplete",
+            "qrConfirm",
+            "qrScanned",
+            "qrStatus"
+        ]
+    );
+    for (id, link) in links {
+        assert_eq!(link["operationId"], id.as_str());
+        assert_eq!(link["parameters"]["id"], "$response.body#/sessionId");
+    }
+    assert_eq!(
+        links["qrStatus"]["parameters"]["token"],
+        "$response.body#/statusToken"
+    );
+}
