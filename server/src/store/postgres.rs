@@ -142,7 +142,15 @@ fn map_error(error: sqlx::Error) -> StoreError {
                 "23505" => StoreError::Conflict(conflict_field(database.constraint())),
                 "23503" => StoreError::Internal("record for unknown user".into()),
                 // Connection exceptions, shutdowns, too many connections, cannot connect.
-                c if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300") => {
+                // Also a statement cancelled by `statement_timeout` (57014) and a lost
+                // deadlock or serialization race (40P01, 40001): an overloaded database,
+                // worth a retry, not a bug (503, not 500).
+                c if c.starts_with("08")
+                    || matches!(
+                        c,
+                        "57P01" | "57P02" | "57P03" | "53300" | "57014" | "40P01" | "40001"
+                    ) =>
+                {
                     StoreError::Unavailable(StoreCause::new(error))
                 }
                 _ => StoreError::Internal(StoreCause::new(error)),
