@@ -355,6 +355,31 @@ mod tests {
         assert_eq!(conflict_field(None), "id");
     }
 
+    /// A statement cancelled by `statement_timeout` (what an overloaded database does)
+    /// is a 503 to retry, not a 500. Runs against the real server.
+    #[tokio::test]
+    async fn statement_timeouts_are_unavailable() {
+        let url = std::env::var("PASSKEY_MAGIC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let options = PgConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("statement_timeout", "10")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let error = sqlx::query("SELECT pg_sleep(1)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(map_error(error), StoreError::Unavailable(_)),
+            "a cancelled statement must be retryable"
+        );
+        pool.close().await;
+    }
+
     #[tokio::test]
     async fn schema_names_are_checked_before_use() {
         for bad in ["", "1abc", "a-b", "x\"; DROP TABLE users; --"] {
