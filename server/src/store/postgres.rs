@@ -142,7 +142,15 @@ fn map_error(error: sqlx::Error) -> StoreError {
                 "23505" => StoreError::Conflict(conflict_field(database.constraint())),
                 "23503" => StoreError::Internal("record for unknown user".into()),
                 // Connection exceptions, shutdowns, too many connections, cannot connect.
-                c if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300") => {
+                // Also a statement cancelled by `statement_timeout` (57014) and a lost
+                // deadlock or serialization race (40P01, 40001): an overloaded database,
+                // worth a retry, not a bug (503, not 500).
+                c if c.starts_with("08")
+                    || matches!(
+                        c,
+                        "57P01" | "57P02" | "57P03" | "53300" | "57014" | "40P01" | "40001"
+                    ) =>
+                {
                     StoreError::Unavailable(StoreCause::new(error))
                 }
                 _ => StoreError::Internal(StoreCause::new(error)),
@@ -345,6 +353,31 @@ mod tests {
             "token_hash"
         );
         assert_eq!(conflict_field(None), "id");
+    }
+
+    /// A statement cancelled by `statement_timeout` (what an overloaded database does)
+    /// is a 503 to retry, not a 500. Runs against the real server.
+    #[tokio::test]
+    async fn statement_timeouts_are_unavailable() {
+        let url = std::env::var("PASSKEY_MAGIC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let options = PgConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("statement_timeout", "10")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let error = sqlx::query("SELECT pg_sleep(1)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(map_error(error), StoreError::Unavailable(_)),
+            "a cancelled statement must be retryable"
+        );
+        pool.close().await;
     }
 
     #[tokio::test]
