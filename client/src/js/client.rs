@@ -51,9 +51,10 @@ enum Op {
     BestSignInMethod,
     Autofill,
     SignOut,
+    AccountEvents,
 }
 
-const OPS: [Op; 29] = [
+const OPS: [Op; 30] = [
     Op::Register,
     Op::SignIn,
     Op::AddPasskey,
@@ -83,6 +84,7 @@ const OPS: [Op; 29] = [
     Op::BestSignInMethod,
     Op::Autofill,
     Op::SignOut,
+    Op::AccountEvents,
 ];
 
 /// The client path of an endpoint without an id (from the shared route table).
@@ -103,6 +105,24 @@ pub(crate) fn path_with(endpoint: Endpoint, id: &JsValue) -> JsValue {
         text(core::str::from_utf8(bytes.unwrap_or_default()).unwrap_or_default())
     };
     concat(&[&part(template.get(..at)), id, &part(template.get(at + 4..))]).into()
+}
+
+/// `/account/events` with `?limit=` and `?cursor=` from the options (each when given,
+/// URI-encoded); the server checks their values.
+fn events_path(opts: &JsValue) -> JsValue {
+    let mut parts = alloc::vec![path(Endpoint::AccountEvents)];
+    let mut separator = "?";
+    for key in ["limit", "cursor"] {
+        let value = get(opts, key);
+        if value.is_undefined() || value.is_null() {
+            continue;
+        }
+        let value = String::from(concat(&[&value]));
+        parts.push(concat(&[&text(separator), &text(key), &text("=")]).into());
+        parts.push(js_sys::encode_uri_component(&value).into());
+        separator = "&";
+    }
+    concat(&parts.iter().collect::<alloc::vec::Vec<_>>()).into()
 }
 
 /// `params ?? {}`: the caller's object itself, or a new empty one.
@@ -238,6 +258,7 @@ impl Inner {
                 | Op::RevokeAllSessions
                 | Op::BestSignInMethod
                 | Op::SignOut
+                | Op::AccountEvents
         );
         let own_opts = match op {
             Op::QrWait => c.clone(),
@@ -628,6 +649,12 @@ fn single_call(op: Op, a: &JsValue) -> Result<Option<Call>, JsValue> {
             empty(),
             Effect::SignOut,
             Output::Unit,
+        ),
+        Op::AccountEvents => (
+            events_path(a),
+            none,
+            Effect::None,
+            Output::AsIs,
         ),
         _ => return Ok(None),
     };

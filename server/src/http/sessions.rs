@@ -1,6 +1,6 @@
 //! Routes 15, 16, 20–22: the current session and the caller's sessions.
 
-use super::extract::{IdParam, SignedIn};
+use super::extract::{Client, IdParam, SignedIn};
 use crate::Result;
 use crate::auth::{Auth, MetadataType};
 use axum::Json;
@@ -19,8 +19,10 @@ pub(super) async fn get_session<U: MetadataType>(
 pub(super) async fn revoke_session<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    Client(client): Client,
 ) -> Result<Json<OkResponse>> {
     auth.sessions()
+        .with_client(&client)
         .revoke_by_id(&current.user.id, &current.session.id)
         .await?;
     Ok(Json(OkResponse::OK))
@@ -37,8 +39,12 @@ pub(super) async fn list_sessions<U: MetadataType, C: MetadataType>(
 pub(super) async fn revoke_all_sessions<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    Client(client): Client,
 ) -> Result<Json<OkResponse>> {
-    auth.sessions().revoke_all(&current.user.id).await?;
+    auth.sessions()
+        .with_client(&client)
+        .revoke_all(&current.user.id)
+        .await?;
     Ok(Json(OkResponse::OK))
 }
 
@@ -46,8 +52,10 @@ pub(super) async fn revoke_session_by_id<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
     IdParam(session_id): IdParam,
+    Client(client): Client,
 ) -> Result<Json<OkResponse>> {
     auth.sessions()
+        .with_client(&client)
         .revoke_by_id(&current.user.id, &session_id)
         .await?;
     Ok(Json(OkResponse::OK))
