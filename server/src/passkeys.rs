@@ -517,7 +517,15 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             Ok(result) => result,
             Err(error) => {
                 tracing::info!(%error, "passkey sign-in rejected");
-                return Err(refuse(SignInFailure::VerificationFailed).await);
+                // webauthn-rs checks the counter too (a stale copy of the authenticator
+                // fails here, before our compare-and-set below).
+                let reason = match error {
+                    webauthn_rs::prelude::WebauthnError::CredentialPossibleCompromise => {
+                        SignInFailure::CounterRegression
+                    }
+                    _ => SignInFailure::VerificationFailed,
+                };
+                return Err(refuse(reason).await);
             }
         };
         credential.passkey.update_credential(&result);
