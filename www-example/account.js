@@ -150,11 +150,22 @@ const FAILURES = {
 function eventDetail(event) {
   const parts = [];
   if (event.method) parts.push(`with ${SIGN_IN_WITH[event.method] ?? event.method}`);
+  // Events keep the passkey's id, not its name then: show the name it has now.
   const passkey = state.credentials.find((c) => c.id === event.credentialId);
-  if (passkey) parts.push(`“${passkey.label || providerName(passkey.aaguid) || 'passkey'}”`);
+  if (passkey) {
+    const name = `“${passkey.label || providerName(passkey.aaguid) || 'passkey'}”`;
+    parts.push(event.type === 'passkeyRenamed' ? `now named ${name}` : name);
+  }
   if (event.sessionId === state.session.id) parts.push('this session');
   if (event.reason) parts.push(FAILURES[event.reason] ?? event.reason);
   return parts.join(', ');
+}
+
+/** An event's time to the second (several may happen within a minute). */
+function formatTime(value) {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
 function activityItem(event) {
@@ -171,7 +182,7 @@ function activityItem(event) {
       { className: 'item-title' },
       name,
       detail ? ` · ${detail}` : null,
-      element('span', { className: 'when' }, ` · ${formatDate(event.createdAt)}`),
+      element('span', { className: 'when' }, ` · ${formatTime(event.createdAt)}`),
     ),
     facts([
       ['From', `${browserSummary(event.userAgent)}${event.ipAddress ? ` at ${event.ipAddress}` : ''}`],

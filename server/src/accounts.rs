@@ -9,9 +9,9 @@ use crate::entities;
 use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::LinkEmailAttempt;
+use crate::sessions::ClientInfo;
 use crate::store::{Guarded, StoreError, UserRecord};
 use passkey_magic_shared::accounts::{CanLinkEmailResponse, CannotLinkReason};
-use crate::sessions::ClientInfo;
 use passkey_magic_shared::security_events::{
     EventCursor, EventsPage, SecurityEventType, SecurityEventsResponse,
 };

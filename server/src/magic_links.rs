@@ -65,10 +65,10 @@ use crate::mail::{MagicLinkEmail, MailError, MailPurpose, recipient_fingerprint}
 use crate::secrets::{TokenHash, generate_token, random_user_handle};
 use crate::sessions::ClientInfo;
 use crate::store::{EmailLinkRecord, MagicLinkRecord, StoreError, UserRecord};
-use passkey_magic_shared::security_events::SignInFailure;
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
 use passkey_magic_shared::magic_link::build_url;
 use passkey_magic_shared::magic_links::{SendMagicLinkResponse, VerifyMagicLinkResponse};
+use passkey_magic_shared::security_events::SignInFailure;
 use passkey_magic_shared::{AuthMethod, BearerToken, RequestError, Timestamp, email};
 
 /// A token that is unknown, used, or expired.

@@ -17,12 +17,12 @@ use crate::sessions::ClientInfo;
 use crate::store::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, StoreError, UserRecord,
 };
-use passkey_magic_shared::security_events::{SecurityEventType, SignInFailure};
 use passkey_magic_shared::passkeys::{
     AddPasskeyOptionsResponse, AuthenticateOptionsRequest, AuthenticateOptionsResponse,
     OptionsResponse, RegisterOptionsRequest, RegisterOptionsResponse, RegisterVerifyRequest,
     RegisterVerifyResponse,
 };
+use passkey_magic_shared::security_events::{SecurityEventType, SignInFailure};
 use passkey_magic_shared::sessions::SignInResponse;
 use passkey_magic_shared::webauthn::{AuthenticationResponse, RegistrationResponse};
 use passkey_magic_shared::{AuthMethod, Credential, RequestError, email};

@@ -1025,7 +1025,12 @@ async fn a_confirmed_email_is_linked_once_and_then_signs_in() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["type"].as_str().unwrap(), e["method"].as_str().unwrap_or("")))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["method"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     seen.sort_unstable();
     assert_eq!(

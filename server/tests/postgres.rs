@@ -353,8 +353,12 @@ async fn actions_stand_when_their_security_events_cannot_be_written() {
         .ok();
 
     let text = metrics.render();
-    let series = "passkey_magic_store_errors_total{operation=\"append_security_event\",kind=\"internal\"} 3";
-    assert!(text.lines().any(|line| line == series), "{series} in:\n{text}");
+    let series =
+        "passkey_magic_store_errors_total{operation=\"append_security_event\",kind=\"internal\"} 3";
+    assert!(
+        text.lines().any(|line| line == series),
+        "{series} in:\n{text}"
+    );
     assert!(
         server
             .auth

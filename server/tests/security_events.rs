@@ -246,7 +246,10 @@ async fn unknown_passkeys_leave_no_event() {
         .ok();
     let answer = server.sign_in_answer(&mut stranger, json!({})).await;
     assert_eq!(
-        server.post("/passkey/authenticate/verify", answer).await.status,
+        server
+            .post("/passkey/authenticate/verify", answer)
+            .await
+            .status,
         400
     );
     assert_eq!(types(&events(&server, &account.token).await), ["signIn"]);
@@ -281,7 +284,8 @@ async fn the_log_is_read_a_page_at_a_time_newest_first() {
         read.extend(events.iter().cloned());
         match page["nextCursor"].as_str() {
             Some(cursor) => {
-                let encoded: String = url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+                let encoded: String =
+                    url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
                 path = format!("/account/events?limit=3&cursor={encoded}");
             }
             None => break,
@@ -290,7 +294,10 @@ async fn the_log_is_read_a_page_at_a_time_newest_first() {
     }
     assert_eq!(read, all);
     // Times never go up along the list.
-    let times: Vec<&str> = all.iter().map(|e| e["createdAt"].as_str().unwrap()).collect();
+    let times: Vec<&str> = all
+        .iter()
+        .map(|e| e["createdAt"].as_str().unwrap())
+        .collect();
     let mut sorted = times.clone();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted);
@@ -350,7 +357,10 @@ async fn users_see_only_their_own_events() {
     let ada_log = events(&server, &ada.token).await;
     assert_eq!(types(&ada_log), ["signIn"]);
     assert_eq!(ada_log[0]["sessionId"], ada.session_id.as_str());
-    assert_eq!(types(&events(&server, &bob.token).await), ["signIn", "signIn"]);
+    assert_eq!(
+        types(&events(&server, &bob.token).await),
+        ["signIn", "signIn"]
+    );
     // Ada's cursor read with Bob's session gives Bob's older events only.
     let cursor = format!("2099999999999.{}", ada_log[0]["id"].as_str().unwrap());
     let page = server

@@ -192,9 +192,8 @@ impl std::str::FromStr for EventCursor {
         let invalid = RequestError::InvalidField("cursor");
         let (millis, id) = text.split_once('.').ok_or(invalid.clone())?;
         let digits = !millis.is_empty() && millis.bytes().all(|b| b.is_ascii_digit());
-        let id_ok = !id.is_empty()
-            && id.len() <= MAX_ID_LEN
-            && id.bytes().all(|b| b.is_ascii_graphic());
+        let id_ok =
+            !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic());
         if !digits || !id_ok {
             return Err(invalid);
         }
@@ -333,7 +332,10 @@ mod tests {
                    "method": "magic-link", "reason": "counterRegression",
                    "ipAddress": "203.0.113.7"})
         );
-        assert_eq!(serde_json::from_value::<SecurityEvent>(json).unwrap(), event);
+        assert_eq!(
+            serde_json::from_value::<SecurityEvent>(json).unwrap(),
+            event
+        );
     }
 
     #[test]
@@ -396,7 +398,16 @@ mod tests {
             );
         }
         assert!(EventsPage::from_query([("limit", "5"), ("limit", "6")]).is_err());
-        for bad in ["", "abc", "12", ".x", "12.", "-5.x", "1.a b", "99999999999999999999.x"] {
+        for bad in [
+            "",
+            "abc",
+            "12",
+            ".x",
+            "12.",
+            "-5.x",
+            "1.a b",
+            "99999999999999999999.x",
+        ] {
             assert_eq!(
                 EventsPage::from_query([("cursor", bad)]),
                 Err(RequestError::InvalidField("cursor")),

@@ -80,7 +80,7 @@ test('passkeys: the last one is protected; rename, add another, remove', async (
   // The rename is the newest entry of "Recent activity", above the sign-up's sign-in.
   const recent = await activity(page);
   assert.deepEqual(recent.map(([type]) => type), ['passkeyRenamed', 'signIn']);
-  assert.match(recent[0][1], /^Passkey renamed · “Work laptop” · /);
+  assert.match(recent[0][1], /^Passkey renamed · now named “Work laptop” · .+:\d\d:\d\d/);
   assert.match(recent[1][1], /^Signed in · with a passkey, “Work laptop”, this session · /);
   const from = await page.textContent('#activity li.event:first-child dd');
   assert.match(from, /^Chrome(ium)? \d+ .*on Linux at 127\.0\.0\.1$/);

@@ -7,10 +7,10 @@ use alloc::string::String;
 use super::abort::Abort;
 use super::poll::{PollState, Poller};
 use super::transport::{Effect, Transport};
-use super::value::{concat, get, object, read, text, type_error};
+use super::value::{concat, encode_uri_component, get, object, read, text, type_error};
 use super::webauthn::{Ceremony, ceremony, public_key_credential};
 use alloc::rc::Rc;
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, JsString, Object, Promise};
 use passkey_magic_shared::Endpoint;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -110,19 +110,23 @@ pub(crate) fn path_with(endpoint: Endpoint, id: &JsValue) -> JsValue {
 /// `/account/events` with `?limit=` and `?cursor=` from the options (each when given,
 /// URI-encoded); the server checks their values.
 fn events_path(opts: &JsValue) -> JsValue {
-    let mut parts = alloc::vec![path(Endpoint::AccountEvents)];
+    let mut path = JsString::from(Endpoint::AccountEvents.client_route().path);
     let mut separator = "?";
     for key in ["limit", "cursor"] {
         let value = get(opts, key);
         if value.is_undefined() || value.is_null() {
             continue;
         }
-        let value = String::from(concat(&[&value]));
-        parts.push(concat(&[&text(separator), &text(key), &text("=")]).into());
-        parts.push(js_sys::encode_uri_component(&value).into());
+        path = concat(&[
+            &path,
+            &text(separator),
+            &text(key),
+            &text("="),
+            &encode_uri_component(&value),
+        ]);
         separator = "&";
     }
-    concat(&parts.iter().collect::<alloc::vec::Vec<_>>()).into()
+    path.into()
 }
 
 /// `params ?? {}`: the caller's object itself, or a new empty one.
@@ -650,12 +654,7 @@ fn single_call(op: Op, a: &JsValue) -> Result<Option<Call>, JsValue> {
             Effect::SignOut,
             Output::Unit,
         ),
-        Op::AccountEvents => (
-            events_path(a),
-            none,
-            Effect::None,
-            Output::AsIs,
-        ),
+        Op::AccountEvents => (events_path(a), none, Effect::None, Output::AsIs),
         _ => return Ok(None),
     };
     Ok(Some(Call {

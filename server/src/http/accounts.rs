@@ -169,9 +169,14 @@ pub(super) async fn events<U: MetadataType, C: MetadataType>(
     SignedIn(current): SignedIn<U>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<SecurityEventsResponse>> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    let page = EventsPage::from_query(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let page = EventsPage::from_query(
+        pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    )?;
     Ok(Json(auth.accounts().events(&current.user.id, &page).await?))
 }

@@ -52,6 +52,7 @@ pub mod render;
 pub mod state;
 pub(crate) mod waiters;
 
+use crate::audit::EventDetails;
 use crate::auth::{Auth, MetadataType};
 pub use crate::config::qr::{
     DEFAULT_CODE_LENGTH, DEFAULT_POLL_FALLBACK, DEFAULT_QR_TTL, QrConfig, QrConfirmation,
@@ -61,13 +62,12 @@ use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::{QrCompleteAttempt, SignInAttempt};
 use crate::secrets::{TokenHash, generate_token, random_bytes, random_id};
-use crate::audit::EventDetails;
 use crate::sessions::ClientInfo;
-use passkey_magic_shared::security_events::SignInFailure;
 use crate::store::{QrChange, QrSessionRecord, SessionRecord};
 use crate::watch::Watchers;
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
 use passkey_magic_shared::qr::CreateQrResponse;
+use passkey_magic_shared::security_events::SignInFailure;
 use passkey_magic_shared::sessions::SignInResponse;
 use passkey_magic_shared::webauthn::AuthenticationResponse;
 use passkey_magic_shared::{AuthContext, AuthMethod, QrState, QrStatus, Session, SessionGrant};

@@ -517,7 +517,11 @@ impl Store for MemoryStore {
         let mut purged = Vec::new();
         for events in data.security_events.values_mut() {
             let kept = events.split_off(&(cutoff, String::new()));
-            purged.extend(std::mem::replace(events, kept).into_keys().map(|(_, id)| id));
+            purged.extend(
+                std::mem::replace(events, kept)
+                    .into_keys()
+                    .map(|(_, id)| id),
+            );
         }
         data.security_events.retain(|_, events| !events.is_empty());
         for id in &purged {

@@ -79,10 +79,10 @@ use super::{
     QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, Store, StoreCause, StoreError,
     UserRecord,
 };
-use passkey_magic_shared::security_events::EventCursor;
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{Metadata, Timestamp, email};
 use redis::aio::ConnectionManager;
 use serde::Serialize;
@@ -1164,10 +1164,8 @@ impl Store for RedisStore {
         let decode = |raw: &Option<String>| raw.as_deref().map(from_json::<SecurityEventRecord>);
         // At the cursor's millisecond, only ids below the cursor's (byte order, as the
         // sorted set orders members) come next; they come newest first like the rest.
-        let mut found: Vec<SecurityEventRecord> = ties
-            .iter()
-            .filter_map(decode)
-            .collect::<Result<_, _>>()?;
+        let mut found: Vec<SecurityEventRecord> =
+            ties.iter().filter_map(decode).collect::<Result<_, _>>()?;
         found.retain(|record| after.is_some_and(|cursor| record.event.id < cursor.id));
         found.sort_by(|a, b| b.event.id.cmp(&a.event.id));
         for record in older.iter().filter_map(decode) {

@@ -52,18 +52,16 @@
 //! - QR transitions are `UPDATE … WHERE state IN (…) AND expires_at > now RETURNING …`:
 //!   the compare and the set are one statement, so one racing request wins.
 
-use super::sql::{
-    corrupt, hash_from_bytes, queries, security_event_from_columns, uuid_from_bytes,
-};
+use super::sql::{corrupt, hash_from_bytes, queries, security_event_from_columns, uuid_from_bytes};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
     QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, StoreCause, StoreError,
     UserRecord,
 };
-use passkey_magic_shared::security_events::EventCursor;
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{AuthMethod, Metadata, Timestamp, email};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ffi};

@@ -7,8 +7,8 @@ use crate::store::{
     QrChange, QrChangeFeed, QrSessionRecord, SecurityEventRecord, SessionRecord, Store, StoreError,
     UserRecord,
 };
-use passkey_magic_shared::security_events::EventCursor;
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{Metadata, Timestamp};
 use std::sync::Arc;
 

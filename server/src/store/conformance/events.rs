@@ -84,14 +84,20 @@ pub async fn security_events_round_trip_newest_first(store: &dyn Store) {
     store.append_security_event(&full).await.unwrap();
     append_with_ties(store, "u-1").await;
 
-    let listed = store.security_events_for_user("u-1", None, 100).await.unwrap();
+    let listed = store
+        .security_events_for_user("u-1", None, 100)
+        .await
+        .unwrap();
     assert_eq!(
         event_ids(&listed),
         ["e-full", "e-new", "e-c", "e-b", "e-a", "e-old"]
     );
     assert_eq!(listed[0], full);
     assert_eq!(listed[1], event("e-new", "u-1", at(MINUTE)));
-    let first_two = store.security_events_for_user("u-1", None, 2).await.unwrap();
+    let first_two = store
+        .security_events_for_user("u-1", None, 2)
+        .await
+        .unwrap();
     assert_eq!(event_ids(&first_two), ["e-full", "e-new"]);
 }
 
@@ -104,7 +110,11 @@ pub async fn security_events_are_paged_by_cursor(store: &dyn Store) {
         let pages = all_pages(store, "u-1", limit).await;
         let flat: Vec<String> = pages.concat();
         assert_eq!(flat, everything, "limit {limit}");
-        assert_eq!(pages.len(), everything.len().div_ceil(limit), "limit {limit}");
+        assert_eq!(
+            pages.len(),
+            everything.len().div_ceil(limit),
+            "limit {limit}"
+        );
     }
     // A cursor in the middle of the tie: only the smaller ids of that millisecond, then
     // the older events.
@@ -156,10 +166,16 @@ pub async fn security_events_are_kept_per_user(store: &dyn Store) {
         .append_security_event(&event("e-other", "u-2", at(0)))
         .await
         .unwrap();
-    let mine = store.security_events_for_user("u-1", None, 100).await.unwrap();
+    let mine = store
+        .security_events_for_user("u-1", None, 100)
+        .await
+        .unwrap();
     assert_eq!(mine.len(), 5);
     assert!(mine.iter().all(|r| r.user_id == "u-1"));
-    let theirs = store.security_events_for_user("u-2", None, 100).await.unwrap();
+    let theirs = store
+        .security_events_for_user("u-2", None, 100)
+        .await
+        .unwrap();
     assert_eq!(event_ids(&theirs), ["e-other"]);
     assert_eq!(theirs[0].user_id, "u-2");
     // Another user's cursor position reveals nothing of theirs.
@@ -198,7 +214,10 @@ pub async fn security_event_ids_are_unique(store: &dyn Store) {
             .is_empty()
     );
     assert_eq!(
-        store.security_events_for_user("u-1", None, 10).await.unwrap(),
+        store
+            .security_events_for_user("u-1", None, 10)
+            .await
+            .unwrap(),
         [event("e-1", "u-1", at(0))]
     );
 }
@@ -220,11 +239,21 @@ pub async fn purge_removes_old_security_events(store: &dyn Store) {
     assert_eq!(store.purge_security_events(at(0)).await, Ok(2));
     assert_eq!(store.purge_security_events(at(0)).await, Ok(0));
     assert_eq!(
-        event_ids(&store.security_events_for_user("u-1", None, 10).await.unwrap()),
+        event_ids(
+            &store
+                .security_events_for_user("u-1", None, 10)
+                .await
+                .unwrap()
+        ),
         ["e-new", "e-c", "e-b", "e-a"]
     );
     assert_eq!(
-        event_ids(&store.security_events_for_user("u-2", None, 10).await.unwrap()),
+        event_ids(
+            &store
+                .security_events_for_user("u-2", None, 10)
+                .await
+                .unwrap()
+        ),
         ["e-other-new"]
     );
     // Expired sessions are another matter: purging them leaves events alone.
@@ -261,7 +290,12 @@ pub async fn deleting_a_user_keeps_its_security_events(store: &dyn Store) {
         .unwrap();
     assert!(store.delete_user("u-1").await.unwrap());
     assert_eq!(
-        event_ids(&store.security_events_for_user("u-1", None, 10).await.unwrap()),
+        event_ids(
+            &store
+                .security_events_for_user("u-1", None, 10)
+                .await
+                .unwrap()
+        ),
         ["e-1"]
     );
 }
