@@ -85,7 +85,7 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
             .auth
             .inner
             .store
-            .security_events_for_user(user_id, page.cursor.as_ref(), page.limit + 1)
+            .security_events_for_user(user_id, page.cursor.as_ref(), page.limit.saturating_add(1))
             .await?;
         let more = records.len() > page.limit;
         records.truncate(page.limit);
