@@ -21,7 +21,10 @@
 //!
 //! A sign-in's event is appended *concurrently* with its session insert
 //! ([`tokio::join!`]), not after it: no extra sequential round trip, and on SQLite both
-//! writes reach the writer thread together and share one group commit.
+//! writes reach the writer thread together and share one group commit. The price: the
+//! two writes are not one transaction, so in the rare case where the session insert fails
+//! and the event's succeeds, the log shows a `signIn` whose session never existed (the
+//! caller got the error).
 //!
 //! # Retention
 //!

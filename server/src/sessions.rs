@@ -47,9 +47,7 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
             client: ClientInfo::default(),
         }
     }
-}
 
-impl<U: MetadataType, C: MetadataType> Auth<U, C> {
     /// Stores a sign-in's new session and, concurrently, its security event (no extra
     /// round trip on the sign-in path; SQLite's writer commits both in one transaction).
     /// Fails only when the session could not be stored.
