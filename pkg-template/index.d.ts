@@ -39,6 +39,43 @@ export interface Session {
   authContext?: { qrSessionId?: string };
 }
 
+/** Ours: what a security event records (`GET /account/events`). */
+export type SecurityEventType =
+  | 'signIn'
+  | 'signInFailed'
+  | 'passkeyAdded'
+  | 'passkeyRenamed'
+  | 'passkeyRemoved'
+  | 'sessionRevoked'
+  | 'allSessionsRevoked'
+  | 'emailLinked'
+  | 'emailUnlinked'
+  | 'accountDeleted';
+
+/** Ours: one entry of the signed-in user's security log. Never holds a token. */
+export interface SecurityEvent {
+  id: string;
+  type: SecurityEventType;
+  createdAt: string;
+  /** Sign-in events: how. */
+  method?: 'passkey' | 'magic-link' | 'qr';
+  /** `signInFailed`: why. */
+  reason?: 'verificationFailed' | 'counterRegression' | 'blocked';
+  ipAddress?: string;
+  userAgent?: string;
+  credentialId?: string;
+  sessionId?: string;
+}
+
+/** Ours: a page of the security log, newest first; pass `nextCursor` as `cursor` for the next. */
+export interface SecurityEventPage {
+  events: SecurityEvent[];
+  nextCursor: string | null;
+}
+
+/** Ours: `accounts.events` options: page size (1–100, default 20) and the previous page's `nextCursor`. */
+export type EventsOpts = Opts & { limit?: number; cursor?: string | null };
+
 /** Transports a passkey can use. */
 export type AuthenticatorTransport = 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb';
 
@@ -229,6 +266,8 @@ export interface PasskeyMagicClient<
     linkEmail(email: string, opts?: Opts): Promise<{ user: User<TUserMetadata> }>;
     unlinkEmail(opts?: Opts): Promise<{ user: User<TUserMetadata> }>;
     delete(opts?: Opts): Promise<void>;
+    /** Ours: a page of the signed-in user's security log, newest first. */
+    events(opts?: EventsOpts): Promise<SecurityEventPage>;
   };
   supportsPasskeys(): boolean;
   supportsAutofill(): Promise<boolean>;
@@ -276,6 +315,8 @@ export interface PasskeyMagicClient<
   cancelAutofill(): void;
   /** Ours: revokes the session (if any) and forgets the token; a dead session is not an error. */
   signOut(opts?: Opts): Promise<void>;
+  /** Ours: flat alias of `accounts.events`. */
+  listAccountEvents(opts?: EventsOpts): Promise<SecurityEventPage>;
   /** Ours: the session token this client holds, or `null`. */
   getSessionToken(): string | null;
   /** Ours: replaces the session token (`null` forgets it). */

@@ -37,8 +37,8 @@ const KEEP = 128;
 const [REGISTER, SIGN_IN, ADD, LIST, UPDATE, REMOVE, QR_CREATE, QR_CONFIRM, QR_COMPLETE,
   QR_CANCEL, LINK_REQUEST, LINK_VERIFY, LINK_VERIFY_URL, ACCOUNT, EMAIL_AVAILABLE,
   CAN_LINK_EMAIL, UPDATE_METADATA, LINK_EMAIL, UNLINK_EMAIL, DELETE_ACCOUNT, SESSION,
-  SESSIONS, REVOKE, REVOKE_BY_ID, REVOKE_ALL, QR_WAIT, BEST_METHOD, AUTOFILL, SIGN_OUT] =
-  Array.from({ length: 29 }, (_, op) => op);
+  SESSIONS, REVOKE, REVOKE_BY_ID, REVOKE_ALL, QR_WAIT, BEST_METHOD, AUTOFILL, SIGN_OUT,
+  EVENTS] = Array.from({ length: 30 }, (_, op) => op);
 
 /** `true` when WebAuthn passkeys are available (`PublicKeyCredential` exists). */
 export const supportsPasskeys = () => sync(3);
@@ -138,6 +138,7 @@ export function createClient(config = {}) {
     linkEmail: run(LINK_EMAIL),
     unlinkEmail: run(UNLINK_EMAIL),
     delete: run(DELETE_ACCOUNT),
+    events: run(EVENTS),
   };
   const client = {
     passkeys,
@@ -182,6 +183,7 @@ export function createClient(config = {}) {
     signInWithAutofill: run(AUTOFILL),
     cancelAutofill,
     signOut: run(SIGN_OUT),
+    listAccountEvents: run(EVENTS),
     getSessionToken: () => core.getToken() ?? null,
     setSessionToken: (token) => core.setToken(token ?? undefined),
     get sessionToken() {

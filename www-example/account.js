@@ -1,9 +1,12 @@
-// The account page: passkeys, email, sessions, profile metadata and account deletion, for
-// the signed-in user, all through the SDK.
+// The account page: passkeys, email, sessions, recent activity (the security log),
+// profile metadata and account deletion, for the signed-in user, all through the SDK.
 import { auth, $, say, fail, attempt, formatDate, accountName, methodName, ready } from './common.js';
 import { providerName } from './providers.js';
 
-let state; // { user, session, credentials, sessions }
+let state; // { user, session, credentials, sessions, activity: { events, nextCursor } }
+
+/** Events shown per page of "Recent activity". */
+const ACTIVITY_PAGE = 8;
 
 // Linking an email is verified: the server sends a confirmation link to the address and
 // answers with the user unchanged. The page remembers which address waits for its
@@ -61,12 +64,13 @@ async function load() {
     return false;
   }
   try {
-    const [{ user }, { credentials }, { sessions }] = await Promise.all([
+    const [{ user }, { credentials }, { sessions }, activity] = await Promise.all([
       auth.accounts.get(),
       auth.passkeys.list(),
       auth.listSessions(),
+      auth.accounts.events({ limit: ACTIVITY_PAGE }),
     ]);
-    state = { user, session: current.session, credentials, sessions };
+    state = { user, session: current.session, credentials, sessions, activity };
   } catch (error) {
     fail(error);
     return false;
@@ -117,7 +121,97 @@ function render() {
   const ordered = [...sessions].sort((a, b) => (a.id === session.id ? -1 : b.id === session.id ? 1 : 0));
   $('sessions').replaceChildren(...ordered.map((item) => sessionItem(item, item.id === session.id)));
   $('revoke-others').disabled = sessions.length < 2;
+
+  renderActivity();
 }
+
+const EVENT_NAMES = {
+  signIn: 'Signed in',
+  signInFailed: 'Sign-in refused',
+  passkeyAdded: 'Passkey added',
+  passkeyRenamed: 'Passkey renamed',
+  passkeyRemoved: 'Passkey removed',
+  sessionRevoked: 'Session signed out',
+  allSessionsRevoked: 'Signed out everywhere',
+  emailLinked: 'Email linked',
+  emailUnlinked: 'Email unlinked',
+  accountDeleted: 'Account deleted',
+};
+
+const SIGN_IN_WITH = { passkey: 'a passkey', 'magic-link': 'an email link', qr: 'a QR code' };
+
+const FAILURES = {
+  verificationFailed: 'the passkey could not be verified',
+  counterRegression: 'the passkey looked copied (its counter went back)',
+  blocked: 'blocked by the site',
+};
+
+/** What an event was about, in words: the method, the passkey's current name, why it failed. */
+function eventDetail(event) {
+  const parts = [];
+  if (event.method) parts.push(`with ${SIGN_IN_WITH[event.method] ?? event.method}`);
+  // Events keep the passkey's id, not its name then: show the name it has now.
+  const passkey = state.credentials.find((c) => c.id === event.credentialId);
+  if (passkey) {
+    const name = `“${passkey.label || providerName(passkey.aaguid) || 'passkey'}”`;
+    parts.push(event.type === 'passkeyRenamed' ? `now named ${name}` : name);
+  }
+  if (event.sessionId === state.session.id) parts.push('this session');
+  if (event.reason) parts.push(FAILURES[event.reason] ?? event.reason);
+  return parts.join(', ');
+}
+
+/** An event's time to the second (several may happen within a minute). */
+function formatTime(value) {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+function activityItem(event) {
+  const item = element('li', { className: 'event' });
+  item.dataset.eventType = event.type;
+  const name = element('span', {
+    className: event.type === 'signInFailed' ? 'failed' : '',
+    textContent: EVENT_NAMES[event.type] ?? event.type,
+  });
+  const detail = eventDetail(event);
+  item.append(
+    element(
+      'div',
+      { className: 'item-title' },
+      name,
+      detail ? ` · ${detail}` : null,
+      element('span', { className: 'when' }, ` · ${formatTime(event.createdAt)}`),
+    ),
+    facts([
+      ['From', `${browserSummary(event.userAgent)}${event.ipAddress ? ` at ${event.ipAddress}` : ''}`],
+    ]),
+  );
+  if (event.userAgent) item.lastChild.lastChild.title = event.userAgent;
+  return item;
+}
+
+function renderActivity() {
+  const { events, nextCursor } = state.activity;
+  $('activity').replaceChildren(...events.map(activityItem));
+  if (events.length === 0) $('activity').append(element('li', {}, 'Nothing yet.'));
+  $('activity-more').hidden = !nextCursor;
+}
+
+$('activity-more').addEventListener('click', async () => {
+  const { events, nextCursor } = state.activity;
+  const page = await attempt(() => auth.accounts.events({ limit: ACTIVITY_PAGE, cursor: nextCursor }));
+  if (!page) return;
+  state.activity = { events: [...events, ...page.events], nextCursor: page.nextCursor };
+  renderActivity();
+  // Keep the reader's place: focus the first of the newly shown events.
+  const first = $('activity').children[events.length];
+  if (first) {
+    first.tabIndex = -1;
+    first.focus();
+  }
+});
 
 function passkeyItem(credential, index, lastOne) {
   const provider = providerName(credential.aaguid);

@@ -2,14 +2,19 @@
 //! (case-insensitively). Nothing here ever merges two users, and no change may leave a
 //! user without a way to sign in.
 
+use crate::audit::EventDetails;
 use crate::auth::{Auth, MetadataType};
 use crate::config::EmailLinking;
 use crate::entities;
 use crate::error::{Error, Reason, Result};
 use crate::events::Event;
 use crate::hooks::LinkEmailAttempt;
+use crate::sessions::ClientInfo;
 use crate::store::{Guarded, StoreError, UserRecord};
 use passkey_magic_shared::accounts::{CanLinkEmailResponse, CannotLinkReason};
+use passkey_magic_shared::security_events::{
+    EventCursor, EventsPage, SecurityEventType, SecurityEventsResponse,
+};
 use passkey_magic_shared::{RequestError, User, email};
 
 /// Message when an email is not valid syntax.
@@ -25,16 +30,73 @@ pub const NO_EMAIL_TO_UNLINK: &str = Reason::NoEmailToUnlink.message();
 #[derive(Debug)]
 pub struct Accounts<'a, U, C> {
     auth: &'a Auth<U, C>,
+    client: ClientInfo,
 }
 
 impl<U: MetadataType, C: MetadataType> Auth<U, C> {
     /// Account operations.
     pub fn accounts(&self) -> Accounts<'_, U, C> {
-        Accounts { auth: self }
+        Accounts {
+            auth: self,
+            client: ClientInfo::default(),
+        }
     }
 }
 
 impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
+    /// Records `client` (address, user agent) on the security events of the changes
+    /// made through this value (email linked or unlinked, account deleted); without it
+    /// they carry neither.
+    pub fn with_client(mut self, client: &ClientInfo) -> Self {
+        self.client = client.clone();
+        self
+    }
+
+    /// A page of a user's security log, newest first: sign-ins, refused sign-ins, and
+    /// changes to its passkeys, sessions, email and account (see [`crate::audit`]).
+    /// `nextCursor` of the result, given back through [`EventsPage::after`], reads the
+    /// next (older) page; it is `None` on the last one. Works for deleted accounts too,
+    /// until their events age out.
+    ///
+    /// ```
+    /// use passkey_magic_server::Auth;
+    /// use passkey_magic_shared::security_events::EventsPage;
+    /// # async fn show(auth: Auth, user_id: &str) -> passkey_magic_server::Result<()> {
+    /// let mut page = EventsPage::first(50)?;
+    /// loop {
+    ///     let events = auth.accounts().events(user_id, &page).await?;
+    ///     for event in &events.events {
+    ///         println!("{} {:?} from {:?}", event.created_at, event.kind, event.ip_address);
+    ///     }
+    ///     match events.next_cursor {
+    ///         Some(cursor) => page = page.after(cursor),
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Storage failures.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn events(&self, user_id: &str, page: &EventsPage) -> Result<SecurityEventsResponse> {
+        // One more than asked tells whether an older page exists.
+        let mut records = self
+            .auth
+            .inner
+            .store
+            .security_events_for_user(user_id, page.cursor.as_ref(), page.limit.saturating_add(1))
+            .await?;
+        let more = records.len() > page.limit;
+        records.truncate(page.limit);
+        let events: Vec<_> = records.into_iter().map(|record| record.event).collect();
+        let next_cursor = events.last().filter(|_| more).map(EventCursor::after);
+        Ok(SecurityEventsResponse {
+            events,
+            next_cursor,
+        })
+    }
+
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub(crate) async fn record(&self, user_id: &str) -> Result<UserRecord> {
         self.auth
@@ -139,7 +201,7 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
         if self.auth.inner.config.email_linking == EmailLinking::Verified {
             return self.request_email_link(user, address).await;
         }
-        self.attach_email(user_id, address).await?;
+        self.attach_email(user_id, address, &self.client).await?;
         entities::user(&self.record(user_id).await?)
     }
 
@@ -160,7 +222,12 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
     }
 
     /// Attaches `address` to the user, refusing another user's address.
-    pub(crate) async fn attach_email(&self, user_id: &str, address: &str) -> Result<()> {
+    pub(crate) async fn attach_email(
+        &self,
+        user_id: &str,
+        address: &str,
+        client: &ClientInfo,
+    ) -> Result<()> {
         match self
             .auth
             .inner
@@ -176,6 +243,8 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
             Err(StoreError::Conflict("email")) => return Err(Reason::EmailInUse.into()),
             Err(error) => return Err(error.into()),
         }
+        let details = EventDetails::new(SecurityEventType::EmailLinked);
+        self.auth.audit(user_id, client, details).await;
         self.auth.emit(Event::EmailLinked {
             user_id: user_id.to_owned(),
         });
@@ -198,6 +267,8 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
             Guarded::NotFound => return Err(Error::NotFound),
             Guarded::WouldLockOut => return Err(Error::InvalidRequest(Reason::UnlinkLockout)),
         }
+        let details = EventDetails::new(SecurityEventType::EmailUnlinked);
+        self.auth.audit(user_id, &self.client, details).await;
         self.auth.emit(Event::EmailUnlinked {
             user_id: user_id.to_owned(),
         });
@@ -226,7 +297,8 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
         entities::user(&self.record(user_id).await?)
     }
 
-    /// Deletes a user with all its passkeys and sessions.
+    /// Deletes a user with all its passkeys and sessions. Its security log is kept (with
+    /// an `accountDeleted` event) until the retention purge.
     ///
     /// # Errors
     /// `404` for an unknown user.
@@ -235,6 +307,8 @@ impl<U: MetadataType, C: MetadataType> Accounts<'_, U, C> {
         if !self.auth.inner.store.delete_user(user_id).await? {
             return Err(Error::NotFound);
         }
+        let details = EventDetails::new(SecurityEventType::AccountDeleted);
+        self.auth.audit(user_id, &self.client, details).await;
         self.auth.emit(Event::UserDeleted {
             user_id: user_id.to_owned(),
         });

@@ -114,23 +114,38 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
         &self.inner.store
     }
 
-    /// Spawns the background task that deletes expired sessions and challenges every
-    /// `interval`. It stops when the returned guard is dropped.
+    /// Spawns the background task that, every `interval`, deletes expired sessions and
+    /// challenges and the security events older than the retention
+    /// ([`crate::config::AuthBuilder::security_event_retention`]). It stops when the
+    /// returned guard is dropped.
     pub fn spawn_purge_task(&self, interval: Duration) -> PurgeTask {
-        let store = Arc::clone(&self.inner.store);
-        let clock = Arc::clone(&self.inner.clock);
+        let auth = self.clone();
         let task = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             loop {
                 ticker.tick().await;
-                match store.purge_expired(clock.now()).await {
-                    Ok(0) => {}
-                    Ok(count) => tracing::debug!(count, "purged expired records"),
-                    Err(error) => tracing::warn!(%error, "purging expired records failed"),
-                }
+                auth.purge().await;
             }
         });
         PurgeTask(task)
+    }
+
+    /// One round of the purge task: expired records, then security events past their
+    /// retention. Failures are logged; the next round tries again.
+    pub async fn purge(&self) {
+        let store = &self.inner.store;
+        let now = self.now();
+        match store.purge_expired(now).await {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "purged expired records"),
+            Err(error) => tracing::warn!(%error, "purging expired records failed"),
+        }
+        let cutoff = now.saturating_sub(self.inner.config.security_event_retention);
+        match store.purge_security_events(cutoff).await {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "purged old security events"),
+            Err(error) => tracing::warn!(%error, "purging old security events failed"),
+        }
     }
 
     /// The rate limiting in force.

@@ -28,6 +28,8 @@
 //! - [`auth`]: the [`Auth`] handle; [`config`]: every setting and the [`AuthBuilder`].
 //! - [`passkeys`], [`sessions`], [`accounts`]: the passkey ceremonies, sessions and
 //!   accounts (`auth.passkeys()`, `auth.sessions()`, `auth.accounts()`).
+//! - [`audit`]: each account's security log (sign-ins, passkey, session, email and
+//!   account changes), its retention, and what happens when recording fails.
 //! - [`hooks`] (`before_*` may veto, `after_*` observe) and [`events`] (`auth.subscribe()`).
 //! - [`rate_limit`]: per-rule budgets, in-process or shared through Redis.
 //! - [`secrets`]: bearer tokens from the OS CSPRNG, stored as SHA-256, compared in constant
@@ -62,7 +64,8 @@
 //! 3. **Errors** — [`error`], which folds the failures of the layers below into one type.
 //! 4. **Core** — [`auth`]: the [`Auth`] handle over the layers below. It names no
 //!    feature module.
-//! 5. **Features** — [`sessions`] and [`accounts`], then [`passkeys`], [`magic_links`]
+//! 5. **Features** — [`audit`] (the security log every feature writes to), then
+//!    [`sessions`] and [`accounts`], then [`passkeys`], [`magic_links`]
 //!    and [`qr`], which may import those two; each adds its group of operations to
 //!    [`Auth`] (records become wire entities in one private module of this layer).
 //! 6. **Assembly and transport** — [`config::builder`] (builds the [`Auth`]), [`http`], [`axum`],
@@ -81,6 +84,7 @@
 //! | `tower-sessions` | `axum::host::TowerSessions`: sign-ins into the app's tower-sessions session | no |
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod axum;
 pub mod clock;

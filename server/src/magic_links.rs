@@ -53,6 +53,7 @@
 //! *and* email and `magicLink.send.address` per address alone, route 8 counts
 //! `magicLink.verify` per address.
 
+use crate::audit::EventDetails;
 use crate::auth::{Auth, MetadataType};
 pub use crate::config::magic_links::{DEFAULT_MAGIC_LINK_TTL, MagicLinkConfig};
 use crate::entities;
@@ -67,6 +68,7 @@ use crate::store::{EmailLinkRecord, MagicLinkRecord, StoreError, UserRecord};
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
 use passkey_magic_shared::magic_link::build_url;
 use passkey_magic_shared::magic_links::{SendMagicLinkResponse, VerifyMagicLinkResponse};
+use passkey_magic_shared::security_events::SignInFailure;
 use passkey_magic_shared::{AuthMethod, BearerToken, RequestError, Timestamp, email};
 
 /// A token that is unknown, used, or expired.
@@ -250,17 +252,17 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
             .user_by_id(&link.user_id)
             .await?
             .ok_or(Error::InvalidRequest(Reason::InvalidMagicLink))?;
-        self.allow_sign_in(&user).await?;
+        self.allow_known_sign_in(&user, client).await?;
         self.auth
             .accounts()
-            .attach_email(&user.id, &link.email)
+            .attach_email(&user.id, &link.email, client)
             .await?;
         let user = self.auth.accounts().record(&user.id).await?;
         let plain = entities::plain_user(&user);
         let session = self
             .auth
             .sessions()
-            .create(&user.id, AuthMethod::MagicLink, client, None)
+            .create(&user.id, AuthMethod::MagicLink, client, None, None)
             .await?;
         self.auth
             .inner
@@ -323,12 +325,12 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
                 None => Err(Error::InvalidRequest(Reason::InvalidMagicLink)),
             };
         };
-        let (user, is_new_user) = self.user_for(&link.email).await?;
+        let (user, is_new_user) = self.user_for(&link.email, client).await?;
         let plain = entities::plain_user(&user);
         let session = self
             .auth
             .sessions()
-            .create(&user.id, AuthMethod::MagicLink, client, None)
+            .create(&user.id, AuthMethod::MagicLink, client, None, None)
             .await?;
         self.auth
             .inner
@@ -345,10 +347,10 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
 
     /// The user a link for `address` signs in, created if needed, with the sign-in hooks
     /// passed: `(user, is_new_user)`.
-    async fn user_for(&self, address: &str) -> Result<(UserRecord, bool)> {
+    async fn user_for(&self, address: &str, client: &ClientInfo) -> Result<(UserRecord, bool)> {
         let store = &self.auth.inner.store;
         if let Some(owner) = store.user_by_email(address).await? {
-            self.allow_sign_in(&owner).await?;
+            self.allow_known_sign_in(&owner, client).await?;
             return Ok((owner, false));
         }
         let user = UserRecord {
@@ -380,11 +382,23 @@ impl<U: MetadataType, C: MetadataType> MagicLinks<'_, U, C> {
                     .user_by_email(address)
                     .await?
                     .ok_or_else(|| Error::invariant("the owner of a conflicting email vanished"))?;
-                self.allow_sign_in(&owner).await?;
+                self.allow_known_sign_in(&owner, client).await?;
                 Ok((owner, false))
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// [`Self::allow_sign_in`] for a user who exists: a veto goes into their security
+    /// log.
+    async fn allow_known_sign_in(&self, user: &UserRecord, client: &ClientInfo) -> Result<()> {
+        let allowed = self.allow_sign_in(user).await;
+        if allowed.is_err() {
+            let details =
+                EventDetails::sign_in_failed(AuthMethod::MagicLink, SignInFailure::Blocked);
+            self.auth.audit(&user.id, client, details).await;
+        }
+        allowed
     }
 
     async fn allow_sign_in(&self, user: &UserRecord) -> Result<()> {

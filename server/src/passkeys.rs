@@ -6,6 +6,7 @@
 //! Verification is entirely webauthn-rs's (origin, rp id, signature, user verification);
 //! this module adds storage, counters, identity checks and sessions.
 
+use crate::audit::EventDetails;
 use crate::auth::{Auth, MetadataType};
 use crate::entities;
 use crate::error::{Error, Reason, Result};
@@ -21,6 +22,7 @@ use passkey_magic_shared::passkeys::{
     OptionsResponse, RegisterOptionsRequest, RegisterOptionsResponse, RegisterVerifyRequest,
     RegisterVerifyResponse,
 };
+use passkey_magic_shared::security_events::{SecurityEventType, SignInFailure};
 use passkey_magic_shared::sessions::SignInResponse;
 use passkey_magic_shared::webauthn::{AuthenticationResponse, RegistrationResponse};
 use passkey_magic_shared::{AuthMethod, Credential, RequestError, email};
@@ -48,12 +50,16 @@ pub const REMOVE_LOCKOUT: &str = Reason::RemoveLockout.message();
 #[derive(Debug)]
 pub struct Passkeys<'a, U, C> {
     auth: &'a Auth<U, C>,
+    client: ClientInfo,
 }
 
 impl<U: MetadataType, C: MetadataType> Auth<U, C> {
     /// Passkey operations.
     pub fn passkeys(&self) -> Passkeys<'_, U, C> {
-        Passkeys { auth: self }
+        Passkeys {
+            auth: self,
+            client: ClientInfo::default(),
+        }
     }
 }
 
@@ -117,6 +123,14 @@ fn transport_names(response: &RegistrationResponse) -> Vec<String> {
 }
 
 impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
+    /// Records `client` (address, user agent) on the security events of the passkey
+    /// changes made through this value (add, rename, remove); without it they carry
+    /// neither. Sign-ins take their client as an argument.
+    pub fn with_client(mut self, client: &ClientInfo) -> Self {
+        self.client = client.clone();
+        self
+    }
+
     async fn put_ceremony(&self, challenge: &[u8], ceremony: Ceremony) -> Result<()> {
         let expires_at = self
             .auth
@@ -332,7 +346,13 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let session = self
             .auth
             .sessions()
-            .create(&user_id, AuthMethod::Passkey, client, None)
+            .create(
+                &user_id,
+                AuthMethod::Passkey,
+                client,
+                None,
+                Some(&credential.id),
+            )
             .await?;
         self.auth
             .inner
@@ -409,20 +429,23 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     pub(crate) async fn verify_sign_in(
         &self,
         response: &AuthenticationResponse,
+        client: &ClientInfo,
     ) -> Result<(UserRecord, CredentialRecord)> {
-        let (user, credential, _) = self.verify_sign_in_for(response, None).await?;
+        let (user, credential, _) = self.verify_sign_in_for(response, None, client).await?;
         Ok((user, credential))
     }
 
     /// Verifies a sign-in answer for a QR login (`Some(id)`) or an ordinary sign-in
     /// (`None`). A QR login accepts challenges bound to it and unbound ones (v0.4 phones);
     /// the returned flag says whether the challenge was bound. The challenge is consumed
-    /// either way.
+    /// either way. A refusal once the passkey's user is known goes into that user's
+    /// security log, with `client`.
     #[tracing::instrument(skip_all)]
     pub(crate) async fn verify_sign_in_for(
         &self,
         response: &AuthenticationResponse,
         qr_session_id: Option<&str>,
+        client: &ClientInfo,
     ) -> Result<(UserRecord, CredentialRecord, bool)> {
         let ceremony = self
             .take_ceremony(&response.response.client_data_json)
@@ -450,21 +473,37 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .user_by_id(&credential.user_id)
             .await?
             .ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
+        let method = if qr_session_id.is_some() {
+            AuthMethod::Qr
+        } else {
+            AuthMethod::Passkey
+        };
+        // From here on the passkey's owner is known: refusals go into their log.
+        let refuse = |reason: SignInFailure| {
+            let details =
+                EventDetails::sign_in_failed(method, reason).credential(Some(&credential_id));
+            let user_id = user.id.clone();
+            async move {
+                self.auth.audit(&user_id, client, details).await;
+                Error::InvalidRequest(Reason::VerificationFailed)
+            }
+        };
         let verified = match ceremony {
             Ceremony::ScopedSignIn { user_id, state } => {
                 if user_id != credential.user_id {
-                    return Err(Error::InvalidRequest(Reason::VerificationFailed));
+                    return Err(refuse(SignInFailure::VerificationFailed).await);
                 }
                 webauthn.finish_passkey_authentication(response, &state)
             }
             Ceremony::DiscoverableSignIn { state } => {
                 // The user handle the authenticator returns must be this credential's
                 // user's: a passkey cannot sign in as someone else.
-                let (user_handle, _) = webauthn
-                    .identify_discoverable_authentication(response)
-                    .map_err(|_| Error::InvalidRequest(Reason::VerificationFailed))?;
+                let user_handle = match webauthn.identify_discoverable_authentication(response) {
+                    Ok((user_handle, _)) => user_handle,
+                    Err(_) => return Err(refuse(SignInFailure::VerificationFailed).await),
+                };
                 if user_handle != user.user_handle {
-                    return Err(Error::InvalidRequest(Reason::VerificationFailed));
+                    return Err(refuse(SignInFailure::VerificationFailed).await);
                 }
                 webauthn.finish_discoverable_authentication_v2(response, state, &credential.passkey)
             }
@@ -474,10 +513,21 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
                 return Err(Error::InvalidRequest(Reason::ChallengeExpired));
             }
         };
-        let result = verified.map_err(|error| {
-            tracing::info!(%error, "passkey sign-in rejected");
-            Error::InvalidRequest(Reason::VerificationFailed)
-        })?;
+        let result = match verified {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::info!(%error, "passkey sign-in rejected");
+                // webauthn-rs checks the counter too (a stale copy of the authenticator
+                // fails here, before our compare-and-set below).
+                let reason = match error {
+                    webauthn_rs::prelude::WebauthnError::CredentialPossibleCompromise => {
+                        SignInFailure::CounterRegression
+                    }
+                    _ => SignInFailure::VerificationFailed,
+                };
+                return Err(refuse(reason).await);
+            }
+        };
         credential.passkey.update_credential(&result);
         let usage = CredentialUsage {
             id: credential.id.clone(),
@@ -493,7 +543,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
                 credential_id = %credential.id,
                 "signature counter did not increase: possible cloned authenticator"
             );
-            return Err(Error::InvalidRequest(Reason::VerificationFailed));
+            return Err(refuse(SignInFailure::CounterRegression).await);
         }
         let counter = usage.counter;
         credential.counter = counter;
@@ -523,20 +573,33 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         response: &AuthenticationResponse,
         client: &ClientInfo,
     ) -> Result<SignInResponse<U>> {
-        let (user, _) = self.verify_sign_in(response).await?;
+        let (user, credential) = self.verify_sign_in(response, client).await?;
         let plain = entities::plain_user(&user);
-        self.auth
+        let allowed = self
+            .auth
             .inner
             .hooks
             .before_authenticate(&SignInAttempt {
                 user: &plain,
                 method: AuthMethod::Passkey,
             })
-            .await?;
+            .await;
+        if let Err(veto) = allowed {
+            let details = EventDetails::sign_in_failed(AuthMethod::Passkey, SignInFailure::Blocked)
+                .credential(Some(&credential.id));
+            self.auth.audit(&user.id, client, details).await;
+            return Err(veto.into());
+        }
         let session = self
             .auth
             .sessions()
-            .create(&user.id, AuthMethod::Passkey, client, None)
+            .create(
+                &user.id,
+                AuthMethod::Passkey,
+                client,
+                None,
+                Some(&credential.id),
+            )
             .await?;
         self.auth
             .inner
@@ -634,6 +697,9 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             Err(StoreError::Conflict("id")) => return Err(Reason::PasskeyExists.into()),
             Err(error) => return Err(error.into()),
         }
+        let details =
+            EventDetails::new(SecurityEventType::PasskeyAdded).credential(Some(&credential.id));
+        self.auth.audit(user_id, &self.client, details).await;
         self.auth.emit(Event::CredentialCreated {
             credential_id: credential.id.clone(),
             user_id: user_id.to_owned(),
@@ -686,6 +752,13 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         {
             return Err(Error::NotFound);
         }
+        // A rename is security-relevant (labels tell a user which passkey is which);
+        // a metadata-only change is the app's business.
+        if label.is_some() {
+            let details = EventDetails::new(SecurityEventType::PasskeyRenamed)
+                .credential(Some(credential_id));
+            self.auth.audit(user_id, &self.client, details).await;
+        }
         self.auth.emit(Event::CredentialUpdated {
             credential_id: credential_id.to_owned(),
             user_id: user_id.to_owned(),
@@ -710,6 +783,9 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             Guarded::NotFound => return Err(Error::NotFound),
             Guarded::WouldLockOut => return Err(Error::InvalidRequest(Reason::RemoveLockout)),
         }
+        let details =
+            EventDetails::new(SecurityEventType::PasskeyRemoved).credential(Some(credential_id));
+        self.auth.audit(user_id, &self.client, details).await;
         self.auth.emit(Event::CredentialRemoved {
             credential_id: credential_id.to_owned(),
             user_id: user_id.to_owned(),

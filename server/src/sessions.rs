@@ -2,6 +2,7 @@
 //! Validation is one indexed lookup of the session by hash joined with its user; it
 //! never writes.
 
+use crate::audit::EventDetails;
 use crate::auth::{Auth, MetadataType};
 use crate::entities;
 use crate::error::{Error, Result};
@@ -9,9 +10,11 @@ use crate::events::Event;
 use crate::secrets::{TokenHash, generate_token};
 use crate::store::SessionRecord;
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
+use passkey_magic_shared::security_events::SecurityEventType;
 use passkey_magic_shared::{AuthContext, AuthMethod, Session, User};
 
-/// Who is calling: recorded on the sessions they create.
+/// Who is calling: recorded on the sessions they create and on the security events of
+/// what they do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientInfo {
     /// `User-Agent` header.
@@ -33,17 +36,55 @@ pub struct Authenticated<U = passkey_magic_shared::Metadata> {
 #[derive(Debug)]
 pub struct Sessions<'a, U, C> {
     auth: &'a Auth<U, C>,
+    client: ClientInfo,
 }
 
 impl<U: MetadataType, C: MetadataType> Auth<U, C> {
     /// Session operations.
     pub fn sessions(&self) -> Sessions<'_, U, C> {
-        Sessions { auth: self }
+        Sessions {
+            auth: self,
+            client: ClientInfo::default(),
+        }
+    }
+
+    /// Stores a sign-in's new session and, concurrently, its security event (no extra
+    /// round trip on the sign-in path; SQLite's writer commits both in one transaction).
+    /// Fails only when the session could not be stored.
+    pub(crate) async fn store_sign_in(
+        &self,
+        record: &SessionRecord,
+        client: &ClientInfo,
+        credential_id: Option<&str>,
+    ) -> Result<()> {
+        let details = EventDetails::new(SecurityEventType::SignIn)
+            .method(record.auth_method)
+            .session(&record.id)
+            .credential(credential_id);
+        let (created, ()) = tokio::join!(
+            self.inner.store.create_session(record),
+            self.audit(&record.user_id, client, details),
+        );
+        created?;
+        self.emit(Event::SessionCreated {
+            session_id: record.id.clone(),
+            user_id: record.user_id.clone(),
+            method: record.auth_method,
+        });
+        Ok(())
     }
 }
 
 impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
-    /// Creates a session for a user; the returned view carries the token (once).
+    /// Records `client` (address, user agent) on the security events of the revocations
+    /// made through this value; without it they carry neither.
+    pub fn with_client(mut self, client: &ClientInfo) -> Self {
+        self.client = client.clone();
+        self
+    }
+
+    /// Creates a session for a user (a sign-in); the returned view carries the token
+    /// (once). The sign-in's security event is written concurrently with the session.
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub(crate) async fn create(
         &self,
@@ -51,6 +92,7 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
         method: AuthMethod,
         client: &ClientInfo,
         auth_context: Option<AuthContext>,
+        credential_id: Option<&str>,
     ) -> Result<Session> {
         let token = generate_token()?;
         let now = self.auth.now();
@@ -65,12 +107,9 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
             ip_address: client.ip_address.clone(),
             auth_context,
         };
-        self.auth.inner.store.create_session(&record).await?;
-        self.auth.emit(Event::SessionCreated {
-            session_id: record.id.clone(),
-            user_id: record.user_id.clone(),
-            method,
-        });
+        self.auth
+            .store_sign_in(&record, client, credential_id)
+            .await?;
         Ok(entities::session(&record, Some(&token)))
     }
 
@@ -138,6 +177,8 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
         {
             return Err(Error::NotFound);
         }
+        let details = EventDetails::new(SecurityEventType::SessionRevoked).session(session_id);
+        self.auth.audit(user_id, &self.client, details).await;
         self.auth.emit(Event::SessionRevoked {
             session_id: session_id.to_owned(),
             user_id: user_id.to_owned(),
@@ -157,6 +198,8 @@ impl<U: MetadataType, C: MetadataType> Sessions<'_, U, C> {
             .store
             .delete_sessions_for_user(user_id)
             .await?;
+        let details = EventDetails::new(SecurityEventType::AllSessionsRevoked);
+        self.auth.audit(user_id, &self.client, details).await;
         self.auth.emit(Event::SessionsRevoked {
             user_id: user_id.to_owned(),
             count,

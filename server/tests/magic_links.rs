@@ -1017,6 +1017,32 @@ async fn a_confirmed_email_is_linked_once_and_then_signs_in() {
         .await
         .ok();
     assert_eq!(sink.messages().len(), before);
+
+    // The security log: the sign-up, the link confirmed (with the confirmation's own
+    // sign-in), the magic-link sign-in; no email address in any of it.
+    let log = server.get_as(&ada.token, "/account/events").await.ok();
+    let mut seen: Vec<(&str, &str)> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["method"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            ("emailLinked", ""),
+            ("signIn", "magic-link"),
+            ("signIn", "magic-link"),
+            ("signIn", "passkey"),
+        ]
+    );
+    assert!(!log.to_string().to_lowercase().contains("ada@example.com"));
 }
 
 /// A confirmation whose address was taken in the meantime attaches nothing.

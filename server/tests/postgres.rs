@@ -304,3 +304,69 @@ async fn readiness_is_503_while_the_database_is_cut_and_recovers() {
     drop(server);
     drop_schema(&schema).await;
 }
+
+/// The security log's storage failing does not fail what it records: sign-in, a rename
+/// and a sign-out go through, each failed write is counted under
+/// `append_security_event`, and only reading the log reports the failure.
+#[tokio::test]
+async fn actions_stand_when_their_security_events_cannot_be_written() {
+    use passkey_magic_shared::security_events::EventsPage;
+    let schema = unique_schema("audit_down");
+    let store = PostgresStore::connect_in_schema(&postgres_url(), &schema)
+        .await
+        .unwrap();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let _recording = metrics::set_default_local_recorder(&recorder);
+    let server = TestServer::start_with(support::builder().store(store)).await;
+    let mut browser = Browser::new();
+    let account = server.sign_up(&mut browser).await;
+    let page = EventsPage::default();
+    let log = server.auth.accounts().events(&account.user_id, &page).await;
+    assert_eq!(log.unwrap().events.len(), 1);
+
+    // Only the log's table goes away.
+    {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&postgres_url()).await.unwrap();
+        sqlx::query(&format!("DROP TABLE \"{schema}\".security_events"))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+    let signed_in = server.sign_in(&mut browser).await;
+    assert_eq!(signed_in.user_id, account.user_id);
+    server.get_as(&signed_in.token, "/session").await.ok();
+    let path = format!("/account/credentials/{}", account.credential());
+    server
+        .post_as(&signed_in.token, &path, json!({"label": "Still renamed"}))
+        .await
+        .ok();
+    let listed = server
+        .get_as(&signed_in.token, "/account/credentials")
+        .await
+        .ok();
+    assert_eq!(listed["credentials"][0]["label"], "Still renamed");
+    server
+        .post_as(&signed_in.token, "/session/revoke", json!({}))
+        .await
+        .ok();
+
+    let text = metrics.render();
+    let series =
+        "passkey_magic_store_errors_total{operation=\"append_security_event\",kind=\"internal\"} 3";
+    assert!(
+        text.lines().any(|line| line == series),
+        "{series} in:\n{text}"
+    );
+    assert!(
+        server
+            .auth
+            .accounts()
+            .events(&account.user_id, &page)
+            .await
+            .is_err()
+    );
+    drop(server);
+    drop_schema(&schema).await;
+}

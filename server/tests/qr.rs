@@ -186,6 +186,18 @@ async fn qr_login_signs_the_desktop_in_with_a_new_qr_session() {
     let sessions = server.get_as(&token, "/account/sessions").await.ok();
     assert_eq!(sessions["sessions"].as_array().unwrap().len(), 2);
 
+    // The security log has the desktop's sign-in next to the phone's sign-up, with the
+    // desktop's client.
+    let log = server.get_as(&token, "/account/events").await.ok();
+    let log = log["events"].as_array().unwrap();
+    assert_eq!(log.len(), 2);
+    let by_qr: Vec<&Value> = log.iter().filter(|e| e["method"] == "qr").collect();
+    assert_eq!(by_qr.len(), 1);
+    assert_eq!(by_qr[0]["type"], "signIn");
+    assert_eq!(by_qr[0]["sessionId"], session["id"]);
+    assert_eq!(by_qr[0]["userAgent"], USER_AGENT);
+    assert_eq!(by_qr[0]["ipAddress"], "127.0.0.1");
+
     let mut names = Vec::new();
     while let Ok(event) = events.try_recv() {
         assert!(
@@ -243,15 +255,24 @@ async fn a_hook_can_veto_a_qr_completion() {
         }
     }
     let server = TestServer::start_with(builder().hooks(NoQr)).await;
-    let (mut phone, _) = phone(&server).await;
+    let (mut phone, account) = phone(&server).await;
     let desktop = server.create_qr().await;
     server.scan(&desktop.id).await.ok();
     let answer = server.phone_answer(&mut phone, Some(&desktop.id)).await;
+    server.clock.advance_millis(1_000);
     server
         .complete(&desktop.id, &answer)
         .await
         .assert_error(400, "QR login is disabled for you");
     assert_eq!(state(server.qr_status(&desktop).await), "challenged");
+    // The phone's refused sign-in is in the user's security log, with the phone's client.
+    let log = server.get_as(&account.token, "/account/events").await.ok();
+    let refused = &log["events"][0];
+    assert_eq!(refused["type"], "signInFailed");
+    assert_eq!(refused["method"], "qr");
+    assert_eq!(refused["reason"], "blocked");
+    assert_eq!(refused["credentialId"], account.credential());
+    assert_eq!(refused["userAgent"], USER_AGENT);
 }
 
 /// Hooks see the desktop's session at completion and when it is created, never with

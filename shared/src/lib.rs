@@ -14,6 +14,8 @@
 //! - [`entities`]: the JSON views of users, sessions, credentials and QR status.
 //! - [`passkeys`], [`magic_links`], [`qr`], [`sessions`], [`accounts`]: request and response
 //!   bodies, one module per group of routes.
+//! - [`security_events`]: an account's security log (`GET /account/events`): the event,
+//!   the page and its keyset cursor.
 //! - [`request`]: strict parsing of request bodies with the spec's error messages.
 //! - [`error`]: the error body every failure carries.
 //! - [`secret`]: [`BearerToken`], the one type of every bearer secret (redacted `Debug`).
@@ -62,6 +64,8 @@ pub mod passkeys;
 pub mod qr;
 #[cfg(feature = "std")]
 pub mod request;
+#[cfg(feature = "std")]
+pub mod security_events;
 #[cfg(feature = "std")]
 pub mod sessions;
 #[cfg(feature = "std")]

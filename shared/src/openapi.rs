@@ -32,6 +32,7 @@ use crate::passkeys::{
 use crate::qr::{CancelQrRequest, ConfirmQrRequest, CreateQrResponse};
 use crate::request::Empty;
 use crate::routes::{Access, Endpoint, Method, ROUTES, Route};
+use crate::security_events::{DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT, SecurityEventsResponse};
 use crate::sessions::{OkResponse, SessionResponse, SessionsResponse, SignInResponse};
 use crate::{QrStatus, RateLimitRule};
 use std::collections::BTreeMap;
@@ -248,6 +249,12 @@ fn contract(endpoint: Endpoint, schemas: &mut Schemas) -> Contract {
             "Whether an email address is free for a new account",
             schemas.body::<EmailRequest>(),
             schemas.of::<EmailAvailableResponse>(),
+        ),
+        E::AccountEvents => (
+            "The signed-in user's security events (sign-ins, passkey, session and email \
+             changes), newest first, a page at a time",
+            None,
+            schemas.of::<SecurityEventsResponse>(),
         ),
     };
     Contract {
@@ -493,6 +500,35 @@ fn operation(route: &Route, contract: &Contract) -> utoipa::openapi::path::Opera
                             .minimum(Some(0))
                             .maximum(Some(u32::MAX)),
                     )),
+            );
+    }
+    if endpoint == Endpoint::AccountEvents {
+        operation = operation
+            .parameter(
+                ParameterBuilder::new()
+                    .name("limit")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(format!(
+                        "Events per page (default {DEFAULT_EVENTS_LIMIT}, at most \
+                         {MAX_EVENTS_LIMIT})."
+                    )))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1))
+                            .maximum(Some(MAX_EVENTS_LIMIT)),
+                    )),
+            )
+            .parameter(
+                ParameterBuilder::new()
+                    .name("cursor")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(
+                        "`nextCursor` of the previous page: the next, older page. Opaque.",
+                    ))
+                    .schema(Some(string_schema(1, None))),
             );
     }
     let mut errors = vec!["400"];

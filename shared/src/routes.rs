@@ -230,6 +230,8 @@ endpoints! {
     CanLinkEmail => Session, None;
     /// 29. `POST /account/email-available`
     EmailAvailable => Public, Some(RateLimitRule::EmailAvailable);
+    /// 30. `GET /account/events?limit=&cursor=`
+    AccountEvents => Session, None;
 }
 
 /// One method + path that reaches an [`Endpoint`].
@@ -304,6 +306,7 @@ pub const ROUTES: &[Route] = &[
     route(E::UnlinkEmail, Post, "/account/unlink-email"),
     route(E::CanLinkEmail, Post, "/account/can-link-email"),
     route(E::EmailAvailable, Post, "/account/email-available"),
+    route(E::AccountEvents, Get, "/account/events"),
 ];
 
 impl Endpoint {
@@ -363,7 +366,7 @@ mod tests {
 
     #[test]
     fn every_endpoint_has_a_get_or_post_route() {
-        assert_eq!(Endpoint::ALL.len(), 29, "the spec has 29 routes");
+        assert_eq!(Endpoint::ALL.len(), 30, "the spec has 30 routes");
         for &endpoint in Endpoint::ALL {
             let found = endpoint
                 .routes()
@@ -400,7 +403,8 @@ mod tests {
                 Endpoint::GetSession,
                 Endpoint::GetAccount,
                 Endpoint::ListSessions,
-                Endpoint::ListCredentials
+                Endpoint::ListCredentials,
+                Endpoint::AccountEvents
             ]
         );
     }

@@ -102,7 +102,25 @@ fn every_route_is_an_operation_with_its_method() {
     assert_eq!(operations, ROUTES.len() + 3);
     assert!(document["paths"]["/healthz"]["get"].is_object());
     assert!(document["paths"]["/readyz"]["get"]["responses"]["503"].is_object());
-    assert_eq!(Endpoint::ALL.len(), 29);
+    assert_eq!(Endpoint::ALL.len(), 30);
+}
+
+#[test]
+fn account_events_take_the_limit_and_cursor_query() {
+    let document = generated();
+    let operation = &document["paths"]["/account/events"]["get"];
+    let names: Vec<&str> = operation["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "query" && p["required"] == false)
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["limit", "cursor"]);
+    assert_eq!(
+        operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/SecurityEventsResponse"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 // The account page, every action: passkeys (rename, add, remove, the last one protected),
 // email (link pending its confirmation, confirmed from the dev mailbox, in use, unlink), display name, sessions (revoke one, all others, seen from
-// the other browser), and deleting the account.
+// the other browser), recent activity (the security log, a page at a time), and deleting
+// the account.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -51,6 +52,9 @@ async function signInByLink(email, options) {
 }
 
 const passkeyTitles = (page) => page.$$eval('#passkeys li.passkey .item-title', (nodes) => nodes.map((n) => n.textContent));
+/** The "Recent activity" entries as `[type, title]`, newest first. */
+const activity = (page) =>
+  page.$$eval('#activity li.event', (nodes) => nodes.map((n) => [n.dataset.eventType, n.querySelector('.item-title').textContent]));
 
 test('passkeys: the last one is protected; rename, add another, remove', async () => {
   const { page, webauthn, errors, context } = await newDevice(browser);
@@ -73,6 +77,14 @@ test('passkeys: the last one is protected; rename, add another, remove', async (
   await page.click('#passkeys button:has-text("Save")');
   await waitForText(page, '#status', /^Passkey renamed to “Work laptop”\.$/);
   assert.deepEqual(await passkeyTitles(page), ['Work laptop']);
+  // The rename is the newest entry of "Recent activity", above the sign-up's sign-in.
+  const recent = await activity(page);
+  assert.deepEqual(recent.map(([type]) => type), ['passkeyRenamed', 'signIn']);
+  assert.match(recent[0][1], /^Passkey renamed · now named “Work laptop” · .+:\d\d:\d\d/);
+  assert.match(recent[1][1], /^Signed in · with a passkey, “Work laptop”, this session · /);
+  const from = await page.textContent('#activity li.event:first-child dd');
+  assert.match(from, /^Chrome(ium)? \d+ .*on Linux at 127\.0\.0\.1$/);
+  assert.equal(await page.isHidden('#activity-more'), true, 'two events fit one page');
 
   // A second device's authenticator (a security key, say) adds another passkey.
   await webauthn.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: webauthn.authenticatorId });
@@ -93,6 +105,33 @@ test('passkeys: the last one is protected; rename, add another, remove', async (
   await page.click('#sign-in');
   await page.waitForURL(/account\.html$/);
   await waitForText(page, '#who', /^Signed in as account/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('recent activity: newest first, "Show more" reads the next page', async () => {
+  const { page, errors, context } = await newDevice(browser);
+  await signUp(page, server);
+  // Eleven events: the sign-up's sign-in and ten renames; a page shows eight.
+  for (let n = 1; n <= 10; n += 1) {
+    await page.click('#passkeys button:has-text("Rename")');
+    await page.fill('#passkey-0-label', `Key ${n}`);
+    await page.click('#passkeys button:has-text("Save")');
+    await waitForText(page, '#status', new RegExp(`^Passkey renamed to “Key ${n}”\\.$`));
+  }
+  let shown = await activity(page);
+  assert.equal(shown.length, 8);
+  assert.deepEqual(shown.map(([type]) => type), Array(8).fill('passkeyRenamed'));
+  assert.equal(await page.isVisible('#activity-more'), true);
+  await screenshot(page, 'account-activity');
+  await page.click('#activity-more');
+  await page.waitForFunction(() => document.querySelectorAll('#activity li.event').length === 11);
+  shown = await activity(page);
+  assert.deepEqual(shown.slice(8).map(([type]) => type), ['passkeyRenamed', 'passkeyRenamed', 'signIn']);
+  assert.equal(await page.isHidden('#activity-more'), true, 'the last page has no cursor');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.eventType), 'passkeyRenamed');
+  await assertFitsWidth(page);
+  await screenshot(page, 'account-activity-all');
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -250,6 +250,56 @@ async function qrLogin(target, confirm) {
   await phoneContext.close();
 }
 
+test('the security log: sign in, rename, then accounts.events pages through it', async () => {
+  const context = await browser.newContext();
+  const page = await appPage(context);
+  const result = await page.evaluate(async () => {
+    const { createClient, AuthClientError } = window.sdk;
+    const auth = createClient({ baseUrl: '/auth' });
+    const out = {};
+    const signedUp = await auth.passkeys.register({});
+    await auth.revokeSession();
+    await auth.passkeys.signIn();
+    const credentialId = signedUp.credential.id;
+    await auth.passkeys.update({ credentialId, label: 'Chromium key' });
+    const all = await auth.accounts.events();
+    out.types = all.events.map((event) => event.type);
+    out.times = all.events.map((event) => event.createdAt);
+    out.next = all.nextCursor;
+    out.newest = all.events.find((event) => event.type === 'passkeyRenamed');
+    out.signIn = all.events.find((event) => event.type === 'signIn');
+    out.userAgent = navigator.userAgent;
+    out.credentialId = credentialId;
+    const first = await auth.listAccountEvents({ limit: 2 });
+    const rest = await auth.accounts.events({ limit: 2, cursor: first.nextCursor });
+    out.paged = [...first.events, ...rest.events].map((event) => event.id);
+    out.all = all.events.map((event) => event.id);
+    out.lastCursor = rest.nextCursor;
+    const bad = await auth.accounts.events({ limit: 0 }).catch((error) => error);
+    out.bad = [bad instanceof AuthClientError, bad.status, bad.message];
+    await auth.signOut();
+    const signedOut = await auth.accounts.events().catch((error) => error);
+    out.signedOut = signedOut.status;
+    return out;
+  });
+  // Newest first (events within one millisecond may come in either order).
+  assert.deepEqual([...result.types].sort(), ['passkeyRenamed', 'sessionRevoked', 'signIn', 'signIn']);
+  assert.deepEqual(result.times, [...result.times].sort().reverse());
+  assert.equal(result.next, null);
+  assert.equal(result.newest.credentialId, result.credentialId);
+  assert.equal(result.newest.userAgent, result.userAgent);
+  assert.equal(result.newest.ipAddress, '127.0.0.1');
+  assert.equal(result.signIn.method, 'passkey');
+  assert.equal(typeof result.signIn.sessionId, 'string');
+  assert.match(result.signIn.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  assert.deepEqual(result.paged, result.all);
+  assert.equal(result.lastCursor, null);
+  assert.deepEqual(result.bad, [true, 400, 'Invalid field: limit']);
+  assert.equal(result.signedOut, 401);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test('QR login between two browser contexts without a confirmation code', async () => {
   await qrLogin(server, false);
 });

@@ -58,7 +58,8 @@ test('the package loads in Node from the file beside the module and has the v0.4
   assert.deepEqual(Object.keys(client.passkeys).slice(0, 6), ['register', 'signIn', 'add', 'list', 'update', 'remove']);
   assert.deepEqual(Object.keys(client.qr), ['create', 'render', 'renderText', 'poll', 'waitForAuthentication', 'confirm', 'complete', 'cancel', 'createFlow']);
   assert.deepEqual(Object.keys(client.magicLinks), ['request', 'verify', 'extractToken', 'verifyURL']);
-  assert.deepEqual(Object.keys(client.accounts), ['get', 'isEmailAvailable', 'canLinkEmail', 'updateMetadata', 'linkEmail', 'unlinkEmail', 'delete']);
+  assert.deepEqual(Object.keys(client.accounts), ['get', 'isEmailAvailable', 'canLinkEmail', 'updateMetadata', 'linkEmail', 'unlinkEmail', 'delete', 'events']);
+  assert.equal(typeof client.listAccountEvents, 'function');
   assert.ok(new AuthClientError('m') instanceof Error);
 });
 
@@ -202,6 +203,22 @@ test('every member makes exactly the transport calls of v0.4 and returns results
   expectCall('/account/sessions/s9/delete', {}, opts);
   await client.revokeAllSessions();
   expectCall('/account/sessions/delete-all', {}, undefined);
+
+  // Ours: the security log, a page at a time; limit and cursor go into the query.
+  const page = { events: [{ id: 'e', type: 'signIn' }], nextCursor: '17.e' };
+  answers.set('/account/events', page);
+  assert.equal(await client.accounts.events(), page);
+  expectCall('/account/events', undefined, undefined);
+  answers.set('/account/events?limit=5', page);
+  const eventOpts = { limit: 5, signal: new AbortController().signal };
+  assert.equal(await client.accounts.events(eventOpts), page);
+  expectCall('/account/events?limit=5', undefined, eventOpts);
+  answers.set('/account/events?limit=2&cursor=17.e%26x%3D1', page);
+  await client.listAccountEvents({ limit: 2, cursor: '17.e&x=1' });
+  assert.equal(calls.at(-1).endpoint, '/account/events?limit=2&cursor=17.e%26x%3D1');
+  answers.set('/account/events?cursor=17.e', page);
+  await client.accounts.events({ cursor: '17.e', limit: null });
+  assert.equal(calls.at(-1).endpoint, '/account/events?cursor=17.e');
 });
 
 test('passkey members ask for options first and fail like v0.4 where WebAuthn is missing', async () => {

@@ -18,6 +18,9 @@ import {
   type PasskeySignInMethod,
   type QRClientFlow,
   type QRSessionStatus,
+  type SecurityEvent,
+  type SecurityEventPage,
+  type SecurityEventType,
   type Session,
   type User,
 } from 'passkey-magic-wasm';
@@ -142,6 +145,13 @@ export async function everyMember(signal: AbortSignal): Promise<void> {
   const held: string | null = viaFetch.getSessionToken();
   viaFetch.setSessionToken(held);
   const again: string | undefined = viaFetch.sessionToken;
+  const log: SecurityEventPage = await auth.accounts.events({ limit: 10, signal });
+  const newest: SecurityEvent | undefined = log.events[0];
+  const kind: SecurityEventType | undefined = newest?.type;
+  const from: string | undefined = newest?.ipAddress;
+  const reasonOf = newest?.reason === 'counterRegression';
+  const older: string | null = (await auth.listAccountEvents({ cursor: log.nextCursor, limit: 5 })).nextCursor;
+  await auth.accounts.events();
 
   // module exports and errors
   const modulePasskeys: boolean = supportsPasskeys();
@@ -165,5 +175,5 @@ export async function everyMember(signal: AbortSignal): Promise<void> {
 
   void [plan, token, method, nickname, firstCredential, autofilled, svg, text, desktop, sent, isNew, extracted, fromUrl,
     account, available, passkeys, autofill, platform, best, listed, first, session, modulePasskeys, moduleAutofill,
-    modulePlatform, moduleBest, moduleToken, again, manual];
+    modulePlatform, moduleBest, moduleToken, again, manual, kind, from, reasonOf, older];
 }

@@ -7,10 +7,10 @@ use alloc::string::String;
 use super::abort::Abort;
 use super::poll::{PollState, Poller};
 use super::transport::{Effect, Transport};
-use super::value::{concat, get, object, read, text, type_error};
+use super::value::{concat, encode_uri_component, get, object, read, text, type_error};
 use super::webauthn::{Ceremony, ceremony, public_key_credential};
 use alloc::rc::Rc;
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, JsString, Object, Promise};
 use passkey_magic_shared::Endpoint;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -51,9 +51,10 @@ enum Op {
     BestSignInMethod,
     Autofill,
     SignOut,
+    AccountEvents,
 }
 
-const OPS: [Op; 29] = [
+const OPS: [Op; 30] = [
     Op::Register,
     Op::SignIn,
     Op::AddPasskey,
@@ -83,6 +84,7 @@ const OPS: [Op; 29] = [
     Op::BestSignInMethod,
     Op::Autofill,
     Op::SignOut,
+    Op::AccountEvents,
 ];
 
 /// The client path of an endpoint without an id (from the shared route table).
@@ -103,6 +105,28 @@ pub(crate) fn path_with(endpoint: Endpoint, id: &JsValue) -> JsValue {
         text(core::str::from_utf8(bytes.unwrap_or_default()).unwrap_or_default())
     };
     concat(&[&part(template.get(..at)), id, &part(template.get(at + 4..))]).into()
+}
+
+/// `/account/events` with `?limit=` and `?cursor=` from the options (each when given,
+/// URI-encoded); the server checks their values.
+fn events_path(opts: &JsValue) -> JsValue {
+    let mut path = JsString::from(Endpoint::AccountEvents.client_route().path);
+    let mut separator = "?";
+    for key in ["limit", "cursor"] {
+        let value = get(opts, key);
+        if value.is_undefined() || value.is_null() {
+            continue;
+        }
+        path = concat(&[
+            &path,
+            &text(separator),
+            &text(key),
+            &text("="),
+            &encode_uri_component(&value),
+        ]);
+        separator = "&";
+    }
+    path.into()
 }
 
 /// `params ?? {}`: the caller's object itself, or a new empty one.
@@ -238,6 +262,7 @@ impl Inner {
                 | Op::RevokeAllSessions
                 | Op::BestSignInMethod
                 | Op::SignOut
+                | Op::AccountEvents
         );
         let own_opts = match op {
             Op::QrWait => c.clone(),
@@ -629,6 +654,7 @@ fn single_call(op: Op, a: &JsValue) -> Result<Option<Call>, JsValue> {
             Effect::SignOut,
             Output::Unit,
         ),
+        Op::AccountEvents => (events_path(a), none, Effect::None, Output::AsIs),
         _ => return Ok(None),
     };
     Ok(Some(Call {

@@ -13,6 +13,9 @@ extern "C" {
     /// The global `clearTimeout`.
     #[wasm_bindgen(js_name = clearTimeout)]
     pub(crate) fn clear_timeout(id: &JsValue);
+    /// The global `encodeURIComponent` (it converts its argument with `String()`).
+    #[wasm_bindgen(js_name = encodeURIComponent)]
+    pub(crate) fn encode_uri_component(value: &JsValue) -> JsValue;
     /// The global `fetch`.
     #[wasm_bindgen(catch, js_name = fetch)]
     pub(crate) fn global_fetch(input: &JsValue, init: &JsValue) -> Result<Promise, JsValue>;

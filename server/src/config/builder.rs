@@ -66,6 +66,7 @@ impl AuthBuilder {
                 qr: QrConfig::default(),
                 email_linking: EmailLinking::default(),
                 email_available_route: true,
+                security_event_retention: super::DEFAULT_SECURITY_EVENT_RETENTION,
             },
             store: Arc::new(MemoryStore::new()),
             hooks: Arc::new(NoHooks),
@@ -98,6 +99,13 @@ impl AuthBuilder {
     /// Session lifetime. Default: 7 days.
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.config.session_ttl = ttl;
+        self
+    }
+
+    /// How long security events are kept before the purge task deletes them
+    /// ([`crate::audit`]); whole days from 1 to 3650. Default: 90 days.
+    pub fn security_event_retention(mut self, retention: Duration) -> Self {
+        self.config.security_event_retention = retention;
         self
     }
 

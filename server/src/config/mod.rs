@@ -28,6 +28,10 @@ use url::Url;
 
 /// Default lifetime of a session (7 days, as v0.4).
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// Default retention of security events (90 days): older ones are purged.
+pub const DEFAULT_SECURITY_EVENT_RETENTION: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+/// Longest retention of security events accepted (10 years).
+pub const MAX_SECURITY_EVENT_RETENTION: Duration = Duration::from_secs(3650 * 24 * 60 * 60);
 /// Default lifetime of a WebAuthn challenge (60 seconds, as v0.4).
 pub const DEFAULT_CHALLENGE_TTL: Duration = Duration::from_secs(60);
 
@@ -48,6 +52,9 @@ pub enum ConfigError {
         /// The rp id.
         rp_id: String,
     },
+    /// The security event retention is under a day or over ten years.
+    #[error("invalid security event retention: must be between 1 and 3650 days")]
+    InvalidRetention,
     /// A lifetime is zero or absurdly long.
     #[error("invalid {0}: must be between 1 second and 400 days")]
     InvalidTtl(&'static str),
@@ -90,6 +97,9 @@ pub struct AuthConfig {
     /// tells anyone whether an address has an account; off, it answers `404`.
     /// Default: `true`.
     pub email_available_route: bool,
+    /// How long security events are kept (see [`crate::audit`]). Default:
+    /// [`DEFAULT_SECURITY_EVENT_RETENTION`] (90 days).
+    pub security_event_retention: Duration,
 }
 
 /// How linking an email to an account (`link-email`) works.
@@ -152,6 +162,12 @@ impl AuthConfig {
                 return Err(ConfigError::InvalidTtl(name));
             }
         }
+        const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+        if self.security_event_retention < DAY
+            || self.security_event_retention > MAX_SECURITY_EVENT_RETENTION
+        {
+            return Err(ConfigError::InvalidRetention);
+        }
         self.qr.validate()?;
         Ok(())
     }
@@ -179,6 +195,7 @@ mod tests {
             qr: QrConfig::default(),
             email_linking: EmailLinking::default(),
             email_available_route: true,
+            security_event_retention: DEFAULT_SECURITY_EVENT_RETENTION,
         }
     }
 

@@ -1,16 +1,17 @@
-//! Routes 17–19 and 23–29: the caller's account, passkeys and email.
+//! Routes 17–19 and 23–30: the caller's account, passkeys, email and security log.
 
-use super::extract::{IdParam, JsonBody, NoInput, SignedIn};
+use super::extract::{Client, IdParam, JsonBody, NoInput, SignedIn};
 use super::magic_links::ClientIp;
 use crate::auth::{Auth, MetadataType};
 use crate::{Error, Result};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use passkey_magic_shared::RateLimitRule;
 use passkey_magic_shared::accounts::{
     AccountResponse, CanLinkEmailResponse, CredentialsResponse, EmailAvailableResponse,
     EmailRequest, UpdateAccountRequest, UpdateCredentialRequest,
 };
+use passkey_magic_shared::security_events::{EventsPage, SecurityEventsResponse};
 use passkey_magic_shared::sessions::OkResponse;
 use std::net::IpAddr;
 
@@ -36,9 +37,13 @@ pub(super) async fn update_account<U: MetadataType, C: MetadataType>(
 pub(super) async fn delete_account<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    Client(client): Client,
     _: NoInput,
 ) -> Result<Json<OkResponse>> {
-    auth.accounts().delete(&current.user.id).await?;
+    auth.accounts()
+        .with_client(&client)
+        .delete(&current.user.id)
+        .await?;
     Ok(Json(OkResponse::OK))
 }
 
@@ -55,9 +60,11 @@ pub(super) async fn update_credential<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
     IdParam(credential_id): IdParam,
+    Client(client): Client,
     JsonBody(request): JsonBody<UpdateCredentialRequest<C>>,
 ) -> Result<Json<OkResponse>> {
     auth.passkeys()
+        .with_client(&client)
         .update(
             &current.user.id,
             &credential_id,
@@ -72,9 +79,11 @@ pub(super) async fn remove_credential<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
     IdParam(credential_id): IdParam,
+    Client(client): Client,
     _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.passkeys()
+        .with_client(&client)
         .remove(&current.user.id, &credential_id)
         .await?;
     Ok(Json(OkResponse::OK))
@@ -107,11 +116,13 @@ pub(super) async fn link_email<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
     ClientIp(address): ClientIp,
+    Client(client): Client,
     JsonBody(request): JsonBody<EmailRequest>,
 ) -> Result<Json<AccountResponse<U>>> {
     check_probe_budget(&auth, address, &current.user.id).await?;
     let user = auth
         .accounts()
+        .with_client(&client)
         .link_email(&current.user.id, &request.email)
         .await?;
     Ok(Json(AccountResponse { user }))
@@ -120,9 +131,14 @@ pub(super) async fn link_email<U: MetadataType, C: MetadataType>(
 pub(super) async fn unlink_email<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    Client(client): Client,
     _: NoInput,
 ) -> Result<Json<AccountResponse<U>>> {
-    let user = auth.accounts().unlink_email(&current.user.id).await?;
+    let user = auth
+        .accounts()
+        .with_client(&client)
+        .unlink_email(&current.user.id)
+        .await?;
     Ok(Json(AccountResponse { user }))
 }
 
@@ -149,4 +165,23 @@ pub(super) async fn email_available<U: MetadataType, C: MetadataType>(
     }
     let available = auth.accounts().is_email_available(&request.email).await?;
     Ok(Json(EmailAvailableResponse { available }))
+}
+
+/// Route 30: a page of the caller's security log. `?limit=` and `?cursor=` are checked
+/// (a bad one is `400`) before anything is read.
+pub(super) async fn events<U: MetadataType, C: MetadataType>(
+    State(auth): State<Auth<U, C>>,
+    SignedIn(current): SignedIn<U>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<SecurityEventsResponse>> {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let page = EventsPage::from_query(
+        pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    )?;
+    Ok(Json(auth.accounts().events(&current.user.id, &page).await?))
 }

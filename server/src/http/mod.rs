@@ -190,6 +190,7 @@ fn handler<U: MetadataType, C: MetadataType>(
         E::UnlinkEmail => on(filter, accounts::unlink_email::<U, C>),
         E::CanLinkEmail => on(filter, accounts::can_link_email::<U, C>),
         E::EmailAvailable => on(filter, accounts::email_available::<U, C>),
+        E::AccountEvents => on(filter, accounts::events::<U, C>),
         E::QrCreate => on(filter, qr::create::<U, C>),
         E::QrStatus => on(filter, qr::status::<U, C>),
         E::QrScanned => on(filter, qr::scanned::<U, C>),

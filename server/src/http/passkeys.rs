@@ -66,10 +66,12 @@ pub(super) async fn add_options<U: MetadataType, C: MetadataType>(
 pub(super) async fn add_verify<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    Client(client): Client,
     JsonBody(request): JsonBody<AddPasskeyVerifyRequest>,
 ) -> Result<Json<AddPasskeyVerifyResponse<C>>> {
     let credential = auth
         .passkeys()
+        .with_client(&client)
         .finish_add(&current.user.id, &request.response)
         .await?;
     Ok(Json(AddPasskeyVerifyResponse { credential }))

@@ -57,9 +57,15 @@ pub(super) async fn confirm<U: MetadataType, C: MetadataType>(
 pub(super) async fn complete<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     IdParam(id): IdParam,
+    Client(client): Client,
     JsonBody(request): JsonBody<CompleteQrRequest>,
 ) -> Result<Json<SignInResponse<U>>> {
-    Ok(Json(auth.qr().complete(&id, &request.response).await?))
+    Ok(Json(
+        auth.qr()
+            .with_client(&client)
+            .complete(&id, &request.response)
+            .await?,
+    ))
 }
 
 pub(super) async fn cancel<U: MetadataType, C: MetadataType>(

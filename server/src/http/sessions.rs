@@ -1,6 +1,6 @@
 //! Routes 15, 16, 20–22: the current session and the caller's sessions.
 
-use super::extract::{IdParam, NoInput, SignedIn};
+use super::extract::{Client, IdParam, NoInput, SignedIn};
 use crate::Result;
 use crate::auth::{Auth, MetadataType};
 use axum::Json;
@@ -20,9 +20,11 @@ pub(super) async fn get_session<U: MetadataType>(
 pub(super) async fn revoke_session<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    Client(client): Client,
     _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.sessions()
+        .with_client(&client)
         .revoke_by_id(&current.user.id, &current.session.id)
         .await?;
     Ok(Json(OkResponse::OK))
@@ -40,9 +42,13 @@ pub(super) async fn list_sessions<U: MetadataType, C: MetadataType>(
 pub(super) async fn revoke_all_sessions<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
+    Client(client): Client,
     _: NoInput,
 ) -> Result<Json<OkResponse>> {
-    auth.sessions().revoke_all(&current.user.id).await?;
+    auth.sessions()
+        .with_client(&client)
+        .revoke_all(&current.user.id)
+        .await?;
     Ok(Json(OkResponse::OK))
 }
 
@@ -50,9 +56,11 @@ pub(super) async fn revoke_session_by_id<U: MetadataType, C: MetadataType>(
     State(auth): State<Auth<U, C>>,
     SignedIn(current): SignedIn<U>,
     IdParam(session_id): IdParam,
+    Client(client): Client,
     _: NoInput,
 ) -> Result<Json<OkResponse>> {
     auth.sessions()
+        .with_client(&client)
         .revoke_by_id(&current.user.id, &session_id)
         .await?;
     Ok(Json(OkResponse::OK))

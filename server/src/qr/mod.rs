@@ -52,6 +52,7 @@ pub mod render;
 pub mod state;
 pub(crate) mod waiters;
 
+use crate::audit::EventDetails;
 use crate::auth::{Auth, MetadataType};
 pub use crate::config::qr::{
     DEFAULT_CODE_LENGTH, DEFAULT_POLL_FALLBACK, DEFAULT_QR_TTL, QrConfig, QrConfirmation,
@@ -66,6 +67,7 @@ use crate::store::{QrChange, QrSessionRecord, SessionRecord};
 use crate::watch::Watchers;
 use passkey_magic_shared::limits::MAX_TOKEN_LEN;
 use passkey_magic_shared::qr::CreateQrResponse;
+use passkey_magic_shared::security_events::SignInFailure;
 use passkey_magic_shared::sessions::SignInResponse;
 use passkey_magic_shared::webauthn::AuthenticationResponse;
 use passkey_magic_shared::{AuthContext, AuthMethod, QrState, QrStatus, Session, SessionGrant};
@@ -100,12 +102,16 @@ pub const QR_USER_GONE: &str = Reason::QrUserGone.message();
 #[derive(Debug)]
 pub struct Qr<'a, U, C> {
     auth: &'a Auth<U, C>,
+    client: ClientInfo,
 }
 
 impl<U: MetadataType, C: MetadataType> Auth<U, C> {
     /// QR cross-device login.
     pub fn qr(&self) -> Qr<'_, U, C> {
-        Qr { auth: self }
+        Qr {
+            auth: self,
+            client: ClientInfo::default(),
+        }
     }
 }
 
@@ -141,6 +147,14 @@ fn random_digits(length: u8) -> Result<String> {
 }
 
 impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
+    /// Records `client` (the phone's address and user agent) on the security events of
+    /// the completions made through this value (a refused QR sign-in); without it they
+    /// carry neither. The desktop's sign-in records the client given to `status`.
+    pub fn with_client(mut self, client: &ClientInfo) -> Self {
+        self.client = client.clone();
+        self
+    }
+
     fn now(&self) -> passkey_magic_shared::Timestamp {
         self.auth.now()
     }
@@ -352,12 +366,7 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
                 qr_session_id: Some(id.to_owned()),
             }),
         };
-        store.create_session(&record).await?;
-        self.auth.emit(Event::SessionCreated {
-            session_id: record.id.clone(),
-            user_id: record.user_id.clone(),
-            method: AuthMethod::Qr,
-        });
+        self.auth.store_sign_in(&record, client, None).await?;
         let session = entities::session(&record, None);
         self.auth
             .inner
@@ -542,10 +551,10 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
     ) -> Result<SignInResponse<U>> {
         let record = self.read(id).await?;
         self.check_ready(&record)?;
-        let (user, _, bound) = self
+        let (user, credential, bound) = self
             .auth
             .passkeys()
-            .verify_sign_in_for(response, Some(id))
+            .verify_sign_in_for(response, Some(id), &self.client)
             .await?;
         let transition: Transition = if bound {
             state::AUTHENTICATE_BOUND
@@ -554,18 +563,29 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
         };
         let plain = entities::plain_user(&user);
         let hooks = &self.auth.inner.hooks;
-        hooks
+        let allowed = match hooks
             .before_authenticate(&SignInAttempt {
                 user: &plain,
                 method: AuthMethod::Qr,
             })
-            .await?;
-        hooks
-            .before_qr_complete(&QrCompleteAttempt {
-                user: &plain,
-                qr_session_id: id,
-            })
-            .await?;
+            .await
+        {
+            Ok(()) => {
+                hooks
+                    .before_qr_complete(&QrCompleteAttempt {
+                        user: &plain,
+                        qr_session_id: id,
+                    })
+                    .await
+            }
+            vetoed => vetoed,
+        };
+        if let Err(veto) = allowed {
+            let details = EventDetails::sign_in_failed(AuthMethod::Qr, SignInFailure::Blocked)
+                .credential(Some(&credential.id));
+            self.auth.audit(&user.id, &self.client, details).await;
+            return Err(veto.into());
+        }
         let now = self.now();
         let session_id = self.auth.new_id()?;
         let claim_by = now.saturating_add(CLAIM_WINDOW);

@@ -9,12 +9,13 @@ use super::{
     UserRecord,
 };
 use super::{EmailLinkRecord, MagicLinkRecord};
-use super::{QrChange, QrSessionRecord};
+use super::{QrChange, QrSessionRecord, SecurityEventRecord};
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::{EventCursor, SecurityEvent};
 use passkey_magic_shared::{Metadata, Timestamp, email};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A [`Store`] in process memory. Clones share the same data.
@@ -34,7 +35,14 @@ struct Data {
     qr_sessions: HashMap<String, QrSessionRecord>,
     magic_links: HashMap<TokenHash, MagicLinkRecord>,
     email_links: HashMap<TokenHash, EmailLinkRecord>,
+    /// Each user's security events by `(created_at, id)`: a page is a range read.
+    security_events: HashMap<String, BTreeMap<EventKey, SecurityEvent>>,
+    /// Every stored event id (ids are unique across users).
+    security_event_ids: HashSet<String>,
 }
+
+/// Orders a user's events as the keyset cursor does.
+type EventKey = (Timestamp, String);
 
 impl MemoryStore {
     /// An empty store.
@@ -463,6 +471,63 @@ impl Store for MemoryStore {
             .email_links
             .remove(token_hash)
             .filter(|link| link.expires_at > now))
+    }
+
+    async fn append_security_event(&self, record: &SecurityEventRecord) -> Result<(), StoreError> {
+        let mut data = self.data()?;
+        let event = &record.event;
+        if !data.security_event_ids.insert(event.id.clone()) {
+            return Err(StoreError::Conflict("id"));
+        }
+        data.security_events
+            .entry(record.user_id.clone())
+            .or_default()
+            .insert((event.created_at, event.id.clone()), event.clone());
+        Ok(())
+    }
+
+    async fn security_events_for_user(
+        &self,
+        user_id: &str,
+        after: Option<&EventCursor>,
+        limit: usize,
+    ) -> Result<Vec<SecurityEventRecord>, StoreError> {
+        let data = self.data()?;
+        let Some(events) = data.security_events.get(user_id) else {
+            return Ok(Vec::new());
+        };
+        // A range read from the cursor down: a page never walks the pages before it.
+        let older = match after {
+            Some(cursor) => events.range(..(cursor.created_at, cursor.id.clone())),
+            None => events.range(..),
+        };
+        Ok(older
+            .rev()
+            .take(limit)
+            .map(|(_, event)| SecurityEventRecord {
+                user_id: user_id.to_owned(),
+                event: event.clone(),
+            })
+            .collect())
+    }
+
+    async fn purge_security_events(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let mut data = self.data()?;
+        let data = &mut *data;
+        let mut purged = Vec::new();
+        for events in data.security_events.values_mut() {
+            let kept = events.split_off(&(cutoff, String::new()));
+            purged.extend(
+                std::mem::replace(events, kept)
+                    .into_keys()
+                    .map(|(_, id)| id),
+            );
+        }
+        data.security_events.retain(|_, events| !events.is_empty());
+        for id in &purged {
+            data.security_event_ids.remove(id);
+        }
+        Ok(purged.len() as u64)
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {

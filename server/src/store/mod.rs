@@ -20,6 +20,12 @@
 //! - **QR logins move by compare-and-set**: [`Store::transition_qr_session`] applies a
 //!   state change only from the expected states, so of racing requests exactly one wins;
 //!   confirmation attempts are counted atomically ([`Store::count_qr_confirmation_attempt`]).
+//! - **Security events are append-only**: [`Store::append_security_event`] adds one
+//!   (its id unique), [`Store::security_events_for_user`] lists a user's newest first by
+//!   keyset `(created_at, id)` (indexed by user, time and id: no offset scans), and only
+//!   [`Store::purge_security_events`] removes them, by age. Deleting a user keeps its
+//!   events until they age out: the trail of an account's last actions is what an
+//!   operator looks for after a takeover, and the user can no longer list them.
 //! - **Signature counters only move forward**: [`Store::record_credential_use`] is a
 //!   compare-and-set on the counter, so two copies of one authenticator racing with the
 //!   same counter cannot both sign in.
@@ -46,7 +52,7 @@ pub use postgres::PostgresStore;
 pub use records::{
     Ceremony, ChallengeRecord, CredentialRecord, CredentialUsage, SessionRecord, UserRecord,
 };
-pub use records::{EmailLinkRecord, MagicLinkRecord};
+pub use records::{EmailLinkRecord, MagicLinkRecord, SecurityEventRecord};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -55,6 +61,7 @@ pub use qr::{QrChange, QrSessionRecord};
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{Metadata, Timestamp};
 
 /// Why a storage operation failed.
@@ -367,6 +374,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<EmailLinkRecord>, StoreError> {
         let _ = (token_hash, now);
         Ok(None)
+    }
+
+    // ---- security events ----
+
+    /// Appends an event to a user's security log. [`StoreError::Conflict`]`("id")` when
+    /// the event id exists. Every store of this crate keeps them; the default (for
+    /// stores written before the log existed) refuses, which the engine logs and counts
+    /// without failing the action.
+    async fn append_security_event(&self, record: &SecurityEventRecord) -> Result<(), StoreError> {
+        let _ = record;
+        Err(StoreError::Internal(
+            "this store does not keep security events".into(),
+        ))
+    }
+
+    /// Up to `limit` of a user's events, newest first by `(created_at, id)`, starting
+    /// strictly after `after` (`None`: from the newest). The default lists none.
+    async fn security_events_for_user(
+        &self,
+        user_id: &str,
+        after: Option<&EventCursor>,
+        limit: usize,
+    ) -> Result<Vec<SecurityEventRecord>, StoreError> {
+        let _ = (user_id, after, limit);
+        Ok(Vec::new())
+    }
+
+    /// Deletes every event created before `cutoff` (the retention limit); returns how
+    /// many. The engine's purge task calls it next to [`Store::purge_expired`].
+    async fn purge_security_events(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let _ = cutoff;
+        Ok(0)
     }
 
     // ---- maintenance ----

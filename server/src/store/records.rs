@@ -1,6 +1,7 @@
 //! The records the engine keeps. Bearer secrets appear only as hashes.
 
 use crate::secrets::TokenHash;
+use passkey_magic_shared::security_events::SecurityEvent;
 use passkey_magic_shared::{AuthContext, AuthMethod, Metadata, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -198,4 +199,16 @@ pub struct EmailLinkRecord {
     pub created_at: Timestamp,
     /// When the confirmation link stops working.
     pub expires_at: Timestamp,
+}
+
+/// One entry of a user's security log ([`Store::append_security_event`]): the event as
+/// the user sees it, and whose it is. Never holds a token or a secret.
+///
+/// [`Store::append_security_event`]: super::Store::append_security_event
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEventRecord {
+    /// The user the event is about.
+    pub user_id: String,
+    /// The event (its id, type, time and details).
+    pub event: SecurityEvent,
 }

@@ -19,6 +19,10 @@
 //! | `magic:<token hash hex>` | [`MagicLinkRecord`] as JSON |
 //! | `emaillink:<token hash hex>` | [`EmailLinkRecord`] as JSON (an email awaiting confirmation) |
 //! | `qr:<id>` | [`QrSessionRecord`] as JSON |
+//! | `user_events:<user id>` | sorted set: the user's security event ids scored by `created_at` (ms); ties order by id, as the keyset cursor does |
+//! | `events:<user id>` | hash: event id → [`SecurityEventRecord`] as JSON |
+//! | `event:<id>` | the event's user id (keeps event ids unique) |
+//! | `expiry:events` | sorted set: user ids scored by their oldest event's time, read by [`Store::purge_security_events`] |
 //! | `expiry:sessions`, `expiry:challenges`, `expiry:magic_links`, `expiry:qr_sessions`, `expiry:email_links` | sorted sets scored by `expires_at` (ms), read by [`Store::purge_expired`] |
 //!
 //! Members of `expiry:sessions` are `<token hash hex>:<user id>`, so a purge can clean
@@ -52,6 +56,12 @@
 //! expiry by the wall clock when written gets no Redis expiry and waits for
 //! [`Store::purge_expired`]. QR logins stay until purged (they read as `expired`).
 //!
+//! # Security events
+//!
+//! Each user keeps at most [`MAX_EVENTS_PER_USER`] events: appending one more drops the
+//! oldest (memory is the scarce resource here, and a flood of failed sign-ins must not grow
+//! a user's log without bound). Retention applies on top, through `expiry:events`.
+//!
 //! # Trade-offs against PostgreSQL
 //!
 //! - **Durability depends on Redis's persistence settings** (RDB snapshots lose the
@@ -66,11 +76,13 @@
 
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrSessionRecord, SessionRecord, Store, StoreCause, StoreError, UserRecord,
+    QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, Store, StoreCause, StoreError,
+    UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{Metadata, Timestamp, email};
 use redis::aio::ConnectionManager;
 use serde::Serialize;
@@ -88,6 +100,74 @@ const MAX_ROUNDS: usize = 100;
 /// Messages waiting in a listener's feed before newer ones are dropped (a slow engine
 /// then relies on its re-check).
 const FEED_CAPACITY: usize = 1024;
+
+/// Security events kept per user; appending beyond drops the oldest.
+const MAX_EVENTS_PER_USER: usize = 1000;
+
+/// KEYS: event id key, user_events, events, expiry:events. ARGV: JSON, created_at ms,
+/// event id, user id, cap, prefix.
+const APPEND_EVENT: &str = r"
+if redis.call('SET', KEYS[1], ARGV[4], 'NX') == false then return 'conflict' end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if extra > 0 then
+  local p = ARGV[6]
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, extra - 1)) do
+    redis.call('HDEL', KEYS[3], old)
+    redis.call('DEL', p .. ':event:' .. old)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
+end
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+redis.call('ZADD', KEYS[4], oldest[2], ARGV[4])
+return 'ok'
+";
+
+/// KEYS: user_events, events. ARGV: cursor ms or '' (from the newest), limit. Returns
+/// {events at the cursor's millisecond, older events}: the first list is filtered by id
+/// in Rust (Lua compares strings by locale, Redis orders members by bytes).
+const LIST_EVENTS: &str = r"
+local ties, older = {}, {}
+local top = '+inf'
+if ARGV[1] ~= '' then
+  ties = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+  top = '(' .. ARGV[1]
+end
+older = redis.call('ZREVRANGEBYSCORE', KEYS[1], top, '-inf', 'LIMIT', 0, tonumber(ARGV[2]))
+local function records(ids)
+  if #ids == 0 then return {} end
+  return redis.call('HMGET', KEYS[2], unpack(ids))
+end
+return {records(ties), records(older)}
+";
+
+/// ARGV: prefix, cutoff ms, batch size. Returns {deleted, more}.
+const PURGE_EVENTS: &str = r"
+local p, cutoff, batch = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local index = p .. ':expiry:events'
+local users = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
+local n = 0
+for _, user in ipairs(users) do
+  local ids_key, data_key = p .. ':user_events:' .. user, p .. ':events:' .. user
+  local old = redis.call('ZRANGEBYSCORE', ids_key, '-inf', '(' .. cutoff)
+  for _, id in ipairs(old) do
+    redis.call('HDEL', data_key, id)
+    redis.call('DEL', p .. ':event:' .. id)
+  end
+  n = n + #old
+  redis.call('ZREMRANGEBYSCORE', ids_key, '-inf', '(' .. cutoff)
+  local oldest = redis.call('ZRANGE', ids_key, 0, 0, 'WITHSCORES')
+  if #oldest == 0 then
+    redis.call('ZREM', index, user)
+  else
+    redis.call('ZADD', index, oldest[2], user)
+  end
+end
+local more = 0
+if #users == batch then more = 1 end
+return {n, more}
+";
 
 /// Records a purge round deletes per kind (keeps each script short).
 const PURGE_BATCH: usize = 1000;
@@ -284,6 +364,9 @@ struct Scripts {
     put_expiring: redis::Script,
     take: redis::Script,
     purge: redis::Script,
+    append_event: redis::Script,
+    list_events: redis::Script,
+    purge_events: redis::Script,
 }
 
 impl Scripts {
@@ -302,6 +385,9 @@ impl Scripts {
             put_expiring: redis::Script::new(PUT_EXPIRING),
             take: redis::Script::new(TAKE),
             purge: with_lib(PURGE_BODY),
+            append_event: redis::Script::new(APPEND_EVENT),
+            list_events: redis::Script::new(LIST_EVENTS),
+            purge_events: redis::Script::new(PURGE_EVENTS),
         }
     }
 }
@@ -1033,6 +1119,76 @@ impl Store for RedisStore {
             .map(|raw| from_json::<EmailLinkRecord>(&raw))
             .transpose()?
             .filter(|link| link.expires_at > now))
+    }
+
+    // ---- security events ----
+
+    async fn append_security_event(&self, record: &SecurityEventRecord) -> Result<(), StoreError> {
+        let event = &record.event;
+        let mut invocation = self.scripts.append_event.prepare_invoke();
+        invocation
+            .key(self.key("event", &event.id))
+            .key(self.key("user_events", &record.user_id))
+            .key(self.key("events", &record.user_id))
+            .key(self.key("expiry", "events"))
+            .arg(to_json(record)?)
+            .arg(millis(event.created_at))
+            .arg(&event.id)
+            .arg(&record.user_id)
+            .arg(MAX_EVENTS_PER_USER)
+            .arg(&self.prefix);
+        let reply: String = self.invoke(&invocation).await?;
+        match reply.as_str() {
+            "ok" => Ok(()),
+            "conflict" => Err(StoreError::Conflict("id")),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn security_events_for_user(
+        &self,
+        user_id: &str,
+        after: Option<&EventCursor>,
+        limit: usize,
+    ) -> Result<Vec<SecurityEventRecord>, StoreError> {
+        let mut invocation = self.scripts.list_events.prepare_invoke();
+        invocation
+            .key(self.key("user_events", user_id))
+            .key(self.key("events", user_id))
+            .arg(after.map_or(String::new(), |cursor| {
+                millis(cursor.created_at).to_string()
+            }))
+            .arg(limit);
+        let (ties, older): (Vec<Option<String>>, Vec<Option<String>>) =
+            self.invoke(&invocation).await?;
+        let decode = |raw: &Option<String>| raw.as_deref().map(from_json::<SecurityEventRecord>);
+        // At the cursor's millisecond, only ids below the cursor's (byte order, as the
+        // sorted set orders members) come next; they come newest first like the rest.
+        let mut found: Vec<SecurityEventRecord> =
+            ties.iter().filter_map(decode).collect::<Result<_, _>>()?;
+        found.retain(|record| after.is_some_and(|cursor| record.event.id < cursor.id));
+        found.sort_by(|a, b| b.event.id.cmp(&a.event.id));
+        for record in older.iter().filter_map(decode) {
+            found.push(record?);
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn purge_security_events(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let mut invocation = self.scripts.purge_events.prepare_invoke();
+            invocation
+                .arg(&self.prefix)
+                .arg(millis(cutoff))
+                .arg(PURGE_BATCH);
+            let (deleted, more): (u64, i64) = self.invoke(&invocation).await?;
+            total += deleted;
+            if more == 0 {
+                return Ok(total);
+            }
+        }
     }
 
     // ---- maintenance ----

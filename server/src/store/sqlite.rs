@@ -60,14 +60,16 @@
 //! - QR transitions are `UPDATE … WHERE state IN (…) AND expires_at > now RETURNING …`:
 //!   the compare and the set are one statement, so one racing request wins.
 
-use super::sql::{corrupt, hash_from_bytes, queries, uuid_from_bytes};
+use super::sql::{corrupt, hash_from_bytes, queries, security_event_from_columns, uuid_from_bytes};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
+    QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, StoreCause, StoreError,
+    UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{AuthMethod, Metadata, Timestamp, email};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ffi};
@@ -808,6 +810,13 @@ fn qr_from_row(row: &Row<'_>) -> Result<QrSessionRecord, StoreError> {
     })
 }
 
+fn security_event_from_row(row: &Row<'_>) -> Result<SecurityEventRecord, StoreError> {
+    security_event_from_columns(
+        |name| column::<Option<String>>(row, name),
+        column(row, "created_at")?,
+    )
+}
+
 fn attempts_from_row(row: &Row<'_>) -> Result<i64, StoreError> {
     column(row, "confirmation_attempts")
 }
@@ -1283,6 +1292,52 @@ impl super::Store for SqliteStore {
                 expires_at,
             },
         ))
+    }
+
+    async fn append_security_event(&self, record: &SecurityEventRecord) -> Result<(), StoreError> {
+        let event = &record.event;
+        // A write job like any other: queued next to the sign-in's session insert, the
+        // writer thread commits both in one transaction.
+        let statement = Statement::new(queries::INSERT_SECURITY_EVENT)
+            .bind(event.id.clone())
+            .bind(record.user_id.clone())
+            .bind(event.kind.as_str().to_owned())
+            .bind(event.created_at.as_unix_millis())
+            .bind_opt(event.method.map(|method| method.as_str().to_owned()))
+            .bind_opt(event.reason.map(|reason| reason.as_str().to_owned()))
+            .bind_opt(event.ip_address.clone())
+            .bind_opt(event.user_agent.clone())
+            .bind_opt(event.credential_id.clone())
+            .bind_opt(event.session_id.clone());
+        self.changed(statement).await?;
+        Ok(())
+    }
+
+    async fn security_events_for_user(
+        &self,
+        user_id: &str,
+        after: Option<&EventCursor>,
+        limit: usize,
+    ) -> Result<Vec<SecurityEventRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let statement = match after {
+            None => Statement::new(queries::SECURITY_EVENTS_FOR_USER)
+                .bind(user_id.to_owned())
+                .bind(limit),
+            Some(cursor) => Statement::new(queries::SECURITY_EVENTS_FOR_USER_AFTER)
+                .bind(user_id.to_owned())
+                .bind(limit)
+                .bind(cursor.created_at.as_unix_millis())
+                .bind(cursor.id.clone()),
+        };
+        self.read(move |connection| statement.rows(connection, security_event_from_row))
+            .await
+    }
+
+    async fn purge_security_events(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let statement =
+            Statement::new(queries::PURGE_SECURITY_EVENTS).bind(cutoff.as_unix_millis());
+        self.changed(statement).await
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {

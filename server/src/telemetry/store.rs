@@ -4,9 +4,11 @@ use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use crate::store::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrChangeFeed, QrSessionRecord, SessionRecord, Store, StoreError, UserRecord,
+    QrChange, QrChangeFeed, QrSessionRecord, SecurityEventRecord, SessionRecord, Store, StoreError,
+    UserRecord,
 };
 use async_trait::async_trait;
+use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{Metadata, Timestamp};
 use std::sync::Arc;
 
@@ -267,6 +269,32 @@ impl Store for MeteredStore {
         counted(
             "take_email_link",
             self.0.take_email_link(token_hash, now).await,
+        )
+    }
+
+    async fn append_security_event(&self, record: &SecurityEventRecord) -> Result<(), StoreError> {
+        counted(
+            "append_security_event",
+            self.0.append_security_event(record).await,
+        )
+    }
+
+    async fn security_events_for_user(
+        &self,
+        user_id: &str,
+        after: Option<&EventCursor>,
+        limit: usize,
+    ) -> Result<Vec<SecurityEventRecord>, StoreError> {
+        counted(
+            "security_events_for_user",
+            self.0.security_events_for_user(user_id, after, limit).await,
+        )
+    }
+
+    async fn purge_security_events(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        counted(
+            "purge_security_events",
+            self.0.purge_security_events(cutoff).await,
         )
     }
 

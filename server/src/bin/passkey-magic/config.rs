@@ -46,6 +46,9 @@ pub(crate) struct ServeArgs {
     /// Challenge lifetime in seconds [default: 60].
     #[arg(long, env = "PASSKEY_MAGIC_CHALLENGE_TTL")]
     pub(crate) challenge_ttl_seconds: Option<u64>,
+    /// Days security events (the audit log) are kept, 1 to 3650 [default: 90].
+    #[arg(long, env = "PASSKEY_MAGIC_SECURITY_EVENT_RETENTION_DAYS")]
+    pub(crate) security_event_retention_days: Option<u64>,
     /// Serve this directory (the www-example demo) for paths outside the API.
     #[arg(long, env = "PASSKEY_MAGIC_DEMO_DIR")]
     pub(crate) demo_dir: Option<PathBuf>,
@@ -340,6 +343,7 @@ pub(crate) struct FileConfig {
     origins: Option<Vec<String>>,
     session_ttl_seconds: Option<u64>,
     challenge_ttl_seconds: Option<u64>,
+    security_event_retention_days: Option<u64>,
     demo_dir: Option<PathBuf>,
     database_url: Option<String>,
     database_schema: Option<String>,
@@ -378,6 +382,7 @@ pub(crate) struct Settings {
     pub(crate) origins: Vec<String>,
     pub(crate) session_ttl_seconds: Option<u64>,
     pub(crate) challenge_ttl_seconds: Option<u64>,
+    pub(crate) security_event_retention_days: Option<u64>,
     pub(crate) qr_ttl_seconds: Option<u64>,
     pub(crate) qr_confirmation: QrConfirmation,
     /// Long-poll caps: per QR login, overall.
@@ -539,6 +544,9 @@ impl ServeArgs {
             },
             session_ttl_seconds: self.session_ttl_seconds.or(file.session_ttl_seconds),
             challenge_ttl_seconds: self.challenge_ttl_seconds.or(file.challenge_ttl_seconds),
+            security_event_retention_days: self
+                .security_event_retention_days
+                .or(file.security_event_retention_days),
             demo_dir: self.demo_dir.or(file.demo_dir),
             database_schema: self.database_schema.or(file.database_schema),
             database_url: self

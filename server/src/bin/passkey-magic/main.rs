@@ -160,6 +160,10 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     if let Some(seconds) = settings.challenge_ttl_seconds {
         builder = builder.challenge_ttl(Duration::from_secs(seconds));
     }
+    if let Some(days) = settings.security_event_retention_days {
+        let seconds = days.saturating_mul(24 * 60 * 60);
+        builder = builder.security_event_retention(Duration::from_secs(seconds));
+    }
     if let Some(seconds) = settings.qr_ttl_seconds {
         builder = builder.qr_ttl(Duration::from_secs(seconds));
     }

@@ -30,7 +30,7 @@ use super::{
     StoreError, UserRecord,
 };
 use super::{EmailLinkRecord, MagicLinkRecord};
-use super::{QrChange, QrSessionRecord};
+use super::{QrChange, QrSessionRecord, SecurityEventRecord};
 use crate::qr::state::{self as qr_state, QrSessionState};
 use crate::secrets::{TokenHash, base64url, random_user_handle};
 use passkey_magic_shared::{AuthContext, AuthMethod, Metadata, Timestamp};
@@ -120,6 +120,16 @@ macro_rules! conformance_tests {
                 deleted_magic_links_cannot_be_taken,
                 magic_link_token_hashes_are_unique,
                 purge_removes_expired_magic_links,
+            );
+
+            // Security events.
+            $crate::conformance_tests!(@cases $make;
+                security_events_round_trip_newest_first,
+                security_events_are_paged_by_cursor,
+                security_events_are_kept_per_user,
+                security_event_ids_are_unique,
+                purge_removes_old_security_events,
+                deleting_a_user_keeps_its_security_events,
             );
 
             // Pending email links (verified email linking).
@@ -273,6 +283,7 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 mod challenges;
 mod credentials;
 mod email_links;
+mod events;
 mod magic_links;
 mod maintenance;
 mod persistence;
@@ -283,6 +294,7 @@ mod users;
 pub use challenges::*;
 pub use credentials::*;
 pub use email_links::*;
+pub use events::*;
 pub use magic_links::*;
 pub use maintenance::*;
 pub use persistence::*;

@@ -12,7 +12,9 @@
 pub(crate) mod queries;
 
 use crate::secrets::TokenHash;
-use crate::store::StoreError;
+use crate::store::{SecurityEventRecord, StoreError};
+use passkey_magic_shared::security_events::{SecurityEvent, SecurityEventType, SignInFailure};
+use passkey_magic_shared::{AuthMethod, Timestamp};
 use uuid::Uuid;
 
 /// A value in the database that cannot be what the schema says.
@@ -31,6 +33,41 @@ pub(crate) fn hash_from_bytes(name: &str, bytes: Vec<u8>) -> Result<TokenHash, S
         .try_into()
         .map_err(|_| corrupt(name, "not 32 bytes"))?;
     Ok(TokenHash::from_bytes(bytes))
+}
+
+/// A row of `security_events`, from its text columns (`text(name)`, `None` for NULL) and
+/// its time: both SQL backends decode through this.
+pub(crate) fn security_event_from_columns(
+    text: impl Fn(&str) -> Result<Option<String>, StoreError>,
+    created_at: i64,
+) -> Result<SecurityEventRecord, StoreError> {
+    let required = |name: &str| text(name)?.ok_or_else(|| corrupt(name, "NULL"));
+    let kind = required("type")?;
+    let method = text("method")?
+        .map(|name| {
+            [AuthMethod::Passkey, AuthMethod::MagicLink, AuthMethod::Qr]
+                .into_iter()
+                .find(|method| method.as_str() == name)
+                .ok_or_else(|| corrupt("method", &name))
+        })
+        .transpose()?;
+    let reason = text("reason")?
+        .map(|name| SignInFailure::from_name(&name).ok_or_else(|| corrupt("reason", &name)))
+        .transpose()?;
+    Ok(SecurityEventRecord {
+        user_id: required("user_id")?,
+        event: SecurityEvent {
+            id: required("id")?,
+            kind: SecurityEventType::from_name(&kind).ok_or_else(|| corrupt("type", &kind))?,
+            created_at: Timestamp::from_unix_millis(created_at),
+            method,
+            reason,
+            ip_address: text("ip_address")?,
+            user_agent: text("user_agent")?,
+            credential_id: text("credential_id")?,
+            session_id: text("session_id")?,
+        },
+    })
 }
 
 #[cfg(feature = "postgres")]
@@ -135,6 +172,15 @@ macro_rules! record_decoders {
                 metadata: json_column_opt(row, "user_metadata")?,
             };
             Ok((session, user))
+        }
+
+        fn security_event_from_row(
+            row: &$row,
+        ) -> Result<$crate::store::SecurityEventRecord, StoreError> {
+            $crate::store::sql::security_event_from_columns(
+                |name| column::<Option<String>>(row, name),
+                column(row, "created_at")?,
+            )
         }
 
         fn qr_from_row(row: &$row) -> Result<QrSessionRecord, StoreError> {
@@ -653,6 +699,55 @@ macro_rules! sql_store {
                     created_at: timestamp_column(&row, "created_at")?,
                     expires_at: timestamp_column(&row, "expires_at")?,
                 }))
+            }
+
+            async fn append_security_event(
+                &self,
+                record: &$crate::store::SecurityEventRecord,
+            ) -> Result<(), StoreError> {
+                let event = &record.event;
+                self.changed(
+                    sqlx::query(queries::INSERT_SECURITY_EVENT)
+                        .bind(&event.id)
+                        .bind(&record.user_id)
+                        .bind(event.kind.as_str())
+                        .bind(event.created_at.as_unix_millis())
+                        .bind(event.method.map(AuthMethod::as_str))
+                        .bind(event.reason.map(|reason| reason.as_str()))
+                        .bind(&event.ip_address)
+                        .bind(&event.user_agent)
+                        .bind(&event.credential_id)
+                        .bind(&event.session_id),
+                )
+                .await?;
+                Ok(())
+            }
+
+            async fn security_events_for_user(
+                &self,
+                user_id: &str,
+                after: Option<&passkey_magic_shared::security_events::EventCursor>,
+                limit: usize,
+            ) -> Result<Vec<$crate::store::SecurityEventRecord>, StoreError> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let query = match after {
+                    None => sqlx::query(queries::SECURITY_EVENTS_FOR_USER)
+                        .bind(user_id)
+                        .bind(limit),
+                    Some(cursor) => sqlx::query(queries::SECURITY_EVENTS_FOR_USER_AFTER)
+                        .bind(user_id)
+                        .bind(limit)
+                        .bind(cursor.created_at.as_unix_millis())
+                        .bind(cursor.id.as_str()),
+                };
+                self.all(query, security_event_from_row).await
+            }
+
+            async fn purge_security_events(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+                self.changed(
+                    sqlx::query(queries::PURGE_SECURITY_EVENTS).bind(cutoff.as_unix_millis()),
+                )
+                .await
             }
 
             async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {

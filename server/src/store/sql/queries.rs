@@ -34,6 +34,13 @@ macro_rules! qr_columns {
     };
 }
 
+macro_rules! security_event_columns {
+    () => {
+        "id, user_id, type, created_at, method, reason, ip_address, user_agent, \
+         credential_id, session_id"
+    };
+}
+
 // ---- users ----
 
 pub(crate) const INSERT_USER: &str = "INSERT INTO users \
@@ -162,6 +169,32 @@ pub(crate) const PUT_EMAIL_LINK: &str = "INSERT INTO email_links \
 /// As [`TAKE_CHALLENGE`]: one winner among racing takers.
 pub(crate) const TAKE_EMAIL_LINK: &str = "DELETE FROM email_links WHERE token_hash = $1 \
      RETURNING user_id, email, created_at, expires_at";
+
+// ---- security events (migration 0005) ----
+
+pub(crate) const INSERT_SECURITY_EVENT: &str = concat!(
+    "INSERT INTO security_events (",
+    security_event_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+);
+/// A user's newest events: `$1` user, `$2` limit. Read from the end of the
+/// `(user_id, created_at, id)` index.
+pub(crate) const SECURITY_EVENTS_FOR_USER: &str = concat!(
+    "SELECT ",
+    security_event_columns!(),
+    " FROM security_events WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+);
+/// The page after a cursor: `$1` user, `$2` limit, `$3` cursor time, `$4` cursor id.
+/// `created_at <= $3` is an index range (a keyset seek, not an offset); the `OR` drops
+/// the cursor's own event and the ones before it at the same millisecond.
+pub(crate) const SECURITY_EVENTS_FOR_USER_AFTER: &str = concat!(
+    "SELECT ",
+    security_event_columns!(),
+    " FROM security_events WHERE user_id = $1 AND created_at <= $3 \
+     AND (created_at < $3 OR id < $4) ORDER BY created_at DESC, id DESC LIMIT $2"
+);
+/// The retention purge: `$1` cutoff.
+pub(crate) const PURGE_SECURITY_EVENTS: &str = "DELETE FROM security_events WHERE created_at < $1";
 
 // ---- maintenance ----
 
