@@ -62,15 +62,31 @@ fn non_empty(name: Option<&str>) -> Option<&str> {
     name.filter(|name| !name.is_empty())
 }
 
-/// The challenge an answer claims to respond to (looked up, then verified by webauthn-rs).
-fn challenge_of(client_data_json: &[u8]) -> Result<String> {
-    #[derive(Deserialize)]
-    struct ClientData {
-        challenge: String,
-    }
+/// What the engine reads of an answer's `clientDataJSON` itself; webauthn-rs verifies
+/// the whole of it.
+#[derive(Deserialize)]
+struct ClientData {
+    /// The challenge the answer claims to respond to (looked up, then verified).
+    challenge: String,
+    /// Set by a browser when the page asking was framed by another site.
+    #[serde(rename = "crossOrigin", default)]
+    cross_origin: Option<bool>,
+}
+
+fn client_data(client_data_json: &[u8]) -> Result<ClientData> {
     serde_json::from_slice::<ClientData>(client_data_json)
-        .map(|data| data.challenge)
         .map_err(|_| Error::Request(RequestError::InvalidField("response")))
+}
+
+/// Refuses a sign-in answer from a page framed by another site: cross-origin embedding
+/// is not offered. webauthn-rs checks `crossOrigin` for registrations only (found by the
+/// `webauthn_response` fuzz target).
+fn refuse_cross_origin(client_data_json: &[u8]) -> Result<()> {
+    if client_data(client_data_json)?.cross_origin == Some(true) {
+        tracing::info!("cross-origin passkey sign-in refused");
+        return Err(Error::InvalidRequest(Reason::VerificationFailed));
+    }
+    Ok(())
 }
 
 /// webauthn-rs issues `residentKey: discouraged`; passkeys must be discoverable so that
@@ -135,7 +151,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     }
 
     async fn take_ceremony(&self, client_data_json: &[u8]) -> Result<Ceremony> {
-        let challenge = challenge_of(client_data_json)?;
+        let challenge = client_data(client_data_json)?.challenge;
         self.auth
             .inner
             .store
@@ -427,6 +443,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let ceremony = self
             .take_ceremony(&response.response.client_data_json)
             .await?;
+        refuse_cross_origin(&response.response.client_data_json)?;
         let (ceremony, bound) = match ceremony {
             Ceremony::QrSignIn {
                 qr_session_id: bound_to,
