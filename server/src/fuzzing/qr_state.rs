@@ -331,10 +331,7 @@ async fn run(
             }
         }
         Step::Purge => {
-            auth.store()
-                .purge_expired(auth.inner.clock.now())
-                .await
-                .expect("memory store");
+            auth.purge_expired().await.expect("memory store");
         }
         Step::Unknown(id) => {
             if logins.iter().all(|login| login.id != *id) {

@@ -55,7 +55,7 @@
 use super::sql::{corrupt, hash_from_bytes, queries, uuid_from_bytes};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
+    Purged, QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -1230,17 +1230,22 @@ impl super::Store for SqliteStore {
         ))
     }
 
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
+        let expired_qr = Statement::new(queries::PURGE_EXPIRED_QR).bind(now.as_unix_millis());
         let statements: Vec<Statement> = queries::PURGE
             .iter()
             .map(|sql| Statement::new(*sql).bind(now.as_unix_millis()))
             .collect();
         self.write(move |connection| {
-            let mut purged = 0;
+            let expired_qr_logins = expired_qr.execute(connection)?;
+            let mut rows = expired_qr_logins;
             for statement in &statements {
-                purged += statement.execute(connection)?;
+                rows += statement.execute(connection)?;
             }
-            Ok(purged)
+            Ok(Purged {
+                rows,
+                expired_qr_logins,
+            })
         })
         .await
     }
