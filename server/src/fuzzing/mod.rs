@@ -35,9 +35,12 @@ pub use qr_state::qr_state;
 pub use request_body::request_body;
 pub use webauthn_response::webauthn_response;
 
+/// A fuzz target: takes the fuzzer's bytes, panics when a property fails.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (the names of `tests/fuzz/fuzz_targets/*.rs` and of the corpus
 /// and regression folders).
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Target); 4] = [
     ("request_body", request_body),
     ("magic_link_url", magic_link_url),
     ("webauthn_response", webauthn_response),
