@@ -469,7 +469,15 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             .ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
         let verified = match ceremony {
             Ceremony::ScopedSignIn { user_id, state } => {
-                if user_id != credential.user_id {
+                // A user handle, when the authenticator sends one, must be this user's
+                // too (WebAuthn §7.2 step 6; webauthn-rs leaves it to us; found by the
+                // `webauthn_response` fuzz target).
+                let handle_differs = response
+                    .response
+                    .user_handle
+                    .as_ref()
+                    .is_some_and(|handle| handle.as_slice() != user.user_handle.as_bytes());
+                if user_id != credential.user_id || handle_differs {
                     return Err(Error::InvalidRequest(Reason::VerificationFailed));
                 }
                 webauthn.finish_passkey_authentication(response, &state)

@@ -6,17 +6,17 @@
 //! (`tests/fuzz_regressions.rs`) replays the committed inputs through the same
 //! functions on stable Rust, so a fixed crash stays fixed.
 //!
-//! - [`request_body`]: every route's request body type through the HTTP layer's body
+//! - `request_body`: every route's request body type through the HTTP layer's body
 //!   extractor; parse → serialise → parse gives the same value; refusals are 4xx.
-//! - [`magic_link_url`]: taking a token out of any URL never yields a token the server
+//! - `magic_link_url`: taking a token out of any URL never yields a token the server
 //!   would refuse; a link built from a valid configured URL gives back its token, both
-//!   to [`passkey_magic_shared::magic_link::extract_token`] and to a WHATWG URL parser
+//!   to `passkey_magic_shared::magic_link::extract_token` and to a WHATWG URL parser
 //!   (what the browser SDK uses).
-//! - [`webauthn_response`]: registration and sign-in answers, built around the real
+//! - `webauthn_response`: registration and sign-in answers, built around the real
 //!   challenge and signed by a software authenticator, or raw JSON, fed to a fresh
 //!   engine: it answers, never panics, and accepts only answers that are valid by
 //!   construction.
-//! - [`qr_state`]: sequences of QR login operations and clock moves on the real engine;
+//! - `qr_state`: sequences of QR login operations and clock moves on the real engine;
 //!   after each step the stored state moved only along the state machine, a completed
 //!   login gave exactly one session and a cancelled or expired one none, and attempts
 //!   stay bounded.
