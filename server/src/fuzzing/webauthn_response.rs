@@ -73,6 +73,9 @@ struct AuthData<'a> {
     cut: Option<u16>,
 }
 
+/// rp id hash (32 bytes), flags (1), signature counter (4).
+const HEADER_LENGTH: usize = 37;
+
 #[derive(Debug, Arbitrary)]
 struct SignIn<'a> {
     /// Ask for the enrolled user's passkeys (else usernameless).
@@ -238,10 +241,21 @@ fn build_auth_data(
         attested,
         input.extensions,
     );
-    let cut = input.cut.is_some_and(|cut| usize::from(cut) < data.len());
+    let full_length = data.len();
     if let Some(length) = input.cut {
         data.truncate(usize::from(length));
     }
+    // What is signed decides: a cut that keeps the rp id hash, flags and counter (and,
+    // for a sign-up, the attested credential) leaves a valid answer. Bytes after those
+    // without the extension flag are ignored by webauthn-rs (they are signed, so no
+    // forgery; found by this target, left as webauthn-rs's choice).
+    let extensions = input.extensions.map_or(0, <[u8]>::len);
+    let kept = if attested.is_some() {
+        full_length - extensions
+    } else {
+        HEADER_LENGTH
+    };
+    let cut = data.len() < kept.min(full_length);
     let ok = hash_ok && input.flags & required_flags == required_flags && !cut;
     (data, ok)
 }
