@@ -14,7 +14,7 @@ use crate::hooks::Hooks;
 use crate::mail::MagicLinkSetup;
 use crate::rate_limit::RateLimits;
 use crate::secrets::RandomError;
-use crate::store::Store;
+use crate::store::{Purged, Store};
 use crate::watch::Watchers;
 use ipnet::IpNet;
 use serde::Serialize;
@@ -114,10 +114,10 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
         &self.inner.store
     }
 
-    /// Spawns the background task that, every `interval`, deletes expired sessions and
-    /// challenges and the security events older than the retention
-    /// ([`crate::config::AuthBuilder::security_event_retention`]). It stops when the
-    /// returned guard is dropped.
+    /// Spawns the background task that, every `interval`, runs [`Self::purge`]: expired
+    /// sessions, challenges, links and QR logins, and the security events older than the
+    /// retention ([`crate::config::AuthBuilder::security_event_retention`]). It stops when
+    /// the returned guard is dropped.
     pub fn spawn_purge_task(&self, interval: Duration) -> PurgeTask {
         let auth = self.clone();
         let task = tokio::spawn(async move {
@@ -130,22 +130,43 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
         PurgeTask(task)
     }
 
-    /// One round of the purge task: expired records, then security events past their
-    /// retention. Failures are logged; the next round tries again.
+    /// One round of the purge task: [expired records](Self::purge_expired), then security
+    /// events past their retention. Failures are logged; the next round tries again.
     pub async fn purge(&self) {
-        let store = &self.inner.store;
-        let now = self.now();
-        match store.purge_expired(now).await {
-            Ok(0) => {}
-            Ok(count) => tracing::debug!(count, "purged expired records"),
-            Err(error) => tracing::warn!(%error, "purging expired records failed"),
+        if let Err(error) = self.purge_expired().await {
+            tracing::warn!(%error, "purging expired records failed");
         }
-        let cutoff = now.saturating_sub(self.inner.config.security_event_retention);
-        match store.purge_security_events(cutoff).await {
+        let cutoff = self
+            .now()
+            .saturating_sub(self.inner.config.security_event_retention);
+        match self.inner.store.purge_security_events(cutoff).await {
             Ok(0) => {}
             Ok(count) => tracing::debug!(count, "purged old security events"),
             Err(error) => tracing::warn!(%error, "purging old security events failed"),
         }
+    }
+
+    /// Deletes expired sessions, challenges, links and QR logins now, and counts the QR
+    /// logins that expired unfinished in the `qr_logins_total{state="expired"}` metric.
+    ///
+    /// Expiry is counted here because nothing else happens when a QR login expires.
+    /// Each row is deleted by exactly one purge, whichever instance runs it and however
+    /// often the process restarted, so each expired login is counted exactly once
+    /// (when the first purge after its expiry runs, not at the moment it expired).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn purge_expired(&self) -> Result<Purged> {
+        let purged = self.inner.store.purge_expired(self.now()).await?;
+        if purged.rows > 0 {
+            tracing::debug!(
+                rows = purged.rows,
+                expired_qr_logins = purged.expired_qr_logins,
+                "purged expired records"
+            );
+        }
+        crate::telemetry::qr_logins_expired(purged.expired_qr_logins);
+        Ok(purged)
     }
 
     /// The rate limiting in force.

@@ -82,6 +82,7 @@
 //! | `testing` | `store::conformance`, the storage conformance suite for custom stores | no |
 //! | `smtp` | `mail::SmtpSender`: magic-link emails over SMTP (lettre, rustls) | no |
 //! | `tower-sessions` | `axum::host::TowerSessions`: sign-ins into the app's tower-sessions session | no |
+//! | `fuzzing` | the entry points of the fuzz targets in `tests/fuzz/` (not an API) | no |
 
 pub mod accounts;
 pub mod audit;
@@ -93,6 +94,9 @@ pub mod demo;
 mod entities;
 pub mod error;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hooks;
 pub mod http;
 pub mod input;

@@ -68,15 +68,31 @@ fn non_empty(name: Option<&str>) -> Option<&str> {
     name.filter(|name| !name.is_empty())
 }
 
-/// The challenge an answer claims to respond to (looked up, then verified by webauthn-rs).
-fn challenge_of(client_data_json: &[u8]) -> Result<String> {
-    #[derive(Deserialize)]
-    struct ClientData {
-        challenge: String,
-    }
+/// What the engine reads of an answer's `clientDataJSON` itself; webauthn-rs verifies
+/// the whole of it.
+#[derive(Deserialize)]
+struct ClientData {
+    /// The challenge the answer claims to respond to (looked up, then verified).
+    challenge: String,
+    /// Set by a browser when the page asking was framed by another site.
+    #[serde(rename = "crossOrigin", default)]
+    cross_origin: Option<bool>,
+}
+
+fn client_data(client_data_json: &[u8]) -> Result<ClientData> {
     serde_json::from_slice::<ClientData>(client_data_json)
-        .map(|data| data.challenge)
         .map_err(|_| Error::Request(RequestError::InvalidField("response")))
+}
+
+/// Refuses a sign-in answer from a page framed by another site: cross-origin embedding
+/// is not offered. webauthn-rs checks `crossOrigin` for registrations only (found by the
+/// `webauthn_response` fuzz target).
+fn refuse_cross_origin(client_data_json: &[u8]) -> Result<()> {
+    if client_data(client_data_json)?.cross_origin == Some(true) {
+        tracing::info!("cross-origin passkey sign-in refused");
+        return Err(Error::InvalidRequest(Reason::VerificationFailed));
+    }
+    Ok(())
 }
 
 /// webauthn-rs issues `residentKey: discouraged`; passkeys must be discoverable so that
@@ -149,7 +165,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
     }
 
     async fn take_ceremony(&self, client_data_json: &[u8]) -> Result<Ceremony> {
-        let challenge = challenge_of(client_data_json)?;
+        let challenge = client_data(client_data_json)?.challenge;
         self.auth
             .inner
             .store
@@ -450,6 +466,7 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let ceremony = self
             .take_ceremony(&response.response.client_data_json)
             .await?;
+        refuse_cross_origin(&response.response.client_data_json)?;
         let (ceremony, bound) = match ceremony {
             Ceremony::QrSignIn {
                 qr_session_id: bound_to,
@@ -490,7 +507,15 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         };
         let verified = match ceremony {
             Ceremony::ScopedSignIn { user_id, state } => {
-                if user_id != credential.user_id {
+                // A user handle, when the authenticator sends one, must be this user's
+                // too (WebAuthn §7.2 step 6; webauthn-rs leaves it to us; found by the
+                // `webauthn_response` fuzz target).
+                let handle_differs = response
+                    .response
+                    .user_handle
+                    .as_ref()
+                    .is_some_and(|handle| handle.as_slice() != user.user_handle.as_bytes());
+                if user_id != credential.user_id || handle_differs {
                     return Err(refuse(SignInFailure::VerificationFailed).await);
                 }
                 webauthn.finish_passkey_authentication(response, &state)

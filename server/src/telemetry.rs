@@ -24,8 +24,10 @@ pub const RATE_LIMITED: &str = "passkey_magic_rate_limited_total";
 /// Counter: magic-link emails handed to the sender, labelled `outcome` (`sent`, `failed`).
 pub const EMAILS: &str = "passkey_magic_emails_total";
 
-/// Counter: QR logins that reached a final state, labelled `state` (`completed`,
-/// `cancelled`, `locked_out`).
+/// Counter: QR logins that reached a final state, labelled `state`: `completed` (the
+/// desktop collected its session), `cancelled` (by the desktop, also after the phone
+/// completed), `locked_out` (too many wrong codes) or `expired` (counted by the purge,
+/// [`crate::Auth::purge_expired`]). Each login is counted once.
 pub const QR_LOGINS: &str = "passkey_magic_qr_logins_total";
 /// Gauge: desktop long-polls on QR status being held now.
 pub const LONG_POLLS: &str = "passkey_magic_qr_long_polls_active";
@@ -88,6 +90,13 @@ pub(crate) fn email(sent: bool) {
 /// Counts a QR login reaching the final `state`.
 pub(crate) fn qr_login(state: &'static str) {
     metrics::counter!(QR_LOGINS, "state" => state).increment(1);
+}
+
+/// Counts QR logins found expired by a purge.
+pub(crate) fn qr_logins_expired(count: u64) {
+    if count > 0 {
+        metrics::counter!(QR_LOGINS, "state" => "expired").increment(count);
+    }
 }
 
 /// One more (`+1.0`) or one fewer (`-1.0`) long-poll held.

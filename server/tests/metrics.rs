@@ -190,8 +190,8 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
         .await;
     assert_eq!(status, 429, "{body}");
 
-    // A QR login the phone completes...
-    let (id, _) = server.create_qr().await;
+    // A QR login the phone completes and the desktop collects...
+    let (id, status_token) = server.create_qr().await;
     let (status, body) = server.post(&format!("/qr/{id}/scanned"), json!({})).await;
     assert_eq!(status, 200, "{body}");
     let (status, options) = server
@@ -206,6 +206,11 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
         .post(&format!("/qr/{id}/complete"), json!({ "response": answer }))
         .await;
     assert_eq!(status, 200, "{body}");
+    let (status, polled) = server
+        .get(&format!("/qr/{id}/status?token={status_token}"))
+        .await;
+    assert_eq!(status, 200, "{polled}");
+    assert!(polled["session"]["token"].is_string(), "{polled}");
 
     // ...and one the desktop cancels while it long-polls: the gauge shows the held poll,
     // then drops back when the cancellation answers it.
@@ -341,4 +346,102 @@ async fn metrics_are_off_by_default() {
     assert!(server.metrics.is_none());
     let (status, _) = server.post("/passkey/register/options", json!({})).await;
     assert_eq!(status, 200);
+}
+
+/// QR logins are counted once each, by their final state: `completed` when the desktop
+/// collects its session, `cancelled`, and `expired` when the purge finds one that ran out
+/// unfinished, also after the phone completed it if the desktop never collected. In
+/// process, with the test clock, on a recorder local to this test.
+#[tokio::test]
+async fn expired_qr_logins_are_counted_once_by_the_purge() {
+    use passkey_magic_server::Auth;
+    use passkey_magic_server::clock::ManualClock;
+    use passkey_magic_server::sessions::ClientInfo;
+    use passkey_magic_shared::Timestamp;
+    use std::time::Duration;
+
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let _recording = metrics::set_default_local_recorder(&recorder);
+    let clock = ManualClock::new(Timestamp::from_unix_millis(support::START_MILLIS));
+    let auth: Auth = support::builder()
+        .clock(clock.clone())
+        .qr_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut browser = Browser::new();
+    let options = auth
+        .passkeys()
+        .start_registration(&Default::default())
+        .await
+        .unwrap();
+    let response = browser
+        .register(&serde_json::to_value(&options.options).unwrap())
+        .await;
+    let request =
+        serde_json::from_value(json!({ "userId": options.user_id, "response": response })).unwrap();
+    auth.passkeys()
+        .finish_registration(&request, &ClientInfo::default())
+        .await
+        .unwrap();
+    let qr = auth.qr();
+    let client = ClientInfo::default();
+    /// The phone scans and completes the login with its passkey.
+    async fn complete(auth: &Auth, browser: &mut Browser, id: &str) {
+        auth.qr().mark_scanned(id).await.unwrap();
+        let request = serde_json::from_value(json!({ "qrSessionId": id })).unwrap();
+        let options = auth.passkeys().start_sign_in(&request).await.unwrap();
+        let answer = browser
+            .authenticate(&serde_json::to_value(&options.options).unwrap())
+            .await;
+        let answer = serde_json::from_value(answer).unwrap();
+        auth.qr().complete(id, &answer).await.unwrap();
+    }
+
+    // Collected, cancelled, completed but never collected, and left alone.
+    let collected = qr.create().await.unwrap();
+    complete(&auth, &mut browser, &collected.session_id).await;
+    let status = qr
+        .status(
+            &collected.session_id,
+            collected.status_token.expose(),
+            Duration::ZERO,
+            &client,
+        )
+        .await
+        .unwrap();
+    assert!(status.session.is_some());
+    let cancelled = qr.create().await.unwrap();
+    qr.cancel(&cancelled.session_id, cancelled.status_token.expose())
+        .await
+        .unwrap();
+    let uncollected = qr.create().await.unwrap();
+    complete(&auth, &mut browser, &uncollected.session_id).await;
+    let _left_alone = qr.create().await.unwrap();
+
+    let count = |state: &str| {
+        value(
+            &metrics.render(),
+            "passkey_magic_qr_logins_total",
+            &[("state", state)],
+        )
+    };
+    assert_eq!(count("completed"), Some(1.0));
+    assert_eq!(count("cancelled"), Some(1.0));
+    // Expiry writes nothing, so nothing is counted until a purge finds it.
+    clock.advance_millis(61_000);
+    assert_eq!(count("expired"), None);
+    let purged = auth.purge_expired().await.unwrap();
+    // The uncollected login has the claim window (2 minutes) after its completion.
+    assert_eq!(purged.expired_qr_logins, 1);
+    assert_eq!(count("expired"), Some(1.0));
+    clock.advance_millis(120_000);
+    assert_eq!(auth.purge_expired().await.unwrap().expired_qr_logins, 1);
+    assert_eq!(count("expired"), Some(2.0));
+    // Each login once: later purges find nothing more, and nothing else was counted.
+    assert_eq!(auth.purge_expired().await.unwrap().expired_qr_logins, 0);
+    assert_eq!(count("expired"), Some(2.0));
+    assert_eq!(count("completed"), Some(1.0));
+    assert_eq!(count("cancelled"), Some(1.0));
+    assert_eq!(count("locked_out"), None);
 }

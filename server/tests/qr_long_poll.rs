@@ -18,7 +18,7 @@ use passkey_magic_server::qr::state::QrSessionState;
 use passkey_magic_server::sessions::ClientInfo;
 use passkey_magic_server::store::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, MemoryStore,
-    QrChange, QrSessionRecord, SessionRecord, Store, StoreError, UserRecord,
+    Purged, QrChange, QrSessionRecord, SessionRecord, Store, StoreError, UserRecord,
 };
 use passkey_magic_server::{Auth, secrets::TokenHash};
 use passkey_magic_shared::{Metadata, QrState, Timestamp};
@@ -182,7 +182,7 @@ impl Store for CountingStore {
     async fn delete_magic_link(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
         self.inner.delete_magic_link(token_hash).await
     }
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
         self.inner.purge_expired(now).await
     }
 }

@@ -37,8 +37,10 @@ impl MagicLinkConfig {
     ///
     /// # Errors
     /// [`ConfigError::InvalidMagicLinkUrl`] when the URL is not an absolute `http`/`https`
-    /// URL with a host, or already has a `token` parameter (the link's own would be
-    /// shadowed); [`ConfigError::InvalidTtl`] for a lifetime under a second or over a day.
+    /// URL with a host, has control characters or surrounding spaces (a URL parser drops
+    /// them, so the links built from the text would differ from the URL checked here), or
+    /// already has a `token` parameter (the link's own would be shadowed);
+    /// [`ConfigError::InvalidTtl`] for a lifetime under a second or over a day.
     ///
     /// ```
     /// use passkey_magic_server::config::MagicLinkConfig;
@@ -47,6 +49,11 @@ impl MagicLinkConfig {
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = || ConfigError::InvalidMagicLinkUrl(self.url.clone());
+        // Links are built from this text, not from the parsed URL: refuse what the parser
+        // would silently remove (found by the `magic_link_url` fuzz target).
+        if self.url.trim() != self.url || self.url.chars().any(|c| c.is_ascii_control()) {
+            return Err(invalid());
+        }
         let url = Url::parse(&self.url).map_err(|_| invalid())?;
         if !matches!(url.scheme(), "http" | "https")
             || url.host_str().is_none_or(str::is_empty)
@@ -82,6 +89,11 @@ mod tests {
             "mailto:ada@example.com",
             "https://example.com/verify?token=fixed",
             "",
+            // A URL parser drops these, the link built from the text would keep them.
+            "http:m\u{1}",
+            " https://example.com/verify",
+            "https://example.com/ver\tify",
+            "https://example.com/verify\n",
         ] {
             assert_eq!(
                 MagicLinkConfig::new(bad).validate(),

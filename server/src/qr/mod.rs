@@ -340,6 +340,9 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
         let Some(claimed) = self.apply(id, &QrChange::state(state::CLAIM)).await? else {
             return Ok(None);
         };
+        // Counted at the claim, the login's final state, not when the phone completed:
+        // a completion the desktop cancels or never collects is counted as that instead.
+        crate::telemetry::qr_login("completed");
         let (Some(user_id), Some(session_id), Some(created_at)) = (
             claimed.user_id.as_deref(),
             claimed.session_id.as_deref(),
@@ -603,7 +606,6 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
                 other => refused(other),
             });
         }
-        crate::telemetry::qr_login("completed");
         self.auth.emit(Event::QrCompleted {
             qr_session_id: id.to_owned(),
             user_id: user.id.clone(),

@@ -9,7 +9,7 @@ use super::{
     UserRecord,
 };
 use super::{EmailLinkRecord, MagicLinkRecord};
-use super::{QrChange, QrSessionRecord, SecurityEventRecord};
+use super::{Purged, QrChange, QrSessionRecord, SecurityEventRecord};
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use async_trait::async_trait;
@@ -530,8 +530,13 @@ impl Store for MemoryStore {
         Ok(purged.len() as u64)
     }
 
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
         let mut data = self.data()?;
+        let expired_qr_logins = data
+            .qr_sessions
+            .values()
+            .filter(|qr| qr.expires_at <= now && !qr.state.is_final())
+            .count() as u64;
         let links_before = data.magic_links.len() + data.email_links.len();
         data.magic_links.retain(|_, link| link.expires_at > now);
         data.email_links.retain(|_, link| link.expires_at > now);
@@ -550,6 +555,9 @@ impl Store for MemoryStore {
             data.session_by_id.remove(&id);
         }
         let after = data.sessions.len() + data.challenges.len() + data.qr_sessions.len();
-        Ok((before - after) as u64 + purged_links)
+        Ok(Purged {
+            rows: (before - after) as u64 + purged_links,
+            expired_qr_logins,
+        })
     }
 }

@@ -410,7 +410,19 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- maintenance ----
 
-    /// Deletes every expired row (sessions, challenges, magic links, ...); returns how
-    /// many.
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+    /// Deletes every expired row (sessions, challenges, magic links, QR logins, ...);
+    /// says how many, and how many of the QR logins had not reached a final state
+    /// (`claimed` or `cancelled`): those expired, and the engine counts each exactly once
+    /// from this answer (every row is deleted by one purge only).
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError>;
+}
+
+/// What [`Store::purge_expired`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Every expired row deleted.
+    pub rows: u64,
+    /// Of those, the QR logins whose stored state was not final: they expired (nobody
+    /// signed in through them and nobody cancelled them).
+    pub expired_qr_logins: u64,
 }

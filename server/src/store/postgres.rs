@@ -16,7 +16,7 @@ use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
+    Purged, QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;

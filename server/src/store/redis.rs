@@ -76,8 +76,8 @@
 
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, Store, StoreCause, StoreError,
-    UserRecord,
+    Purged, QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, Store, StoreCause,
+    StoreError, UserRecord,
 };
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
@@ -330,7 +330,7 @@ return value
 /// ARGV: prefix, now ms, batch size. Returns {deleted, more}.
 const PURGE_BODY: &str = r"
 local p, now, batch = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local n, more = 0, 0
+local n, more, expired_qr = 0, 0, 0
 local sessions = p .. ':expiry:sessions'
 local members = redis.call('ZRANGEBYSCORE', sessions, '-inf', now, 'LIMIT', 0, batch)
 if #members == batch then more = 1 end
@@ -344,11 +344,19 @@ for _, pair in ipairs({{'challenges', 'challenge'}, {'magic_links', 'magic'}, {'
   members = redis.call('ZRANGEBYSCORE', index, '-inf', now, 'LIMIT', 0, batch)
   if #members == batch then more = 1 end
   for _, member in ipairs(members) do
-    n = n + redis.call('DEL', p .. ':' .. kind .. ':' .. member)
+    local key = p .. ':' .. kind .. ':' .. member
+    if kind == 'qr' then
+      local json = redis.call('GET', key)
+      if json then
+        local state = cjson.decode(json).state
+        if state ~= 'claimed' and state ~= 'cancelled' then expired_qr = expired_qr + 1 end
+      end
+    end
+    n = n + redis.call('DEL', key)
     redis.call('ZREM', index, member)
   end
 end
-return {n, more}
+return {n, more, expired_qr}
 ";
 
 struct Scripts {
@@ -1193,16 +1201,18 @@ impl Store for RedisStore {
 
     // ---- maintenance ----
 
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let mut total = 0;
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
+        let mut total = Purged::default();
         loop {
             let mut invocation = self.scripts.purge.prepare_invoke();
             invocation
                 .arg(&self.prefix)
                 .arg(millis(now))
                 .arg(PURGE_BATCH);
-            let (deleted, more): (u64, i64) = self.invoke(&invocation).await?;
-            total += deleted;
+            let (deleted, more, expired_qr_logins): (u64, i64, u64) =
+                self.invoke(&invocation).await?;
+            total.rows += deleted;
+            total.expired_qr_logins += expired_qr_logins;
             if more == 0 {
                 return Ok(total);
             }

@@ -63,7 +63,7 @@
 use super::sql::{corrupt, hash_from_bytes, queries, security_event_from_columns, uuid_from_bytes};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, StoreCause, StoreError,
+    Purged, QrChange, QrSessionRecord, SecurityEventRecord, SessionRecord, StoreCause, StoreError,
     UserRecord,
 };
 use crate::qr::state::QrSessionState;
@@ -1296,8 +1296,7 @@ impl super::Store for SqliteStore {
 
     async fn append_security_event(&self, record: &SecurityEventRecord) -> Result<(), StoreError> {
         let event = &record.event;
-        // A write job like any other: queued next to the sign-in's session insert, the
-        // writer thread commits both in one transaction.
+        // A write like any other: under load it shares a group commit with others.
         let statement = Statement::new(queries::INSERT_SECURITY_EVENT)
             .bind(event.id.clone())
             .bind(record.user_id.clone())
@@ -1340,17 +1339,22 @@ impl super::Store for SqliteStore {
         self.changed(statement).await
     }
 
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
+        let expired_qr = Statement::new(queries::PURGE_EXPIRED_QR).bind(now.as_unix_millis());
         let statements: Vec<Statement> = queries::PURGE
             .iter()
             .map(|sql| Statement::new(*sql).bind(now.as_unix_millis()))
             .collect();
         self.write(move |connection| {
-            let mut purged = 0;
+            let expired_qr_logins = expired_qr.execute(connection)?;
+            let mut rows = expired_qr_logins;
             for statement in &statements {
-                purged += statement.execute(connection)?;
+                rows += statement.execute(connection)?;
             }
-            Ok(purged)
+            Ok(Purged {
+                rows,
+                expired_qr_logins,
+            })
         })
         .await
     }

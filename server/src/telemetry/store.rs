@@ -4,8 +4,8 @@ use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use crate::store::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    QrChange, QrChangeFeed, QrSessionRecord, SecurityEventRecord, SessionRecord, Store, StoreError,
-    UserRecord,
+    Purged, QrChange, QrChangeFeed, QrSessionRecord, SecurityEventRecord, SessionRecord, Store,
+    StoreError, UserRecord,
 };
 use async_trait::async_trait;
 use passkey_magic_shared::security_events::EventCursor;
@@ -298,7 +298,7 @@ impl Store for MeteredStore {
         )
     }
 
-    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
         counted("purge_expired", self.0.purge_expired(now).await)
     }
 }

@@ -30,7 +30,7 @@ use super::{
     StoreError, UserRecord,
 };
 use super::{EmailLinkRecord, MagicLinkRecord};
-use super::{QrChange, QrSessionRecord, SecurityEventRecord};
+use super::{Purged, QrChange, QrSessionRecord, SecurityEventRecord};
 use crate::qr::state::{self as qr_state, QrSessionState};
 use crate::secrets::{TokenHash, base64url, random_user_handle};
 use passkey_magic_shared::{AuthContext, AuthMethod, Metadata, Timestamp};

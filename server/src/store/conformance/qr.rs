@@ -270,7 +270,8 @@ pub async fn qr_confirmation_attempts_are_capped_under_races(store: &dyn Store) 
     );
 }
 
-/// Purging removes QR logins past their expiry, whatever their state, and counts them.
+/// Purging removes QR logins past their expiry, whatever their state, counts them, and
+/// says how many had not reached a final state (those expired), once.
 pub async fn purge_removes_expired_qr_sessions(store: &dyn Store) {
     store
         .create_qr_session(&qr_session("q-expired", at(0)))
@@ -285,8 +286,26 @@ pub async fn purge_removes_expired_qr_sessions(store: &dyn Store) {
         .create_qr_session(&qr_session("q-live", at(MINUTE)))
         .await
         .unwrap();
-    assert_eq!(store.purge_expired(at(0)).await, Ok(2));
+    let cancelled = QrSessionRecord {
+        state: QrSessionState::Cancelled,
+        ..qr_session("q-cancelled", at(-MINUTE))
+    };
+    store.create_qr_session(&cancelled).await.unwrap();
+    let unclaimed = QrSessionRecord {
+        state: QrSessionState::Authenticated,
+        ..qr_session("q-unclaimed", at(-MINUTE))
+    };
+    store.create_qr_session(&unclaimed).await.unwrap();
+    assert_eq!(
+        store.purge_expired(at(0)).await,
+        Ok(Purged {
+            rows: 4,
+            expired_qr_logins: 2
+        })
+    );
+    assert_eq!(store.purge_expired(at(0)).await, Ok(Purged::default()));
     assert_eq!(store.qr_session_by_id("q-expired").await, Ok(None));
+    assert_eq!(store.qr_session_by_id("q-unclaimed").await, Ok(None));
     assert_eq!(store.qr_session_by_id("q-claimed").await, Ok(None));
     assert!(store.qr_session_by_id("q-live").await.unwrap().is_some());
 }

@@ -750,14 +750,20 @@ macro_rules! sql_store {
                 .await
             }
 
-            async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
-                let mut purged = 0;
+            async fn purge_expired(&self, now: Timestamp) -> Result<Purged, StoreError> {
+                let expired_qr_logins = self
+                    .changed(sqlx::query(queries::PURGE_EXPIRED_QR).bind(now.as_unix_millis()))
+                    .await?;
+                let mut rows = expired_qr_logins;
                 for statement in queries::PURGE {
-                    purged += self
+                    rows += self
                         .changed(sqlx::query(statement).bind(now.as_unix_millis()))
                         .await?;
                 }
-                Ok(purged)
+                Ok(Purged {
+                    rows,
+                    expired_qr_logins,
+                })
             }
         }
     };

@@ -198,6 +198,13 @@ pub(crate) const PURGE_SECURITY_EVENTS: &str = "DELETE FROM security_events WHER
 
 // ---- maintenance ----
 
+/// Deletes expired QR logins that never reached a final state, first and on its own:
+/// its count is the number of logins that expired (each row is deleted once, whichever
+/// instance purges).
+pub(crate) const PURGE_EXPIRED_QR: &str = "DELETE FROM qr_sessions \
+     WHERE expires_at <= $1 AND state NOT IN ('claimed', 'cancelled')";
+
+/// Deletes the other expired rows (after [`PURGE_EXPIRED_QR`]).
 pub(crate) const PURGE: [&str; 5] = [
     "DELETE FROM sessions WHERE expires_at <= $1",
     "DELETE FROM challenges WHERE expires_at <= $1",
