@@ -235,15 +235,15 @@ async fn main() -> anyhow::Result<()> {
                     eprintln!("skipped (SQLite and PostgreSQL only)");
                     continue;
                 };
-                let mut workers = workers(args.connections, |_| {
-                    scenarios::GetSession::new(server.address)
-                })
-                .await?;
                 for (round, target) in [1_000u64, 100_000, 1_000_000].into_iter().enumerate() {
                     let stored = seeder.fill_to(round, target)?;
-                    let (measured, cpu_seconds, back) =
-                        timed_again(&server, &args, workers).await?;
-                    workers = back;
+                    // Fresh connections after each seeding: a long one outlasts the
+                    // server's idle timeout, which closes the previous round's.
+                    let workers = workers(args.connections, |_| {
+                        scenarios::GetSession::new(server.address)
+                    })
+                    .await?;
+                    let (measured, cpu_seconds, _) = timed_again(&server, &args, workers).await?;
                     eprint!("{stored} stored: {:.0} ops/s; ", measured.rate());
                     rows.push(Row {
                         store,
