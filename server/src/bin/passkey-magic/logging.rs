@@ -62,32 +62,42 @@ pub(crate) struct RequestLog {
     prefix: String,
     /// Peers whose `X-Request-Id` is believed.
     trusted_proxies: Vec<IpNet>,
+    /// The label of each route of [`ROUTES`] (prefix + template), built once: the log
+    /// runs on every request and should not format strings for it.
+    labels: Vec<&'static str>,
 }
 
 impl RequestLog {
     pub(crate) fn new(prefix: &str, trusted_proxies: &[IpNet]) -> Arc<Self> {
+        // Leaked once per server start (a few dozen short strings), so that the metric
+        // labels are `&'static str` and cost no allocation per request.
+        let labels = ROUTES
+            .iter()
+            .map(|route| &*Box::leak(format!("{prefix}{}", route.path).into_boxed_str()))
+            .collect();
         Arc::new(RequestLog {
             prefix: prefix.to_owned(),
             trusted_proxies: trusted_proxies.to_vec(),
+            labels,
         })
     }
 
     /// The route template of `path`, `None` for a health probe (not logged).
-    fn route(&self, path: &str) -> Option<String> {
+    fn route(&self, path: &str) -> Option<&'static str> {
         let relative = path.strip_prefix(&self.prefix);
         if passkey_magic_server::http::health::PATHS.contains(&relative.unwrap_or(path)) {
             return None;
         }
-        if let Some(route) = relative.and_then(|relative| {
+        if let Some(index) = relative.and_then(|relative| {
             ROUTES
                 .iter()
-                .find(|route| template_matches(route.path, relative))
+                .position(|route| template_matches(route.path, relative))
         }) {
-            return Some(format!("{}{}", self.prefix, route.path));
+            return self.labels.get(index).copied();
         }
         // Unknown paths and the demo's static files: a fixed label, since the path is
         // whatever the client sent.
-        Some("other".to_owned())
+        Some("other")
     }
 
     fn believes(&self, peer: Option<IpAddr>) -> bool {
@@ -108,6 +118,9 @@ fn canonical(address: IpAddr) -> IpAddr {
 
 /// Whether `path` fits `template`, whose `{name}` segments match any one segment.
 fn template_matches(template: &str, path: &str) -> bool {
+    if !template.contains('{') {
+        return template == path;
+    }
     let mut expected = template.split('/');
     let mut actual = path.split('/');
     loop {
@@ -144,7 +157,13 @@ fn new_request_id() -> String {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         return format!("local-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    id
 }
 
 /// The middleware: assigns the request id, runs the request inside its span, logs the
@@ -211,12 +230,13 @@ mod tests {
     fn routes_are_templates_and_probes_are_skipped() {
         let log = RequestLog::new("/auth", &[]);
         assert_eq!(
-            log.route("/auth/qr/secret-looking-id/status").as_deref(),
+            log.route("/auth/qr/secret-looking-id/status"),
             Some("/auth/qr/{id}/status")
         );
-        assert_eq!(log.route("/auth/session").as_deref(), Some("/auth/session"));
-        assert_eq!(log.route("/auth/qr//status").as_deref(), Some("other"));
-        assert_eq!(log.route("/index.html").as_deref(), Some("other"));
+        assert_eq!(log.route("/auth/session"), Some("/auth/session"));
+        assert_eq!(log.route("/auth/session/"), Some("other"));
+        assert_eq!(log.route("/auth/qr//status"), Some("other"));
+        assert_eq!(log.route("/index.html"), Some("other"));
         assert_eq!(log.route("/auth/healthz"), None);
         assert_eq!(log.route("/readyz"), None);
     }
@@ -231,7 +251,12 @@ mod tests {
         assert_eq!(acceptable(&HeaderValue::from_static("")), None);
         let long = "a".repeat(MAX_REQUEST_ID_LEN + 1);
         assert_eq!(acceptable(&HeaderValue::from_str(&long).unwrap()), None);
-        assert_eq!(new_request_id().len(), 32);
+        let id = new_request_id();
+        assert_eq!(id.len(), 32);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         assert_ne!(new_request_id(), new_request_id());
     }
 }
