@@ -240,6 +240,15 @@ async fn connection_layer_refusals_are_json() {
     assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
     assert!(reply.contains("\"error\""), "{reply}");
 
+    // Past hyper's 100 header fields: refused before anything runs.
+    let many_headers: String = (0..101).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let reply = raw(
+        server,
+        format!("GET /auth/session HTTP/1.1\r\nHost: localhost\r\n{many_headers}\r\n").as_bytes(),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
+
     let big_body = format!(
         "POST /auth/magic-link/send HTTP/1.1\r\nHost: localhost\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",

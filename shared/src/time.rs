@@ -85,13 +85,49 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.iso_bytes() {
+            Some(bytes) => f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?),
+            None => match self.format_extended() {
+                Some(text) => f.write_str(&text),
+                None => Err(fmt::Error),
+            },
+        }
+    }
+}
+
+impl Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for the years 0000–9999, built on the stack: every
+    /// response carries timestamps, and the general formatter below costs an allocation
+    /// and a format-description walk for each. `None` outside those years.
+    fn iso_bytes(self) -> Option<[u8; 24]> {
+        let t = self.to_offset_date_time()?;
+        let year = u32::try_from(t.year()).ok().filter(|year| *year <= 9999)?;
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        put_digits(&mut out[0..4], year);
+        put_digits(&mut out[5..7], u32::from(u8::from(t.month())));
+        put_digits(&mut out[8..10], u32::from(t.day()));
+        put_digits(&mut out[11..13], u32::from(t.hour()));
+        put_digits(&mut out[14..16], u32::from(t.minute()));
+        put_digits(&mut out[17..19], u32::from(t.second()));
+        put_digits(&mut out[20..23], u32::from(t.millisecond()));
+        Some(out)
+    }
+
+    /// Any representable year, through `time`'s formatter.
+    fn format_extended(self) -> Option<String> {
         const ISO: &[time::format_description::BorrowedFormatItem<'_>] = format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
         );
-        match self.to_offset_date_time().and_then(|t| t.format(ISO).ok()) {
-            Some(text) => f.write_str(&text),
-            None => Err(fmt::Error),
-        }
+        self.to_offset_date_time()?.format(ISO).ok()
+    }
+}
+
+/// Writes `value` as decimal digits filling `slot` (zero-padded on the left).
+fn put_digits(slot: &mut [u8], mut value: u32) {
+    for byte in slot.iter_mut().rev() {
+        // `value % 10` is below 10: the conversion cannot fail.
+        *byte = b'0' + u8::try_from(value % 10).unwrap_or(0);
+        value /= 10;
     }
 }
 
@@ -109,7 +145,18 @@ impl std::str::FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.iso_bytes() {
+            Some(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => serializer.serialize_str(text),
+                Err(_) => Err(serde::ser::Error::custom("unformattable timestamp")),
+            },
+            // `collect_str` would panic on a formatting error: a timestamp beyond the
+            // calendar's range is an error instead.
+            None => match self.format_extended() {
+                Some(text) => serializer.serialize_str(&text),
+                None => Err(serde::ser::Error::custom("timestamp out of range")),
+            },
+        }
     }
 }
 
@@ -159,6 +206,54 @@ mod tests {
         assert_eq!(
             Timestamp::from_unix_millis(1_795_988_498_123).to_string(),
             "2026-11-29T21:41:38.123Z"
+        );
+    }
+
+    #[test]
+    fn the_fast_format_matches_the_general_one() {
+        // Leap days, month and year ends, the epoch, both ends of the four-digit years.
+        let mut samples = vec![
+            i64::MIN / 1_000_000,
+            -62_167_219_200_000,
+            -1,
+            0,
+            951_782_400_000,
+            951_868_799_999,
+            1_709_164_800_123,
+            253_402_300_799_999,
+            253_402_300_800_000,
+        ];
+        let mut t: i64 = -62_167_219_200_000;
+        while t < 253_402_300_800_000 {
+            samples.push(t);
+            t += 86_399_999_937; // a little under a day, to wander through every field
+        }
+        for millis in samples {
+            let stamp = Timestamp::from_unix_millis(millis);
+            match stamp.iso_bytes() {
+                Some(bytes) => assert_eq!(
+                    std::str::from_utf8(&bytes).unwrap(),
+                    stamp.format_extended().unwrap(),
+                    "{millis}"
+                ),
+                None => assert!(!(-62_167_219_200_000..253_402_300_800_000).contains(&millis)),
+            }
+            match stamp.format_extended() {
+                Some(text) => assert_eq!(
+                    serde_json::to_string(&stamp).unwrap(),
+                    format!("\"{text}\"")
+                ),
+                None => assert!(serde_json::to_string(&stamp).is_err()),
+            }
+        }
+        assert_eq!(
+            Timestamp::from_unix_millis(253_402_300_799_999).to_string(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert!(
+            Timestamp::from_unix_millis(253_402_300_800_000)
+                .iso_bytes()
+                .is_none()
         );
     }
 

@@ -202,16 +202,20 @@ impl<U: MetadataType, C: MetadataType> PasskeyMagic<U, C> {
     pub fn router(self) -> Router {
         let include = if self.shared.qr_only { is_qr } else { |_| true };
         let shared = Arc::new(self.shared);
-        let api = http::router_for(self.auth, include)
+        // Layered around the whole API as one service (see `http::hardened`), not per
+        // route with `Router::layer`.
+        let api = tower::ServiceBuilder::new()
+            .layer(Extension(Arc::clone(&shared)))
             .layer(middleware::from_fn_with_state(
                 Arc::clone(&shared),
                 session_responses::<U>,
             ))
-            .layer(Extension(Arc::clone(&shared)));
+            .service(http::hardened(http::routes_for(self.auth, include)));
         if self.cors {
-            api.layer(cors_layer(&shared.origins))
+            let cors = cors_layer(&shared.origins);
+            Router::new().fallback_service(tower::ServiceBuilder::new().layer(cors).service(api))
         } else {
-            api
+            Router::new().fallback_service(api)
         }
     }
 

@@ -6,7 +6,7 @@
 use crate::Error;
 use crate::auth::{Auth, MetadataType};
 use crate::sessions::{Authenticated, ClientInfo};
-use axum::body::Bytes;
+use axum::body::{Bytes, HttpBody as _};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -43,6 +43,10 @@ impl<S: Send + Sync> FromRequest<S> for NoInput {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // The common case (a GET): nothing to read.
+        if request.body().is_end_stream() {
+            return Ok(NoInput);
+        }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| Error::Request(RequestError::TooLarge))?;

@@ -46,12 +46,35 @@ use std::collections::BTreeMap;
 
 /// The protocol's router for `auth`. Mount it with `Router::new().nest("/auth", router(auth))`.
 pub fn router<U: MetadataType, C: MetadataType>(auth: Auth<U, C>) -> Router {
-    router_for(auth, |_| true)
+    Router::new().fallback_service(hardened(routes_for(auth, |_| true)))
 }
 
-/// The router with only the endpoints `include` accepts (QR-only mode of
-/// [`crate::axum::PasskeyMagic::qr_only`]); the others answer 404.
-pub(crate) fn router_for<U: MetadataType, C: MetadataType>(
+/// The protocol's rules ([`harden`], the body limit) around `routes`, as one service.
+///
+/// Applied around the whole router rather than with [`Router::layer`], which wraps every
+/// route on its own: a middleware there clones the boxed stack below it on each request
+/// (an allocation per layer and request); around the router it clones one `Arc`.
+pub(crate) fn hardened(
+    routes: Router,
+) -> impl tower::Service<
+    Request,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<Response, std::convert::Infallible>> + Send + 'static,
+> + Clone
++ Send
++ Sync
++ 'static {
+    tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(harden))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .service(routes)
+}
+
+/// The routes with only the endpoints `include` accepts (QR-only mode of
+/// [`crate::axum::PasskeyMagic::qr_only`]); the others answer 404. Without the protocol's
+/// rules: wrap them with [`hardened`].
+pub(crate) fn routes_for<U: MetadataType, C: MetadataType>(
     auth: Auth<U, C>,
     include: fn(Endpoint) -> bool,
 ) -> Router {
@@ -92,8 +115,6 @@ pub(crate) fn router_for<U: MetadataType, C: MetadataType>(
     router
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(harden))
         .with_state(auth)
 }
 

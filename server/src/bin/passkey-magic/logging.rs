@@ -8,12 +8,13 @@
 //! believed only from a trusted proxy (anyone else could forge ids to muddle the log).
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
 use passkey_magic_shared::routes::ROUTES;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -65,26 +66,39 @@ pub(crate) struct RequestLog {
     /// The label of each route of [`ROUTES`] (prefix + template), built once: the log
     /// runs on every request and should not format strings for it.
     labels: Vec<&'static str>,
+    /// The labels of the routes without `{param}` segments, by path under the prefix:
+    /// one hash lookup finds the hot routes (`/session`) without walking the table.
+    static_routes: HashMap<&'static str, &'static str>,
 }
 
 impl RequestLog {
     pub(crate) fn new(prefix: &str, trusted_proxies: &[IpNet]) -> Arc<Self> {
         // Leaked once per server start (a few dozen short strings), so that the metric
         // labels are `&'static str` and cost no allocation per request.
-        let labels = ROUTES
+        let labels: Vec<&'static str> = ROUTES
             .iter()
             .map(|route| &*Box::leak(format!("{prefix}{}", route.path).into_boxed_str()))
+            .collect();
+        let static_routes = ROUTES
+            .iter()
+            .zip(&labels)
+            .filter(|(route, _)| !route.path.contains('{'))
+            .map(|(route, label)| (route.path, *label))
             .collect();
         Arc::new(RequestLog {
             prefix: prefix.to_owned(),
             trusted_proxies: trusted_proxies.to_vec(),
             labels,
+            static_routes,
         })
     }
 
     /// The route template of `path`, `None` for a health probe (not logged).
     fn route(&self, path: &str) -> Option<&'static str> {
         let relative = path.strip_prefix(&self.prefix);
+        if let Some(label) = relative.and_then(|relative| self.static_routes.get(relative)) {
+            return Some(label);
+        }
         if passkey_magic_server::http::health::PATHS.contains(&relative.unwrap_or(path)) {
             return None;
         }
@@ -148,15 +162,21 @@ fn acceptable(id: &HeaderValue) -> Option<&str> {
     ok.then_some(id)
 }
 
-/// 128 random bits from the OS CSPRNG as 32 hex digits; a counter if that fails, so a
-/// request is never refused for want of an id.
+/// 32 hex digits, unique per request and not guessable from the outside: a counter run
+/// through two SipHash keys drawn at random once per process (std's `RandomState`), so
+/// no system call per request, and the ids do not reveal how many requests were served.
+/// Not a secret: nothing is authorised by a request id.
 fn new_request_id() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: LazyLock<(RandomState, RandomState)> =
+        LazyLock::new(|| (RandomState::new(), RandomState::new()));
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let count = NEXT.fetch_add(1, Ordering::Relaxed);
     let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        return format!("local-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    }
+    bytes[..8].copy_from_slice(&KEYS.0.hash_one(count).to_be_bytes());
+    bytes[8..].copy_from_slice(&KEYS.1.hash_one(count).to_be_bytes());
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(2 * bytes.len());
     for byte in bytes {
@@ -164,6 +184,45 @@ fn new_request_id() -> String {
         id.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
     id
+}
+
+/// The method as a metric label, without an allocation for the protocol's methods.
+fn method_label(method: &Method) -> metrics::SharedString {
+    match *method {
+        Method::GET => "GET".into(),
+        Method::POST => "POST".into(),
+        Method::PATCH => "PATCH".into(),
+        Method::DELETE => "DELETE".into(),
+        Method::OPTIONS => "OPTIONS".into(),
+        Method::HEAD => "HEAD".into(),
+        _ => method.to_string().into(),
+    }
+}
+
+/// The status code as a metric label, without an allocation for the usual ones.
+fn status_label(status: u16) -> metrics::SharedString {
+    const COMMON: [(u16, &str); 16] = [
+        (200, "200"),
+        (204, "204"),
+        (304, "304"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (408, "408"),
+        (409, "409"),
+        (413, "413"),
+        (415, "415"),
+        (429, "429"),
+        (431, "431"),
+        (500, "500"),
+        (503, "503"),
+    ];
+    match COMMON.iter().find(|(code, _)| *code == status) {
+        Some((_, label)) => (*label).into(),
+        None => status.to_string().into(),
+    }
 }
 
 /// The middleware: assigns the request id, runs the request inside its span, logs the
@@ -205,9 +264,9 @@ pub(crate) async fn log_requests(
                 );
                 metrics::histogram!(
                     crate::exporter::REQUEST_DURATION,
-                    "method" => method.to_string(),
+                    "method" => method_label(&method),
                     "route" => route,
-                    "status" => status.to_string()
+                    "status" => status_label(status)
                 )
                 .record(elapsed);
                 response
@@ -258,5 +317,21 @@ mod tests {
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         );
         assert_ne!(new_request_id(), new_request_id());
+        let many: std::collections::HashSet<String> =
+            (0..10_000).map(|_| new_request_id()).collect();
+        assert_eq!(many.len(), 10_000);
+    }
+
+    #[test]
+    fn labels_are_the_method_and_status_as_text() {
+        for method in [
+            "GET", "POST", "PATCH", "DELETE", "OPTIONS", "HEAD", "PUT", "PROPFIND",
+        ] {
+            let parsed = Method::from_bytes(method.as_bytes()).unwrap();
+            assert_eq!(&*method_label(&parsed), method);
+        }
+        for status in [200, 204, 301, 400, 401, 404, 418, 429, 500, 503, 599] {
+            assert_eq!(&*status_label(status), status.to_string());
+        }
     }
 }

@@ -23,6 +23,12 @@ use passkey_magic_server::{Auth, AuthBuilder, demo, http, serve};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// mimalloc instead of the system allocator: a request allocates a few dozen small
+/// objects, and glibc's malloc/free were a quarter of the instructions of a
+/// `GET /session` (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Passkey-first authentication with QR cross-device login and magic-link fallback.
 #[derive(Debug, Parser)]
 #[command(name = "passkey-magic", version, about)]
@@ -256,7 +262,7 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         );
         api = api.merge(http::dev::outbox_router(outbox.clone()));
     }
-    let mut app = axum::Router::new().nest(&settings.prefix, api);
+    let mut app = axum::Router::new().nest_service(&settings.prefix, api);
     if !settings.prefix.is_empty() {
         // Probes at the root too, where load balancers look by default.
         app = app.merge(probes);
@@ -274,10 +280,16 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     }
     // One span per request with a request id and the route template (never the path or
     // query string, which can carry bearer secrets); health probes are not logged.
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        logging::RequestLog::new(&settings.prefix, &settings.trusted_proxies),
-        logging::log_requests,
-    ));
+    // Around the whole app as one service, not per route (`Router::layer`), which would
+    // clone the boxed route stack on every request.
+    let app = axum::Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                logging::RequestLog::new(&settings.prefix, &settings.trusted_proxies),
+                logging::log_requests,
+            ))
+            .service(app),
+    );
     tracing::info!(
         %address,
         prefix = %settings.prefix,
