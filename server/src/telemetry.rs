@@ -31,6 +31,14 @@ pub const EMAILS: &str = "passkey_magic_emails_total";
 pub const QR_LOGINS: &str = "passkey_magic_qr_logins_total";
 /// Gauge: desktop long-polls on QR status being held now.
 pub const LONG_POLLS: &str = "passkey_magic_qr_long_polls_active";
+/// Counter: QR ids with waiting desktops woken, labelled `source`: `local` (a transition
+/// in this process), `announcement` (another instance's message) or `recheck` (the
+/// fallback re-check found a change). Counted once per woken id, however many desktops
+/// wait on it.
+pub const QR_WAKEUPS: &str = "passkey_magic_qr_wakeups_total";
+/// Counter: messages announcing QR changes to other instances (`NOTIFY`, `PUBLISH`) sent
+/// by this process; each carries every change queued while the previous one was sent.
+pub const QR_ANNOUNCEMENTS: &str = "passkey_magic_qr_announcements_total";
 
 /// Registers a help text for each metric with the installed recorder (the `# HELP` lines
 /// of a Prometheus scrape). Call once after installing a recorder; optional.
@@ -41,6 +49,11 @@ pub fn describe() {
     metrics::describe_counter!(EMAILS, "Magic-link emails sent or failed.");
     metrics::describe_counter!(QR_LOGINS, "QR logins that reached a final state.");
     metrics::describe_gauge!(LONG_POLLS, "QR status long-polls being held.");
+    metrics::describe_counter!(QR_WAKEUPS, "QR ids with waiters woken, by source.");
+    metrics::describe_counter!(
+        QR_ANNOUNCEMENTS,
+        "Messages announcing QR changes to other instances."
+    );
     metrics::describe_counter!(STORE_ERRORS, "Storage failures by operation and kind.");
 }
 
@@ -102,6 +115,19 @@ pub(crate) fn qr_logins_expired(count: u64) {
 /// One more (`+1.0`) or one fewer (`-1.0`) long-poll held.
 pub(crate) fn long_polls(delta: f64) {
     metrics::gauge!(LONG_POLLS).increment(delta);
+}
+
+/// Counts `count` QR ids with waiters woken by `source` (`local`, `announcement`,
+/// `recheck`).
+pub(crate) fn qr_wakeups(source: &'static str, count: usize) {
+    if count > 0 {
+        metrics::counter!(QR_WAKEUPS, "source" => source).increment(count as u64);
+    }
+}
+
+/// Counts one message announcing QR changes, sent.
+pub(crate) fn qr_announcement() {
+    metrics::counter!(QR_ANNOUNCEMENTS).increment(1);
 }
 
 #[cfg(test)]

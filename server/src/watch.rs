@@ -15,22 +15,61 @@
 //!   dropped.
 //! - **Other instances are told at once where the store can carry messages.** With a
 //!   store that [announces QR changes](Store::announces_qr_changes) (PostgreSQL
-//!   `LISTEN/NOTIFY`, Redis pub/sub), [`Watchers::notify`] also announces the change, and
-//!   one listener task per engine (started by the first waiter, stopped when the engine
-//!   is dropped) wakes this instance's waiters when another instance announces one. The
-//!   batched re-check stays as the safety net for messages lost while a listener
-//!   reconnects. Messages carry a random tag of the announcing engine, so an instance
-//!   ignores its own.
+//!   `LISTEN/NOTIFY`, Redis pub/sub), [`Watchers::notify`] also queues the id for one
+//!   announcer task per engine (started by the first transition, ended when the engine
+//!   is dropped), and one listener task per engine (started by the first waiter, stopped
+//!   when the engine is dropped) wakes this instance's waiters when another instance
+//!   announces a change. The batched re-check stays as the safety net for messages lost
+//!   while a listener reconnects or an announcement fails.
+//! - **Announcements are batched, never delayed.** The announcer sends as soon as it
+//!   runs, everything queued so far in one message (`"<tag> <id> <id> ..."`, ids
+//!   deduplicated, split only past [`MAX_ANNOUNCEMENT`] bytes); what is queued while that
+//!   message is on its way goes out in the next. Under load a burst of transitions costs
+//!   a few messages (one `NOTIFY`, one `PUBLISH`) instead of one each, and nothing waits
+//!   for a batch to fill. The tag is random per engine, so an instance ignores its own
+//!   messages.
+//! - **Wake-ups are counted by source** ([`crate::telemetry::QR_WAKEUPS`]): `local`,
+//!   `announcement` or `recheck`, once per woken id. Many `recheck`s on a multi-instance
+//!   deployment mean messages are being lost.
 
 use crate::clock::Clock;
 use crate::qr::state::QrSessionState;
 use crate::secrets::random_bytes;
 use crate::store::{QrSessionRecord, Store};
+use crate::telemetry;
 use passkey_magic_shared::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+
+/// The longest announcement, in bytes: PostgreSQL refuses a `NOTIFY` payload of 8000
+/// bytes or more; this leaves room to spare.
+const MAX_ANNOUNCEMENT: usize = 7000;
+/// Most queued ids the announcer takes at once (the rest go in the next round).
+const ANNOUNCE_BATCH: usize = 16_384;
+
+/// What woke the waiters of a QR id (the `source` label of
+/// [`telemetry::QR_WAKEUPS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WakeSource {
+    /// A transition in this process.
+    Local,
+    /// Another instance's announcement.
+    Announcement,
+    /// The fallback re-check found the row changed.
+    Recheck,
+}
+
+impl WakeSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            WakeSource::Local => "local",
+            WakeSource::Announcement => "announcement",
+            WakeSource::Recheck => "recheck",
+        }
+    }
+}
 
 /// What a waiter knows of a row; a different one in the store means "wake up".
 pub(crate) type Fingerprint = (QrSessionState, bool, Timestamp);
@@ -64,6 +103,9 @@ pub(crate) struct Watchers {
     tag: String,
     /// Dropped with the engine: tells the listener task to stop.
     stop: watch::Sender<()>,
+    /// The announcer's queue, created by the first transition. Dropped with the engine:
+    /// the announcer then sends what is left and ends.
+    announcer: Mutex<Option<mpsc::UnboundedSender<String>>>,
 }
 
 impl std::fmt::Debug for Watchers {
@@ -89,6 +131,7 @@ impl Watchers {
             fallback,
             tag,
             stop: watch::channel(()).0,
+            announcer: Mutex::new(None),
         }
     }
 
@@ -135,28 +178,56 @@ impl Watchers {
     }
 
     /// A transition of `id` happened here: wakes everyone waiting on it in this engine
-    /// and announces it to the other instances (when the store can).
+    /// and queues it for the announcer, which tells the other instances (when the store
+    /// can). Never waits.
     pub(crate) fn notify(&self, id: &str) {
-        self.wake(id);
+        self.wake([id], WakeSource::Local);
         if self.store.announces_qr_changes() && tokio::runtime::Handle::try_current().is_ok() {
-            let store = Arc::clone(&self.store);
-            let message = format!("{} {id}", self.tag);
-            tokio::spawn(async move {
-                if let Err(error) = store.announce_qr_change(&message).await {
-                    // Waiters elsewhere then learn of it by their re-check.
-                    tracing::warn!(%error, "announcing a QR change failed");
-                }
-            });
+            self.announce(id.to_owned());
         }
     }
 
-    /// Wakes everyone waiting on `id` in this engine.
-    fn wake(&self, id: &str) {
-        if let Some(entry) = self.registry().entries.get(id) {
-            entry
-                .sender
-                .send_modify(|version| *version = version.wrapping_add(1));
+    /// Queues `id` for the announcer, starting it if needed.
+    fn announce(&self, id: String) {
+        let mut announcer = self
+            .announcer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let id = match announcer.as_ref() {
+            Some(queue) => match queue.send(id) {
+                Ok(()) => return,
+                // The announcer ended (only if it panicked): start another.
+                Err(mpsc::error::SendError(id)) => id,
+            },
+            None => id,
+        };
+        let (queue, queued) = mpsc::unbounded_channel();
+        // A new channel's receiver is alive: this send succeeds.
+        let _ = queue.send(id);
+        *announcer = Some(queue);
+        tokio::spawn(announce_in_background(
+            Arc::clone(&self.store),
+            self.tag.clone(),
+            queued,
+        ));
+    }
+
+    /// Wakes everyone waiting on any of `ids` in this engine, under one lock, and
+    /// counts the ids that had waiters by `source`.
+    fn wake<'a>(&self, ids: impl IntoIterator<Item = &'a str>, source: WakeSource) {
+        let mut woken = 0;
+        {
+            let registry = self.registry();
+            for id in ids {
+                if let Some(entry) = registry.entries.get(id) {
+                    entry
+                        .sender
+                        .send_modify(|version| *version = version.wrapping_add(1));
+                    woken += 1;
+                }
+            }
         }
+        telemetry::qr_wakeups(source.as_str(), woken);
     }
 
     /// Records what a waiter read; if it differs from what others saw, wakes them too.
@@ -234,17 +305,16 @@ impl Watchers {
             .map(|record| (record.id.as_str(), fingerprint(record)))
             .collect();
         let now = self.clock.now();
-        for (id, seen) in &watched {
+        let changed = watched.iter().filter_map(|(id, seen)| {
             let changed = match (current.get(id.as_str()), seen) {
                 // Purged meanwhile: let the waiter find out.
                 (None, _) => true,
                 (Some(print), Some(seen)) => print != seen || print.2 <= now,
                 (Some(_), None) => false,
             };
-            if changed {
-                self.wake(id);
-            }
-        }
+            changed.then_some(id.as_str())
+        });
+        self.wake(changed, WakeSource::Recheck);
     }
 }
 
@@ -262,6 +332,53 @@ async fn check_in_background(watchers: Weak<Watchers>) {
             return;
         }
     }
+}
+
+/// Sends the queued ids of local transitions to the other instances until the engine is
+/// dropped (its end of `queued` with it): each round takes everything queued and sends
+/// it at once, so batches form while the previous message is on its way. A failed
+/// message is logged and dropped: waiters elsewhere find the change by their re-check.
+async fn announce_in_background(
+    store: Arc<dyn Store>,
+    tag: String,
+    mut queued: mpsc::UnboundedReceiver<String>,
+) {
+    let mut ids = Vec::new();
+    while queued.recv_many(&mut ids, ANNOUNCE_BATCH).await > 0 {
+        for message in announcements(&tag, &ids) {
+            match store.announce_qr_change(&message).await {
+                Ok(()) => telemetry::qr_announcement(),
+                Err(error) => tracing::warn!(%error, "announcing QR changes failed"),
+            }
+        }
+        ids.clear();
+    }
+}
+
+/// The messages announcing `ids` from engine `tag`: `"<tag> <id> <id> ..."`, each id once,
+/// as few messages as fit in [`MAX_ANNOUNCEMENT`] bytes each (an id too long for any
+/// message goes alone, and the store may refuse it).
+fn announcements(tag: &str, ids: &[String]) -> Vec<String> {
+    let mut messages = Vec::new();
+    let mut seen = HashSet::with_capacity(ids.len());
+    let mut message = String::new();
+    for id in ids {
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
+        if !message.is_empty() && message.len() + 1 + id.len() > MAX_ANNOUNCEMENT {
+            messages.push(std::mem::take(&mut message));
+        }
+        if message.is_empty() {
+            message.push_str(tag);
+        }
+        message.push(' ');
+        message.push_str(id);
+    }
+    if !message.is_empty() {
+        messages.push(message);
+    }
+    messages
 }
 
 /// How long the listener waits before listening again after its feed failed or ended.
@@ -323,13 +440,14 @@ async fn listen_to(
             tracing::warn!("QR change feed ended; listening again");
             return Some(());
         };
-        let Some((from, id)) = message.split_once(' ') else {
-            continue;
-        };
-        if from == tag {
+        // `"<tag> <id> <id> ..."`; one id is the format of older instances too.
+        let mut words = message.split(' ');
+        if words.next().is_none_or(|from| from == tag) {
             continue;
         }
-        watchers.upgrade()?.wake(id);
+        watchers
+            .upgrade()?
+            .wake(words.filter(|id| !id.is_empty()), WakeSource::Announcement);
     }
 }
 
@@ -376,6 +494,136 @@ mod tests {
         for _ in 0..100 {
             let value = jittered(Duration::from_secs(10));
             assert!(value >= Duration::from_secs(8) && value <= Duration::from_secs(12));
+        }
+    }
+
+    /// A burst of transitions (`notify`, as each won transition calls it) on one engine
+    /// wakes every waiter of another through a few announcements, each counted as such:
+    /// the waiters here subscribe directly, so none can miss its wake-up by reading the
+    /// row first. Against the real PostgreSQL server; the re-check (60 s) cannot be what
+    /// wakes them.
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    #[allow(clippy::unwrap_used)]
+    async fn a_burst_of_transitions_wakes_the_other_engine_in_few_messages() {
+        use crate::store::PostgresStore;
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let metrics = recorder.handle();
+        let _recording = metrics::set_default_local_recorder(&recorder);
+        let count = |name: &str, labels: &str| {
+            let series = format!("{name}{labels} ");
+            metrics
+                .render()
+                .lines()
+                .find_map(|line| line.strip_prefix(&series))
+                .map_or(0, |value| value.trim().parse::<u64>().unwrap())
+        };
+        let wakeups =
+            |source: &str| count(telemetry::QR_WAKEUPS, &format!("{{source=\"{source}\"}}"));
+        let url = std::env::var("PASSKEY_MAGIC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!("pm_watch_burst_{}", std::process::id());
+        let engine = |store: PostgresStore| {
+            Arc::new(Watchers::new(
+                Arc::new(store),
+                Arc::new(crate::clock::SystemClock),
+                Duration::from_secs(60),
+            ))
+        };
+        let desktops = engine(
+            PostgresStore::connect_in_schema(&url, &schema)
+                .await
+                .unwrap(),
+        );
+        let phones = engine(
+            PostgresStore::connect_in_schema(&url, &schema)
+                .await
+                .unwrap(),
+        );
+
+        // The first waiter starts the listener, whose first re-check wakes it (no such
+        // row): from then on the desktops' engine is listening.
+        desktops.subscribe("warm-up").changed().await;
+        let (local, recheck) = (wakeups("local"), wakeups("recheck"));
+
+        let ids: Vec<String> = (0..500).map(|n| format!("{n:043}")).collect();
+        let mut waiters: Vec<Subscription> = ids.iter().map(|id| desktops.subscribe(id)).collect();
+        for id in &ids {
+            phones.notify(id);
+        }
+        for waiter in &mut waiters {
+            waiter.changed().await;
+        }
+        assert_eq!(wakeups("announcement"), 500);
+        assert_eq!((wakeups("local"), wakeups("recheck")), (local, recheck));
+        // 500 ids of 43 bytes: 22 000 bytes, in messages of at most 7 000. A message is
+        // counted once its `NOTIFY` returned, which may be after it was heard.
+        let sent = |messages: u64| async move {
+            while count(telemetry::QR_ANNOUNCEMENTS, "") < messages {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), sent(4))
+            .await
+            .unwrap();
+        assert_eq!(count(telemetry::QR_ANNOUNCEMENTS, ""), 4);
+
+        // A transition on the desktops' own engine is `local`; its own announcement,
+        // heard before the next one from the phones' engine, wakes nothing.
+        let mut waiter = desktops.subscribe("own");
+        desktops.notify("own");
+        waiter.changed().await;
+        assert_eq!(wakeups("local"), local + 1);
+        tokio::time::timeout(Duration::from_secs(10), sent(5))
+            .await
+            .unwrap();
+        let mut sentinel = desktops.subscribe("sentinel");
+        phones.notify("sentinel");
+        sentinel.changed().await;
+        assert_eq!(wakeups("announcement"), 501);
+        assert_eq!(wakeups("local"), local + 1);
+
+        drop((waiters, waiter, sentinel, desktops, phones));
+        let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+
+    fn ids(count: usize) -> Vec<String> {
+        (0..count).map(|n| format!("qr-login-{n:05}")).collect()
+    }
+
+    #[test]
+    fn announcements_carry_every_id_once_in_one_message() {
+        let mut queued = ids(3);
+        queued.push("qr-login-00001".to_owned());
+        assert_eq!(
+            announcements("tag", &queued),
+            ["tag qr-login-00000 qr-login-00001 qr-login-00002"]
+        );
+        assert!(announcements("tag", &[]).is_empty());
+    }
+
+    #[test]
+    fn long_announcements_are_split_below_the_notify_limit() {
+        let queued = ids(2000);
+        let messages = announcements("0123456789abcdef", &queued);
+        assert!(messages.len() > 1, "{} bytes of ids", 2000 * 15);
+        let mut heard = Vec::new();
+        for message in &messages {
+            assert!(message.len() <= MAX_ANNOUNCEMENT, "{}", message.len());
+            let mut words = message.split(' ');
+            assert_eq!(words.next(), Some("0123456789abcdef"));
+            heard.extend(words.map(str::to_owned));
+        }
+        assert_eq!(heard, queued);
+        // Only as many messages as needed: each but the last is nearly full.
+        for message in &messages[..messages.len() - 1] {
+            assert!(message.len() > MAX_ANNOUNCEMENT - 16, "{}", message.len());
         }
     }
 }

@@ -285,6 +285,12 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
             1.0,
         ),
         ("passkey_magic_qr_long_polls_active", vec![], 0.0),
+        // The cancellation woke the held poll, in this process.
+        (
+            "passkey_magic_qr_wakeups_total",
+            vec![("source", "local")],
+            1.0,
+        ),
         ("passkey_magic_emails_total", vec![("outcome", "sent")], 1.0),
         (
             "passkey_magic_http_request_duration_seconds_count",
@@ -312,8 +318,27 @@ async fn metrics_count_sign_ins_failures_emails_and_refusals() {
             "{name} {labels:?} in:\n{text}"
         );
     }
+    // One instance on the memory store: nothing announced, nothing heard or re-checked.
+    for (name, labels) in [
+        ("passkey_magic_qr_announcements_total", vec![]),
+        (
+            "passkey_magic_qr_wakeups_total",
+            vec![("source", "announcement")],
+        ),
+        (
+            "passkey_magic_qr_wakeups_total",
+            vec![("source", "recheck")],
+        ),
+    ] {
+        assert_eq!(
+            value(&text, name, &labels),
+            None,
+            "{name} {labels:?} in:\n{text}"
+        );
+    }
     for help in [
         "# HELP passkey_magic_sign_ins_total ",
+        "# HELP passkey_magic_qr_wakeups_total ",
         "# HELP passkey_magic_http_request_duration_seconds ",
     ] {
         assert!(text.contains(help), "{help} in:\n{text}");

@@ -302,9 +302,10 @@ pub trait Store: Send + Sync + 'static {
         false
     }
 
-    /// Tells every instance listening ([`Store::listen_qr_changes`]) that a QR login
-    /// changed. `message` is opaque to the store (the engine puts the QR id and its own
-    /// instance tag in it). Best effort: a lost message only delays a desktop until the
+    /// Tells every instance listening ([`Store::listen_qr_changes`]) that QR logins
+    /// changed. `message` is opaque to the store (the engine puts its own instance tag
+    /// and the QR ids in it, up to 7 000 bytes; one task per engine calls this, one
+    /// message at a time). Best effort: a lost message only delays desktops until the
     /// engine's next re-check. The default does nothing.
     async fn announce_qr_change(&self, message: &str) -> Result<(), StoreError> {
         let _ = message;

@@ -24,8 +24,9 @@ use passkey_magic_shared::{AuthMethod, Metadata, Timestamp, email};
 use serde::de::DeserializeOwned;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{Decode, Postgres, Row, Type};
+use sqlx::{Connection as _, Decode, PgConnection, Postgres, Row, Type};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a call waits for a free pooled connection before giving up (→ 503).
@@ -49,13 +50,20 @@ const CREDENTIAL_AND_COUNT: &str = "SELECT \
      EXISTS (SELECT 1 FROM credentials WHERE id = $1 AND user_id = $2) AS mine, \
      (SELECT COUNT(*) FROM credentials WHERE user_id = $2) AS total";
 
-/// A [`Store`](super::Store) in a PostgreSQL database. Clones share the same connection pool.
+/// A [`Store`](super::Store) in a PostgreSQL database. Clones share the same connection
+/// pool, and the same connection for announcing QR changes.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
     /// The `NOTIFY` channel of QR changes: one per schema, since channels are
     /// database-wide.
     qr_channel: String,
+    /// The connection QR changes are announced on, outside the pool: a `NOTIFY` must not
+    /// queue for a pooled connection behind the requests of a busy instance (it is what
+    /// answers the desktops of the others). Opened on first use, dropped on error and
+    /// opened again by the next announcement. Tokio's mutex, since the connection is
+    /// used across `.await`; only the engine's one announcer task takes it.
+    announcer: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
 }
 
 impl PostgresStore {
@@ -127,7 +135,52 @@ impl PostgresStore {
         // long schema names sharing a prefix only share wake-ups, which are harmless.
         let mut qr_channel = format!("pm_qr_{}", schema.unwrap_or("public"));
         qr_channel.truncate(63);
-        Ok(Self { pool, qr_channel })
+        Ok(Self {
+            pool,
+            qr_channel,
+            announcer: Arc::default(),
+        })
+    }
+
+    /// `NOTIFY`s `message` on the announcer's connection, opening one if there is none.
+    /// A kept connection that fails (the server may have closed it while idle) is
+    /// replaced and the message sent once more on the new one.
+    async fn notify_qr_change(&self, message: &str) -> Result<(), StoreError> {
+        let mut announcer = self.announcer.lock().await;
+        loop {
+            let fresh = announcer.is_none();
+            let connection = match &mut *announcer {
+                Some(connection) => connection,
+                None => announcer.insert(
+                    tokio::time::timeout(
+                        ACQUIRE_TIMEOUT,
+                        PgConnection::connect_with(&self.pool.connect_options()),
+                    )
+                    .await
+                    .map_err(|_| StoreError::Unavailable("PostgreSQL: connect timed out".into()))?
+                    .map_err(map_error)?,
+                ),
+            };
+            // A connection lost without a reset (a dead peer) would otherwise hang the
+            // announcer until TCP gives up.
+            let sent = tokio::time::timeout(
+                ACQUIRE_TIMEOUT,
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(&self.qr_channel)
+                    .bind(message)
+                    .execute(&mut *connection),
+            )
+            .await;
+            let error = match sent {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(error)) => map_error(error),
+                Err(_) => StoreError::Unavailable("PostgreSQL: NOTIFY timed out".into()),
+            };
+            *announcer = None;
+            if fresh {
+                return Err(error);
+            }
+        }
     }
 }
 
@@ -228,13 +281,7 @@ sql_store!(PostgresStore, {
     }
 
     async fn announce_qr_change(&self, message: &str) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&self.qr_channel)
-            .bind(message)
-            .execute(&self.pool)
-            .await
-            .map_err(map_error)?;
-        Ok(())
+        self.notify_qr_change(message).await
     }
 
     async fn listen_qr_changes(&self) -> Result<Option<super::QrChangeFeed>, StoreError> {
@@ -378,6 +425,64 @@ mod tests {
             "a cancelled statement must be retryable"
         );
         pool.close().await;
+    }
+
+    /// The announcer's own connection, killed by the server, is replaced by the next
+    /// announcement, which still gets through. Runs against the real server.
+    #[tokio::test]
+    async fn announcements_survive_a_lost_connection() {
+        use crate::store::Store as _;
+        let url = std::env::var("PASSKEY_MAGIC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!("pm_announcer_{}", std::process::id());
+        let store = PostgresStore::connect_in_schema(&url, &schema)
+            .await
+            .unwrap();
+        let mut feed = store.listen_qr_changes().await.unwrap().unwrap();
+        store.announce_qr_change("tag first").await.unwrap();
+        assert_eq!(feed.recv().await.unwrap(), "tag first");
+
+        async fn backend(connection: &mut PgConnection) -> i32 {
+            sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(connection)
+                .await
+                .unwrap()
+        }
+        let killed = {
+            let mut announcer = store.announcer.lock().await;
+            backend(announcer.as_mut().unwrap()).await
+        };
+        let mut admin = PgConnection::connect(&url).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(killed)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        while sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)",
+        )
+        .bind(killed)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        store.announce_qr_change("tag second").await.unwrap();
+        assert_eq!(feed.recv().await.unwrap(), "tag second");
+        let replaced = {
+            let mut announcer = store.announcer.lock().await;
+            backend(announcer.as_mut().unwrap()).await
+        };
+        assert_ne!(replaced, killed);
+
+        drop(feed);
+        store.pool.close().await;
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
