@@ -583,6 +583,30 @@ impl AsyncWrite for IdleIo {
     }
 }
 
+/// Pending connections the kernel queues for [`bind`]'s listener before `accept` takes
+/// them (Linux caps it at `net.core.somaxconn`, 4096 by default).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `address` with a [`LISTEN_BACKLOG`] queue, instead of the 1024 of
+/// [`TcpListener::bind`]: a burst of new connections (every desktop of a QR page
+/// reconnecting after a deploy) then waits in the kernel instead of having its `SYN`s
+/// dropped and retried one, three, seven seconds later.
+///
+/// # Errors
+/// When the address cannot be bound (in use, not local, no permission).
+pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does on Unix: a restarted server can bind at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Raises this process's soft `NOFILE` limit (open files) to its hard limit, so that the
 /// connection cap, not the descriptor table, is what refuses connections. Returns the
 /// new soft limit.
@@ -644,6 +668,27 @@ mod tests {
         ));
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
+    }
+
+    /// The kernel shows a listening socket's backlog as its `Send-Q` (`ss -ltn`).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn bind_asks_for_a_deep_accept_queue() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let output = std::process::Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output()
+            .expect("ss (iproute2) lists listening sockets");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let backlog: u32 = text.split_whitespace().nth(2).unwrap().parse().unwrap();
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(backlog, LISTEN_BACKLOG.min(somaxconn), "{text}");
+        assert!(backlog > 1024, "the default of TcpListener::bind: {text}");
     }
 
     #[test]

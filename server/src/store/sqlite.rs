@@ -14,8 +14,9 @@
 //!   at a time anyway, and serialising writers in the process avoids the busy-wait
 //!   back-off SQLite applies when connections contend for the write lock. Writes
 //!   **commit in groups**: a write is queued, and the caller that finds the writer free
-//!   runs everything queued meanwhile (up to 256 writes) in one transaction, again until
-//!   the queue is empty, while the others wait for their result. Under load many writes
+//!   runs everything queued meanwhile (up to 256 writes) in one transaction, while the
+//!   others wait for their result; what is queued by then is committed by a task of its
+//!   own, a batch per turn, so no request's worker thread is held by others' writes. Under load many writes
 //!   share one commit, yet no write waits for a timer or for another thread to be
 //!   scheduled (on a busy machine that wake-up cost more than the write), and each
 //!   caller gets its result only after the commit that made it durable.
@@ -150,12 +151,13 @@ impl Inner {
 
     /// Group commit without a writer thread: the caller that finds the writer free
     /// becomes the committer and runs everything queued meanwhile (up to [`MAX_BATCH`]
-    /// per transaction) until the queue is empty; the others just wait for their result.
+    /// per transaction); what is queued after that is committed by a task of its own,
+    /// one batch per turn, until the queue is empty; the others just wait for their result.
     /// Under load many writes share one commit, no write waits for a timer, and nobody
     /// waits for another thread to be scheduled (on a busy machine a wake-up costs more
     /// than the write). Each result is handed over only after the commit that made it
     /// durable.
-    fn drain(&self) {
+    fn drain(self: &Arc<Self>) {
         loop {
             let writer = match self.writer.try_lock() {
                 Ok(writer) => writer,
@@ -163,25 +165,28 @@ impl Inner {
                 // The committer will find our job: it looks again after letting go.
                 Err(std::sync::TryLockError::WouldBlock) => return,
             };
-            loop {
-                let batch: Vec<Job> = {
-                    let mut queue = lock(&self.queue);
-                    let take = queue.len().min(MAX_BATCH);
-                    queue.drain(..take).collect()
-                };
-                if batch.is_empty() {
-                    break;
-                }
-                match writer.as_ref() {
-                    Some(connection) => run_batch(connection, batch),
-                    // Closed: dropping a job drops its result channel (→ "closed").
-                    None => drop(batch),
-                }
+            let batch: Vec<Job> = {
+                let mut queue = lock(&self.queue);
+                let take = queue.len().min(MAX_BATCH);
+                queue.drain(..take).collect()
+            };
+            match writer.as_ref() {
+                Some(connection) => run_batch(connection, batch),
+                // Closed: dropping a job drops its result channel (→ "closed").
+                None => drop(batch),
             }
             drop(writer);
-            // A job queued after our last look, whose caller found the lock still taken,
-            // is ours to run.
+            // A job queued after our look, whose caller found the lock still taken, is
+            // ours to run. One batch per turn, then the rest in a task of its own: under a
+            // steady stream of writes the queue never empties, and a caller draining it in
+            // a loop would hold its worker thread (and the tasks queued behind it there)
+            // for seconds.
             if lock(&self.queue).is_empty() {
+                return;
+            }
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let inner = Arc::clone(self);
+                runtime.spawn(async move { inner.drain() });
                 return;
             }
         }

@@ -290,16 +290,19 @@ pub(crate) async fn qr_scale(
     // Every desktop on its own connection, long-polling until it is signed in.
     let (done_sender, mut done) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     let connecting = Arc::new(Semaphore::new(256));
+    let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut waiting = Vec::with_capacity(desktops);
     for (index, (path, _)) in logins.iter().enumerate() {
         let path = format!("{path}&wait=30");
         let done_sender = done_sender.clone();
         let connecting = Arc::clone(&connecting);
+        let connected = Arc::clone(&connected);
         waiting.push(tokio::spawn(async move {
             let mut connection = {
                 let _permit = connecting.acquire().await?;
                 Connection::open(address, PREFIX).await?
             };
+            connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             loop {
                 let status = connection.get(&path, None).await?.json()?;
                 match status["state"].as_str() {
@@ -316,7 +319,18 @@ pub(crate) async fn qr_scale(
         }));
     }
     drop(done_sender);
-    // Let every desktop connect and settle into its long-poll, then watch the server.
+    // Every desktop connected before any phone starts: a connection still being set up
+    // (a SYN retried after a full accept queue) would count its set-up as wake-up delay.
+    let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while connected.load(std::sync::atomic::Ordering::Relaxed) < desktops {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < connect_deadline,
+            "only {} of {desktops} desktops connected",
+            connected.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let every desktop settle into its long-poll, then watch the server.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_waiting = probe.rss()?;
     let cpu_before = probe.cpu()?;

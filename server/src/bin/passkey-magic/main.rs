@@ -23,9 +23,11 @@ use passkey_magic_server::{Auth, AuthBuilder, demo, http, serve};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// mimalloc instead of the system allocator: a request allocates a few dozen small
-/// objects, and glibc's malloc/free were a quarter of the instructions of a
-/// `GET /session` (docs/BENCHMARKS.md).
+/// With feature `mimalloc`: mimalloc instead of the system allocator. A request
+/// allocates a few dozen small objects, and glibc's malloc/free were a quarter of the
+/// instructions of a `GET /session`; but each open connection costs more memory
+/// (docs/BENCHMARKS.md), so it is opt-in.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -143,8 +145,7 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(address = %bound, "metrics listening");
         println!("passkey-magic metrics on http://{bound}");
     }
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
+    let listener = serve::bind(settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     let origins = if settings.origins.is_empty() {
