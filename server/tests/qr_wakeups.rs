@@ -18,7 +18,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use passkey_magic_server::Auth;
 use passkey_magic_server::sessions::ClientInfo;
 use passkey_magic_server::store::{PostgresStore, RedisStore, Store};
-use passkey_magic_shared::QrState;
+use passkey_magic_shared::{QrState, QrStatus};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -47,20 +47,7 @@ async fn a_change_on_one_instance_answers_a_desktop_on_the_other(
 ) {
     for round in 0..3 {
         let login = desktop_side.qr().create().await.unwrap();
-        let waiter = {
-            let auth = desktop_side.clone();
-            let (id, token) = (login.session_id.clone(), login.status_token.clone());
-            tokio::spawn(async move {
-                auth.qr()
-                    .status(
-                        &id,
-                        token.expose(),
-                        Duration::from_secs(30),
-                        &ClientInfo::default(),
-                    )
-                    .await
-            })
-        };
+        let waiter = spawn_waiter(&desktop_side, &login);
         while desktop_side.qr().waiting_desktops() < 1 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -182,20 +169,7 @@ impl Counts {
 async fn scan_while_waiting(desktop_side: &Auth, phone_side: &Auth) {
     let login = desktop_side.qr().create().await.unwrap();
     let waiting = desktop_side.qr().waiting_desktops();
-    let waiter = {
-        let auth = desktop_side.clone();
-        let (id, token) = (login.session_id.clone(), login.status_token.clone());
-        tokio::spawn(async move {
-            auth.qr()
-                .status(
-                    &id,
-                    token.expose(),
-                    Duration::from_secs(30),
-                    &ClientInfo::default(),
-                )
-                .await
-        })
-    };
+    let waiter = spawn_waiter(desktop_side, &login);
     while desktop_side.qr().waiting_desktops() <= waiting {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -254,20 +228,7 @@ async fn wakeups_are_counted_by_source(desktops: Auth, phones: Auth, metrics: &P
     let waiting = desktops.qr().waiting_desktops();
     let waiters: Vec<_> = logins
         .iter()
-        .map(|login| {
-            let auth = desktops.clone();
-            let (id, token) = (login.session_id.clone(), login.status_token.clone());
-            tokio::spawn(async move {
-                auth.qr()
-                    .status(
-                        &id,
-                        token.expose(),
-                        Duration::from_secs(30),
-                        &ClientInfo::default(),
-                    )
-                    .await
-            })
-        })
+        .map(|login| spawn_waiter(&desktops, login))
         .collect();
     while desktops.qr().waiting_desktops() < waiting + BURST {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -350,4 +311,23 @@ async fn redis_wakeups_are_counted_by_source_and_announced_in_batches() {
     let second = RedisStore::connect(&redis_url(), &prefix).await.unwrap();
     wakeups_are_counted_by_source(engine(first), engine(second), &metrics).await;
     delete_keys(&prefix).await;
+}
+
+/// A desktop of `auth` long-polling (up to 30 s) on `login`, in a task of its own.
+fn spawn_waiter(
+    auth: &Auth,
+    login: &passkey_magic_shared::qr::CreateQrResponse,
+) -> tokio::task::JoinHandle<passkey_magic_server::Result<QrStatus>> {
+    let auth = auth.clone();
+    let (id, token) = (login.session_id.clone(), login.status_token.clone());
+    tokio::spawn(async move {
+        auth.qr()
+            .status(
+                &id,
+                token.expose(),
+                Duration::from_secs(30),
+                &ClientInfo::default(),
+            )
+            .await
+    })
 }
