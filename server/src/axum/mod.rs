@@ -328,6 +328,19 @@ async fn session_responses<U: MetadataType>(
     if shared.cookies.is_none() && shared.host.is_none() {
         return next.run(request).await;
     }
+    // Boxed: this future lives as long as its request (30 s for a QR long-poll), and the
+    // cookie path's state (copies of the headers and extensions, the response) would
+    // otherwise be reserved in every request's future, effect or not.
+    Box::pin(with_session_effect(shared, effect, request, next)).await
+}
+
+/// [`session_responses`] for a request whose success changes the session.
+async fn with_session_effect<U: MetadataType>(
+    shared: Arc<MountSettings<U>>,
+    effect: Effect,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let presented = extract::presented_token(&parts, &shared);
     let headers = parts.headers.clone();

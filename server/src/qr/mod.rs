@@ -275,26 +275,29 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
         client: &ClientInfo,
     ) -> Result<QrStatus> {
         let deadline = tokio::time::Instant::now() + wait;
+        // `report` is boxed where it is awaited: claiming a session is a deep future, and
+        // unboxed its state would be reserved in every waiting desktop's future for the
+        // whole long-poll.
         // The status token is checked before anything is registered: pollers without it
         // create no waiter and start no background re-check.
         let mut record = self.read_authorized(id, status_token).await?;
         if wait.is_zero() {
-            return self.report(record, client).await;
+            return Box::pin(self.report(record, client)).await;
         }
         let start = self.view(&record);
         if start.state.is_terminal() {
-            return self.report(record, client).await;
+            return Box::pin(self.report(record, client)).await;
         }
         // Over the long-poll caps: answer at once; the desktop polls again.
         let Some(_slot) = self.auth.inner.qr_waiter_slots.take(id) else {
-            return self.report(record, client).await;
+            return Box::pin(self.report(record, client)).await;
         };
         // Subscribe, then read again: a change between the first read and the
         // subscription still shows as a difference from `start`.
         let mut subscription = self.watchers().subscribe(id);
         record = self.read(id).await?;
         if self.view(&record) != start {
-            return self.report(record, client).await;
+            return Box::pin(self.report(record, client)).await;
         }
         loop {
             self.watchers().observe(&record);
@@ -304,13 +307,13 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
                 () = subscription.changed() => {}
                 () = tokio::time::sleep(until_expiry + Duration::from_millis(1)) => {}
                 () = tokio::time::sleep_until(deadline) => {
-                    return self.report(record, client).await;
+                    return Box::pin(self.report(record, client)).await;
                 }
             }
             record = self.read(id).await?;
             let current = self.view(&record);
             if current != start || current.state.is_terminal() {
-                return self.report(record, client).await;
+                return Box::pin(self.report(record, client)).await;
             }
         }
     }
@@ -675,6 +678,23 @@ impl<U: MetadataType, C: MetadataType> Qr<'_, U, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each waiting desktop keeps its `status` future for up to 30 s: ten thousand of them
+    /// must not each reserve room for claiming a session (`report` is boxed).
+    #[test]
+    fn a_waiting_desktop_future_stays_small() {
+        let auth: Auth = Auth::builder("example.com", "https://example.com")
+            .unwrap()
+            .build()
+            .unwrap();
+        let client = ClientInfo::default();
+        let qr = auth.qr();
+        let waiting = qr.status("id", "token", Duration::from_secs(30), &client);
+        let size = std::mem::size_of_val(&waiting);
+        let claim = std::mem::size_of_val(&qr.claim("id", &client));
+        println!("status future {size} B, claim future {claim} B");
+        assert!(size < 1536, "status future: {size} bytes (claim: {claim})");
+    }
 
     #[tokio::test]
     async fn pollers_without_the_status_token_register_nothing() {
