@@ -45,19 +45,8 @@ async fn a_change_on_one_instance_answers_a_desktop_on_the_other(
     desktop_side: Auth,
     phone_side: Auth,
 ) {
-    for round in 0..3 {
-        let login = desktop_side.qr().create().await.unwrap();
-        let waiter = spawn_waiter(&desktop_side, &login);
-        while desktop_side.qr().waiting_desktops() < 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        phone_side
-            .qr()
-            .mark_scanned(&login.session_id)
-            .await
-            .unwrap();
-        let status = waiter.await.unwrap().unwrap();
-        assert_eq!(status.state, QrState::Scanned, "round {round}");
+    for _ in 0..3 {
+        scan_while_waiting(&desktop_side, &phone_side).await;
     }
 }
 
