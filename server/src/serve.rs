@@ -26,7 +26,6 @@
 //! logs, waits a moment and goes on. The `passkey-magic` binary also raises its soft
 //! `NOFILE` limit to the hard one at start.
 
-use axum::Router;
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
@@ -47,6 +46,34 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
+
+/// What [`run`] serves: an axum [`Router`](axum::Router), or any tower service that answers
+/// like one, such as a router inside layers of your own that are not boxed per request.
+pub trait App:
+    tower::Service<
+        Request<Body>,
+        Response = Response<Body>,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower::Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// Default of [`ServeConfig::header_read_timeout`].
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -169,7 +196,7 @@ impl ServeConfig {
 /// listener set-up errors.
 pub async fn run(
     listener: TcpListener,
-    app: Router,
+    app: impl App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     run_with(listener, app, ServeConfig::default(), shutdown).await
@@ -183,7 +210,7 @@ pub async fn run(
 /// None today (accept errors are logged and retried).
 pub async fn run_with(
     listener: TcpListener,
-    app: Router,
+    app: impl App,
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -277,7 +304,7 @@ impl Drop for AddressSlot {
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: impl App,
     config: &ServeConfig,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -339,7 +366,7 @@ struct RequestLimits {
 /// Checks the request's size, reads its body within the body timeout, and hands it to
 /// the router.
 async fn handle(
-    app: Router,
+    app: impl App,
     request: Request<Incoming>,
     peer: SocketAddr,
     limits: RequestLimits,

@@ -49,14 +49,14 @@ use crate::error::{Error, InternalError, Result};
 use crate::http;
 use crate::sessions::Authenticated;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use cookies::{CookieSettings, origin_absent_or_allowed};
 use passkey_magic_shared::limits::MAX_BODY_BYTES;
 use passkey_magic_shared::routes::{self, Endpoint, ROUTES};
+use std::convert::Infallible;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -206,10 +206,10 @@ impl<U: MetadataType, C: MetadataType> PasskeyMagic<U, C> {
         // route with `Router::layer`.
         let api = tower::ServiceBuilder::new()
             .layer(Extension(Arc::clone(&shared)))
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&shared),
-                session_responses::<U>,
-            ))
+            .layer_fn(|inner| SessionResponses {
+                shared: Arc::clone(&shared),
+                inner,
+            })
             .service(http::hardened(http::routes_for(self.auth, include)));
         if self.cors {
             let cors = cors_layer(&shared.origins);
@@ -317,45 +317,87 @@ fn endpoint_for(method: &Method, path: &str) -> Option<Endpoint> {
 
 /// Around the session-changing routes: sets or clears the cookie and tells the host's
 /// session system.
-async fn session_responses<U: MetadataType>(
-    State(shared): State<Arc<MountSettings<U>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(effect) = endpoint_for(request.method(), request.uri().path()).and_then(effect) else {
-        return next.run(request).await;
-    };
-    if shared.cookies.is_none() && shared.host.is_none() {
-        return next.run(request).await;
-    }
-    // Boxed: this future lives as long as its request (30 s for a QR long-poll), and the
-    // cookie path's state (copies of the headers and extensions, the response) would
-    // otherwise be reserved in every request's future, effect or not.
-    Box::pin(with_session_effect(shared, effect, request, next)).await
+///
+/// A hand-written service (not `middleware::from_fn`): a request without a session effect,
+/// or a mount without cookies and host sessions, costs nothing but the inner future, which
+/// matters for a QR long-poll kept open 30 s by every waiting desktop. The rare effect path
+/// is boxed with what it needs (copies of the headers and extensions).
+struct SessionResponses<U, S> {
+    shared: Arc<MountSettings<U>>,
+    inner: S,
 }
 
-/// [`session_responses`] for a request whose success changes the session.
+impl<U, S: Clone> Clone for SessionResponses<U, S> {
+    fn clone(&self) -> Self {
+        SessionResponses {
+            shared: Arc::clone(&self.shared),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+type BoxedResponse =
+    std::pin::Pin<Box<dyn Future<Output = std::result::Result<Response, Infallible>> + Send>>;
+
+impl<U, S> tower::Service<Request> for SessionResponses<U, S>
+where
+    U: MetadataType,
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures_util::future::Either<S::Future, BoxedResponse>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::result::Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let effect = endpoint_for(request.method(), request.uri().path()).and_then(effect);
+        let Some(effect) =
+            effect.filter(|_| self.shared.cookies.is_some() || self.shared.host.is_some())
+        else {
+            return futures_util::future::Either::Left(self.inner.call(request));
+        };
+        let (parts, body) = request.into_parts();
+        let presented = extract::presented_token(&parts, &self.shared);
+        let headers = parts.headers.clone();
+        let extensions = parts.extensions.clone();
+        let response = self.inner.call(Request::from_parts(parts, body));
+        let shared = Arc::clone(&self.shared);
+        futures_util::future::Either::Right(Box::pin(async move {
+            let Ok(response) = response.await;
+            Ok(
+                with_session_effect(&shared, effect, presented, &headers, &extensions, response)
+                    .await,
+            )
+        }))
+    }
+}
+
+/// The session effect of a finished request: the cookie and the host's session.
 async fn with_session_effect<U: MetadataType>(
-    shared: Arc<MountSettings<U>>,
+    shared: &MountSettings<U>,
     effect: Effect,
-    request: Request,
-    next: Next,
+    presented: Option<String>,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    response: Response,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let presented = extract::presented_token(&parts, &shared);
-    let headers = parts.headers.clone();
-    let extensions = parts.extensions.clone();
-    let response = next.run(Request::from_parts(parts, body)).await;
     if !response.status().is_success() {
         return response;
     }
     let request = HostRequest {
-        headers: &headers,
-        extensions: &extensions,
+        headers,
+        extensions,
     };
     let outcome = match effect {
-        Effect::SignIn => signed_in(&shared, request, response).await,
-        Effect::SignOut => signed_out(&shared, request, presented, response).await,
+        Effect::SignIn => signed_in(shared, request, response).await,
+        Effect::SignOut => signed_out(shared, request, presented, response).await,
     };
     outcome.unwrap_or_else(IntoResponse::into_response)
 }

@@ -23,6 +23,7 @@ pub mod client_address;
 pub mod dev;
 pub mod error;
 pub mod extract;
+mod harden;
 pub mod health;
 mod magic_links;
 #[cfg(feature = "openapi")]
@@ -37,7 +38,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use passkey_magic_shared::RateLimitRule;
 use passkey_magic_shared::limits::MAX_BODY_BYTES;
@@ -66,7 +67,7 @@ pub(crate) fn hardened(
 + Sync
 + 'static {
     tower::ServiceBuilder::new()
-        .layer(middleware::from_fn(harden))
+        .layer_fn(harden::Harden::new)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(routes)
 }
@@ -130,54 +131,6 @@ pub fn security_headers(headers: &mut HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-}
-
-/// Whether a request carries a body (a `Content-Length` above 0, or a chunked one).
-fn has_body(headers: &HeaderMap) -> bool {
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        return true;
-    }
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .is_some_and(|length| length > 0)
-}
-
-/// Whether the `Content-Type` is `application/json` (parameters such as `charset` allowed).
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// The protocol's rules for every request and response of the API:
-///
-/// - a request body that is not `application/json` gets `415` before anything runs, so a
-///   cross-site HTML form (which can only send `text/plain` and form encodings without a
-///   preflight) cannot reach a handler;
-/// - every refusal axum makes by itself (body too large, bad path, ...) gets the
-///   protocol's JSON error body instead of plain text;
-/// - every response gets [`security_headers`].
-async fn harden(request: Request, next: Next) -> Response {
-    let mut response = if has_body(request.headers()) && !is_json(request.headers()) {
-        Error::UnsupportedMediaType.into_response()
-    } else {
-        next.run(request).await
-    };
-    if response.status().is_client_error() || response.status().is_server_error() {
-        let json = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-        if !json {
-            response = error::framework_refusal(response.status(), response.headers());
-        }
-    }
-    security_headers(response.headers_mut());
-    response
 }
 
 /// The handler of an endpoint for one method; `None` for endpoints this server does not

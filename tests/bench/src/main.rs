@@ -157,24 +157,7 @@ async fn main() -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let mut qr_rows = Vec::new();
     for (run, &store) in args.stores.iter().enumerate() {
-        let (database_url, schema) = match store {
-            StoreKind::Memory => ("memory:".to_owned(), None),
-            StoreKind::Sqlite => (
-                format!(
-                    "sqlite://{}",
-                    scratch.join(format!("bench-{run}.db")).display()
-                ),
-                None,
-            ),
-            StoreKind::Postgres => (
-                args.postgres_url.clone(),
-                Some(format!("bench_{}_{run}", std::process::id())),
-            ),
-            StoreKind::Redis => (
-                args.redis_url.clone(),
-                Some(format!("pm-bench-{}-{run}", std::process::id())),
-            ),
-        };
+        let (database_url, schema) = store_location(store, &args, &scratch, &run.to_string());
         let server = ServerProcess::start(&Launch {
             binary: &binary,
             database_url: &database_url,
@@ -187,32 +170,41 @@ async fn main() -> anyhow::Result<()> {
         for &scenario in &args.scenarios {
             eprint!("  {} … ", scenario.label());
             if scenario == Scenario::QrScale || scenario == Scenario::QrScaleTwo {
-                let second = if scenario == Scenario::QrScaleTwo {
-                    if !matches!(store, StoreKind::Postgres | StoreKind::Redis) {
-                        eprintln!("skipped (needs a store shared by instances)");
-                        continue;
-                    }
+                let two = scenario == Scenario::QrScaleTwo;
+                if two && !matches!(store, StoreKind::Postgres | StoreKind::Redis) {
+                    eprintln!("skipped (needs a store shared by instances)");
+                    continue;
+                }
+                // Fresh instances on a fresh store: the RSS read is the desktops', not
+                // what earlier scenarios left in the allocator.
+                let (qr_url, qr_schema) =
+                    store_location(store, &args, &scratch, &format!("{run}-{scenario:?}"));
+                let launch = Launch {
+                    binary: &binary,
+                    database_url: &qr_url,
+                    database_schema: qr_schema.as_deref(),
+                    config: &config,
+                };
+                let desktops_at = ServerProcess::start(&launch)
+                    .await
+                    .context("starting the desktops' instance")?;
+                let second = if two {
                     Some(
-                        ServerProcess::start(&Launch {
-                            binary: &binary,
-                            database_url: &database_url,
-                            database_schema: schema.as_deref(),
-                            config: &config,
-                        })
-                        .await
-                        .context("starting the second instance")?,
+                        ServerProcess::start(&launch)
+                            .await
+                            .context("starting the second instance")?,
                     )
                 } else {
                     None
                 };
                 // Desktops wait on the first instance, phones complete on the second.
-                let phones_at = second.as_ref().map_or(server.address, |s| s.address);
+                let phones_at = second.as_ref().map_or(desktops_at.address, |s| s.address);
                 let scale = scenarios::qr_scale(
-                    server.address,
+                    desktops_at.address,
                     phones_at,
                     args.qr_desktops,
                     args.connections,
-                    &server,
+                    &desktops_at,
                 )
                 .await?;
                 eprintln!(
@@ -221,11 +213,15 @@ async fn main() -> anyhow::Result<()> {
                 );
                 qr_rows.push(QrRow {
                     store,
-                    instances: if second.is_some() { 2 } else { 1 },
+                    instances: if two { 2 } else { 1 },
                     scale,
                 });
                 if let Some(second) = second {
                     second.stop().await;
+                }
+                desktops_at.stop().await;
+                if let Some(schema) = &qr_schema {
+                    drop_scratch_data(store, &qr_url, schema);
                 }
                 continue;
             }
@@ -285,6 +281,32 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("wrote {}", args.output);
     }
     Ok(())
+}
+
+/// Where a run keeps its data: `memory:`, a SQLite file in `scratch`, or a PostgreSQL
+/// schema / Redis key prefix of its own (`tag` tells runs apart).
+fn store_location(
+    store: StoreKind,
+    args: &Args,
+    scratch: &std::path::Path,
+    tag: &str,
+) -> (String, Option<String>) {
+    let tag = tag.to_lowercase();
+    match store {
+        StoreKind::Memory => ("memory:".to_owned(), None),
+        StoreKind::Sqlite => (
+            format!("sqlite://{}", scratch.join(format!("bench-{tag}.db")).display()),
+            None,
+        ),
+        StoreKind::Postgres => (
+            args.postgres_url.clone(),
+            Some(format!("bench_{}_{tag}", std::process::id()).replace('-', "_")),
+        ),
+        StoreKind::Redis => (
+            args.redis_url.clone(),
+            Some(format!("pm-bench-{}-{tag}", std::process::id())),
+        ),
+    }
 }
 
 /// Rate limits off (a benchmark is one client sending far more than any budget), the
@@ -589,7 +611,9 @@ fn report(args: &Args, load: &str, rows: &[Row], qr_rows: &[QrRow]) -> String {
              its own connection; {} phones then scan and complete the logins with their \
              passkeys. Delay: from a phone sending `complete` to its desktop's status reply. \
              With two instances the desktops wait on one and the phones complete on the \
-             other (RSS and CPU are the desktops' instance).\n",
+             other (RSS and CPU are the desktops' instance). Each run starts its instances \
+             afresh on an empty store of its own, so RSS is the desktops' and not what the \
+             other scenarios left in the allocator.\n",
             args.connections
         );
         let _ = writeln!(

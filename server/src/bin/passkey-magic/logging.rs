@@ -9,15 +9,18 @@
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
 use passkey_magic_shared::routes::ROUTES;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
@@ -227,58 +230,135 @@ fn status_label(status: u16) -> metrics::SharedString {
 
 /// The middleware: assigns the request id, runs the request inside its span, logs the
 /// outcome (status, latency) and echoes the id. Health probes pass through unlogged.
-pub(crate) async fn log_requests(
-    axum::extract::State(log): axum::extract::State<Arc<RequestLog>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip());
-    let forwarded = request
-        .headers()
-        .get(REQUEST_ID)
-        .filter(|_| log.believes(peer))
-        .and_then(acceptable)
-        .map(str::to_owned);
-    let id = forwarded.unwrap_or_else(new_request_id);
-    // The handler sees the id the log uses (a hook could log it, too).
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        request.headers_mut().insert(REQUEST_ID, value);
+///
+/// A hand-written service: its future is the inner one plus the span, the id and the
+/// start time, where `from_fn` would box a future holding the request for as long as it
+/// runs (30 s for each waiting QR desktop) and box the inner call once more.
+#[derive(Clone)]
+pub(crate) struct LogRequests<S> {
+    log: Arc<RequestLog>,
+    inner: S,
+}
+
+impl<S> LogRequests<S> {
+    pub(crate) fn new(log: Arc<RequestLog>, inner: S) -> Self {
+        LogRequests { log, inner }
     }
-    let mut response = match log.route(request.uri().path()) {
-        None => next.run(request).await,
-        Some(route) => {
-            let method = request.method().clone();
-            let span = tracing::info_span!("request", request_id = %id, %method, %route);
-            let started = Instant::now();
-            async move {
-                let response = next.run(request).await;
-                let elapsed = started.elapsed();
-                let status = response.status().as_u16();
-                tracing::info!(
-                    status,
-                    latency_ms = elapsed.as_secs_f64() * 1000.0,
-                    "request"
-                );
-                metrics::histogram!(
-                    crate::exporter::REQUEST_DURATION,
-                    "method" => method_label(&method),
-                    "route" => route,
-                    "status" => status_label(status)
-                )
-                .record(elapsed);
-                response
-            }
-            .instrument(span)
-            .await
+}
+
+impl<S> tower::Service<Request> for LogRequests<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = LoggedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        let forwarded = request
+            .headers()
+            .get(REQUEST_ID)
+            .filter(|_| self.log.believes(peer))
+            .and_then(acceptable)
+            .map(str::to_owned);
+        let id = forwarded.unwrap_or_else(new_request_id);
+        let id = HeaderValue::from_str(&id).ok();
+        // The handler sees the id the log uses (a hook could log it, too).
+        if let Some(id) = &id {
+            request.headers_mut().insert(REQUEST_ID, id.clone());
         }
-    };
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        let Some(route) = self.log.route(request.uri().path()) else {
+            return LoggedFuture {
+                inner: self.inner.call(request).instrument(tracing::Span::none()),
+                id,
+                outcome: None,
+            };
+        };
+        let method = request.method().clone();
+        let span = match &id {
+            Some(id) => tracing::info_span!(
+                "request",
+                request_id = %id.to_str().unwrap_or_default(),
+                %method,
+                %route
+            ),
+            None => tracing::info_span!("request", %method, %route),
+        };
+        let started = Instant::now();
+        let inner = span.in_scope(|| self.inner.call(request));
+        LoggedFuture {
+            inner: inner.instrument(span),
+            id,
+            outcome: Some(Outcome {
+                method,
+                route,
+                started,
+            }),
+        }
     }
-    response
+}
+
+/// What the log line and the metric of a logged request need when it ends.
+struct Outcome {
+    method: Method,
+    route: &'static str,
+    started: Instant,
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`LogRequests`]: the inner one in the request's span.
+    pub(crate) struct LoggedFuture<F> {
+        #[pin]
+        inner: tracing::instrument::Instrumented<F>,
+        id: Option<HeaderValue>,
+        outcome: Option<Outcome>,
+    }
+}
+
+impl<F> Future for LoggedFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let Ok(mut response) = ready!(this.inner.as_mut().poll(cx));
+        if let Some(Outcome {
+            method,
+            route,
+            started,
+        }) = this.outcome.take()
+        {
+            let _entered = this.inner.span().enter();
+            let elapsed = started.elapsed();
+            let status = response.status().as_u16();
+            tracing::info!(
+                status,
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+                "request"
+            );
+            metrics::histogram!(
+                crate::exporter::REQUEST_DURATION,
+                "method" => method_label(&method),
+                "route" => route,
+                "status" => status_label(status)
+            )
+            .record(elapsed);
+        }
+        if let Some(id) = this.id.take() {
+            response.headers_mut().insert(REQUEST_ID, id);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 #[cfg(test)]

@@ -283,13 +283,9 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
     // query string, which can carry bearer secrets); health probes are not logged.
     // Around the whole app as one service, not per route (`Router::layer`), which would
     // clone the boxed route stack on every request.
-    let app = axum::Router::new().fallback_service(
-        tower::ServiceBuilder::new()
-            .layer(axum::middleware::from_fn_with_state(
-                logging::RequestLog::new(&settings.prefix, &settings.trusted_proxies),
-                logging::log_requests,
-            ))
-            .service(app),
+    let app = logging::LogRequests::new(
+        logging::RequestLog::new(&settings.prefix, &settings.trusted_proxies),
+        app,
     );
     tracing::info!(
         %address,
