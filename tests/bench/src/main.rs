@@ -295,7 +295,10 @@ fn store_location(
     match store {
         StoreKind::Memory => ("memory:".to_owned(), None),
         StoreKind::Sqlite => (
-            format!("sqlite://{}", scratch.join(format!("bench-{tag}.db")).display()),
+            format!(
+                "sqlite://{}",
+                scratch.join(format!("bench-{tag}.db")).display()
+            ),
             None,
         ),
         StoreKind::Postgres => (
