@@ -247,6 +247,8 @@ pub(crate) struct QrScale {
     pub(crate) cpu_waiting: f64,
     /// From the phone sending `complete` to its desktop's status reply, in µs.
     pub(crate) delay: Histogram<u64>,
+    /// Logins completed per second while the phones ran.
+    pub(crate) logins_per_second: f64,
 }
 
 /// Reads the server's RSS and CPU seconds.
@@ -340,6 +342,7 @@ pub(crate) async fn qr_scale(
 
     // Phones complete the logins, each with its own passkey.
     let ids: Arc<Vec<String>> = Arc::new(logins.into_iter().map(|(_, id)| id).collect());
+    let phones_started = Instant::now();
     let mut phone_tasks = Vec::new();
     for phone in 0..creators {
         let ids = Arc::clone(&ids);
@@ -375,6 +378,7 @@ pub(crate) async fn qr_scale(
             began_at[index] = Some(began);
         }
     }
+    let phones_took = phones_started.elapsed();
     let mut delay = histogram();
     let mut completed = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -396,6 +400,7 @@ pub(crate) async fn qr_scale(
     Ok(QrScale {
         desktops,
         completed,
+        logins_per_second: ids.len() as f64 / phones_took.as_secs_f64(),
         rss_idle,
         rss_waiting,
         cpu_waiting,
