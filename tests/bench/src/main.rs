@@ -630,7 +630,10 @@ fn report(args: &Args, load: &str, rows: &[Row], qr_rows: &[QrRow]) -> String {
             out,
             "| store | instances | desktops | signed in | logins/s | server RSS idle MB | RSS waiting MB | CPU while waiting (cores) | delay p50 ms | p99 ms | max ms |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for row in qr_rows {
             let scale = &row.scale;
             let _ = writeln!(
