@@ -13,15 +13,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/qr_waiter.rs"]
+mod qr_waiter;
+
 use async_trait::async_trait;
 use passkey_magic_server::qr::state::QrSessionState;
-use passkey_magic_server::sessions::ClientInfo;
 use passkey_magic_server::store::{
     ChallengeRecord, CredentialRecord, CredentialUsage, Guarded, MagicLinkRecord, MemoryStore,
     Purged, QrChange, QrSessionRecord, SessionRecord, Store, StoreError, UserRecord,
 };
 use passkey_magic_server::{Auth, secrets::TokenHash};
 use passkey_magic_shared::{Metadata, QrState, Timestamp};
+use qr_waiter::spawn_waiter;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -219,20 +222,7 @@ async fn ten_thousand_waiting_desktops_cost_one_batched_read_per_interval() {
     }
     let waiters: Vec<_> = logins
         .iter()
-        .map(|login| {
-            let auth = auth.clone();
-            let (id, token) = (login.session_id.clone(), login.status_token.clone());
-            tokio::spawn(async move {
-                auth.qr()
-                    .status(
-                        &id,
-                        token.expose(),
-                        Duration::from_secs(30),
-                        &ClientInfo::default(),
-                    )
-                    .await
-            })
-        })
+        .map(|login| spawn_waiter(&auth, login))
         .collect();
     until_waiting(&auth, DESKTOPS).await;
 
@@ -286,20 +276,7 @@ async fn a_change_made_by_another_instance_wakes_the_waiter_through_the_fallback
     let desktop_side = engine(shared.clone(), &counts, Duration::from_millis(200));
     let other_instance = engine(shared, &counts, Duration::from_millis(200));
     let login = desktop_side.qr().create().await.unwrap();
-    let waiter = {
-        let auth = desktop_side.clone();
-        let (id, token) = (login.session_id.clone(), login.status_token.clone());
-        tokio::spawn(async move {
-            auth.qr()
-                .status(
-                    &id,
-                    token.expose(),
-                    Duration::from_secs(30),
-                    &ClientInfo::default(),
-                )
-                .await
-        })
-    };
+    let waiter = spawn_waiter(&desktop_side, &login);
     until_waiting(&desktop_side, 1).await;
     // The phone scans through the other instance: no in-process notification here.
     other_instance
@@ -328,20 +305,7 @@ async fn long_polls_over_the_caps_are_answered_at_once() {
         .qr_long_poll_caps(1, 2)
         .build()
         .unwrap();
-    let wait = |login: &passkey_magic_shared::qr::CreateQrResponse| {
-        let auth = auth.clone();
-        let (id, token) = (login.session_id.clone(), login.status_token.clone());
-        tokio::spawn(async move {
-            auth.qr()
-                .status(
-                    &id,
-                    token.expose(),
-                    Duration::from_secs(30),
-                    &ClientInfo::default(),
-                )
-                .await
-        })
-    };
+    let wait = |login| spawn_waiter(&auth, login);
     let first = auth.qr().create().await.unwrap();
     let second = auth.qr().create().await.unwrap();
     let third = auth.qr().create().await.unwrap();

@@ -14,11 +14,14 @@
 //! their thread, so they run on a single-threaded runtime.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/qr_waiter.rs"]
+mod qr_waiter;
+
 use metrics_exporter_prometheus::PrometheusHandle;
 use passkey_magic_server::Auth;
-use passkey_magic_server::sessions::ClientInfo;
 use passkey_magic_server::store::{PostgresStore, RedisStore, Store};
-use passkey_magic_shared::{QrState, QrStatus};
+use passkey_magic_shared::QrState;
+use qr_waiter::spawn_waiter;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -300,23 +303,4 @@ async fn redis_wakeups_are_counted_by_source_and_announced_in_batches() {
     let second = RedisStore::connect(&redis_url(), &prefix).await.unwrap();
     wakeups_are_counted_by_source(engine(first), engine(second), &metrics).await;
     delete_keys(&prefix).await;
-}
-
-/// A desktop of `auth` long-polling (up to 30 s) on `login`, in a task of its own.
-fn spawn_waiter(
-    auth: &Auth,
-    login: &passkey_magic_shared::qr::CreateQrResponse,
-) -> tokio::task::JoinHandle<passkey_magic_server::Result<QrStatus>> {
-    let auth = auth.clone();
-    let (id, token) = (login.session_id.clone(), login.status_token.clone());
-    tokio::spawn(async move {
-        auth.qr()
-            .status(
-                &id,
-                token.expose(),
-                Duration::from_secs(30),
-                &ClientInfo::default(),
-            )
-            .await
-    })
 }
