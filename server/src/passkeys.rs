@@ -482,12 +482,9 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         let store = &self.auth.inner.store;
         let webauthn = &self.auth.inner.webauthn;
         let credential_id = base64url(&response.raw_id);
-        let mut credential = store
-            .credential_by_id(&credential_id)
-            .await?
-            .ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
-        let user = store
-            .user_by_id(&credential.user_id)
+        // One store call (one indexed JOIN on SQL), not a passkey then a user lookup.
+        let (mut credential, user) = store
+            .credential_with_user(&credential_id)
             .await?
             .ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
         let method = if qr_session_id.is_some() {

@@ -188,6 +188,22 @@ pub trait Store: Send + Sync + 'static {
     /// The credential with this id.
     async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError>;
 
+    /// A passkey together with its user: what every sign-in needs. The SQL stores answer
+    /// it with one indexed JOIN; the default asks [`Store::credential_by_id`] and then
+    /// [`Store::user_by_id`]. `None` when the passkey is unknown or its user is gone.
+    async fn credential_with_user(
+        &self,
+        id: &str,
+    ) -> Result<Option<(CredentialRecord, UserRecord)>, StoreError> {
+        let Some(credential) = self.credential_by_id(id).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.user_by_id(&credential.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((credential, user)))
+    }
+
     /// A user's credentials, oldest first.
     async fn credentials_for_user(
         &self,

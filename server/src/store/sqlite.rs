@@ -861,18 +861,32 @@ fn session_from_row(row: &Row<'_>) -> Result<SessionRecord, StoreError> {
     })
 }
 
-/// A row of `SESSION_WITH_USER`: the session's columns, then the user's prefixed `user_`.
-fn session_with_user_from_row(row: &Row<'_>) -> Result<(SessionRecord, UserRecord), StoreError> {
-    let session = session_from_row(row)?;
+/// The user of a joined row (`joined_user_columns!`), whose id is `id`.
+fn joined_user(row: &Row<'_>, id: &str) -> Result<UserRecord, StoreError> {
     let handle: Vec<u8> = column(row, "user_handle")?;
-    let user = UserRecord {
-        id: session.user_id.clone(),
+    Ok(UserRecord {
+        id: id.to_owned(),
         email: column(row, "user_email")?,
         user_handle: uuid_from_bytes("user_handle", &handle)?,
         created_at: timestamp_column(row, "user_created_at")?,
         metadata: json_column_opt(row, "user_metadata")?,
-    };
+    })
+}
+
+/// A row of `SESSION_WITH_USER`: the session's columns, then the user's.
+fn session_with_user_from_row(row: &Row<'_>) -> Result<(SessionRecord, UserRecord), StoreError> {
+    let session = session_from_row(row)?;
+    let user = joined_user(row, &session.user_id)?;
     Ok((session, user))
+}
+
+/// A row of `CREDENTIAL_WITH_USER`: the credential's columns, then the user's.
+fn credential_with_user_from_row(
+    row: &Row<'_>,
+) -> Result<(CredentialRecord, UserRecord), StoreError> {
+    let credential = credential_from_row(row)?;
+    let user = joined_user(row, &credential.user_id)?;
+    Ok((credential, user))
 }
 
 fn qr_from_row(row: &Row<'_>) -> Result<QrSessionRecord, StoreError> {
@@ -1053,6 +1067,15 @@ impl super::Store for SqliteStore {
     async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
         let statement = Statement::new(queries::CREDENTIAL_BY_ID).bind(id.to_owned());
         self.read(move |connection| statement.first(connection, credential_from_row))
+            .await
+    }
+
+    async fn credential_with_user(
+        &self,
+        id: &str,
+    ) -> Result<Option<(CredentialRecord, UserRecord)>, StoreError> {
+        let statement = Statement::new(queries::CREDENTIAL_WITH_USER).bind(id.to_owned());
+        self.read(move |connection| statement.first(connection, credential_with_user_from_row))
             .await
     }
 

@@ -64,6 +64,42 @@ pub async fn credentials_round_trip_oldest_first(store: &dyn Store) {
     assert!(store.credential_by_id("c-orphan").await.unwrap().is_none());
 }
 
+/// [`Store::credential_with_user`] returns a passkey field for field with its whole user
+/// record (metadata included), and nothing for an unknown passkey or once the user is
+/// deleted.
+pub async fn credentials_are_found_with_their_user(store: &dyn Store) {
+    let mut ada = user("u-1", Some("Ada@Example.com"));
+    ada.metadata = Some(metadata(json!({ "plan": "pro", "n": 1 })));
+    store.create_user(&ada).await.unwrap();
+    store.create_user(&user("u-2", None)).await.unwrap();
+    // Every column the two tables share differs, so a mixed-up join shows.
+    let mut full = credential("c-1", "u-1", at(-MINUTE));
+    full.label = Some("Laptop".into());
+    full.counter = 7;
+    full.last_used_at = Some(at(5));
+    full.metadata = Some(metadata(json!({ "device": "laptop" })));
+    store.create_credential(&full).await.unwrap();
+    store
+        .create_credential(&credential("c-2", "u-2", at(0)))
+        .await
+        .unwrap();
+
+    let (found, owner) = store.credential_with_user("c-1").await.unwrap().unwrap();
+    assert_eq!(as_json(&found), as_json(&full));
+    assert_eq!(owner, ada);
+    let (found, owner) = store.credential_with_user("c-2").await.unwrap().unwrap();
+    assert_eq!((found.user_id.as_str(), owner.id.as_str()), ("u-2", "u-2"));
+    assert!(
+        store
+            .credential_with_user("c-none")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.delete_user("u-2").await.unwrap());
+    assert!(store.credential_with_user("c-2").await.unwrap().is_none());
+}
+
 /// A sign-in updates counter, backup state, passkey and last use, nothing else; an
 /// unknown credential is ignored.
 pub async fn credential_use_is_recorded(store: &dyn Store) {

@@ -93,6 +93,7 @@ macro_rules! conformance_tests {
                 clearing_the_email_needs_a_passkey,
                 metadata_round_trips_as_json,
                 credentials_round_trip_oldest_first,
+                credentials_are_found_with_their_user,
                 credential_use_is_recorded,
                 credential_use_needs_a_higher_counter,
                 racing_uses_with_one_counter_have_one_winner,

@@ -163,15 +163,29 @@ macro_rules! record_decoders {
             row: &$row,
         ) -> Result<(SessionRecord, UserRecord), StoreError> {
             let session = session_from_row(row)?;
+            let user = joined_user(row, &session.user_id)?;
+            Ok((session, user))
+        }
+
+        /// A row of `CREDENTIAL_WITH_USER`: the credential's columns, then the user's.
+        fn credential_with_user_from_row(
+            row: &$row,
+        ) -> Result<(CredentialRecord, UserRecord), StoreError> {
+            let credential = credential_from_row(row)?;
+            let user = joined_user(row, &credential.user_id)?;
+            Ok((credential, user))
+        }
+
+        /// The user of a joined row (`joined_user_columns!`), whose id is `id`.
+        fn joined_user(row: &$row, id: &str) -> Result<UserRecord, StoreError> {
             let handle: Vec<u8> = column(row, "user_handle")?;
-            let user = UserRecord {
-                id: session.user_id.clone(),
+            Ok(UserRecord {
+                id: id.to_owned(),
                 email: column(row, "user_email")?,
                 user_handle: $crate::store::sql::uuid_from_bytes("user_handle", &handle)?,
                 created_at: timestamp_column(row, "user_created_at")?,
                 metadata: json_column_opt(row, "user_metadata")?,
-            };
-            Ok((session, user))
+            })
         }
 
         fn security_event_from_row(
@@ -378,6 +392,17 @@ macro_rules! sql_store {
                 self.one(
                     sqlx::query(queries::CREDENTIAL_BY_ID).bind(id),
                     credential_from_row,
+                )
+                .await
+            }
+
+            async fn credential_with_user(
+                &self,
+                id: &str,
+            ) -> Result<Option<(CredentialRecord, UserRecord)>, StoreError> {
+                self.one(
+                    sqlx::query(queries::CREDENTIAL_WITH_USER).bind(id),
+                    credential_with_user_from_row,
                 )
                 .await
             }

@@ -15,8 +15,47 @@ macro_rules! user_columns {
 
 macro_rules! credential_columns {
     () => {
-        "id, user_id, passkey, public_key, counter, backup_eligible, backed_up, transports, \
-         aaguid, label, created_at, last_used_at, metadata"
+        credential_columns!("")
+    };
+    // Qualified by a table alias (`"c."`), for joins.
+    ($alias:literal) => {
+        concat!(
+            $alias,
+            "id, ",
+            $alias,
+            "user_id, ",
+            $alias,
+            "passkey, ",
+            $alias,
+            "public_key, ",
+            $alias,
+            "counter, ",
+            $alias,
+            "backup_eligible, ",
+            $alias,
+            "backed_up, ",
+            $alias,
+            "transports, ",
+            $alias,
+            "aaguid, ",
+            $alias,
+            "label, ",
+            $alias,
+            "created_at, ",
+            $alias,
+            "last_used_at, ",
+            $alias,
+            "metadata"
+        )
+    };
+}
+
+/// The columns of a joined user `u`, prefixed `user_` (its id is the other row's
+/// `user_id`); read back by the stores' `joined_user`.
+macro_rules! joined_user_columns {
+    () => {
+        "u.email AS user_email, u.user_handle AS user_handle, \
+         u.created_at AS user_created_at, u.metadata AS user_metadata"
     };
 }
 
@@ -72,6 +111,14 @@ pub(crate) const CREDENTIAL_BY_ID: &str = concat!(
     credential_columns!(),
     " FROM credentials WHERE id = $1"
 );
+/// A passkey and its user in one indexed lookup (every sign-in needs both).
+pub(crate) const CREDENTIAL_WITH_USER: &str = concat!(
+    "SELECT ",
+    credential_columns!("c."),
+    ", ",
+    joined_user_columns!(),
+    " FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.id = $1"
+);
 pub(crate) const CREDENTIALS_FOR_USER: &str = concat!(
     "SELECT ",
     credential_columns!(),
@@ -101,12 +148,13 @@ pub(crate) const SESSION_BY_TOKEN_HASH: &str = concat!(
 );
 /// The session of a token hash with its user, in one indexed lookup (`token_hash` is
 /// `UNIQUE`, `users.id` the primary key). User columns are prefixed `user_`.
-pub(crate) const SESSION_WITH_USER: &str = "SELECT s.id, s.token_hash, s.user_id, \
-     s.auth_method, s.created_at, s.expires_at, s.user_agent, s.ip_address, s.auth_context, \
-     u.email AS user_email, u.user_handle AS user_handle, u.created_at AS user_created_at, \
-     u.metadata AS user_metadata \
-     FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.token_hash = $1 AND s.expires_at > $2";
+pub(crate) const SESSION_WITH_USER: &str = concat!(
+    "SELECT s.id, s.token_hash, s.user_id, s.auth_method, s.created_at, s.expires_at, \
+     s.user_agent, s.ip_address, s.auth_context, ",
+    joined_user_columns!(),
+    " FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.token_hash = $1 AND s.expires_at > $2"
+);
 pub(crate) const SESSIONS_FOR_USER: &str = concat!(
     "SELECT ",
     session_columns!(),
