@@ -232,7 +232,8 @@ pub(crate) use record_decoders;
 #[cfg(feature = "postgres")]
 /// `impl Store for $store`: the hand-written methods given in braces, plus every method
 /// whose statements are the same on both SQL backends. The backend module provides the
-/// pool (`self.pool`), `MIGRATOR`, the types `DbPool`, `DbQuery<'q>` and `DbRow`,
+/// statement connections (`self.connection()`, `kept_if_healthy`, `self.connections`),
+/// the pool for migrations (`self.pool`), `MIGRATOR`, the types `DbPool`, `DbQuery<'q>` and `DbRow`,
 /// `map_error`, the
 /// `*_from_row` decoders of [`record_decoders!`],
 /// `list_condition(first, count)` (the SQL after `… id`/`… state` for a list of `count`
@@ -244,6 +245,7 @@ macro_rules! sql_store {
             /// Closes every connection, waiting for calls in progress. Later calls fail
             /// with [`StoreError::Unavailable`].
             pub async fn close(&self) {
+                self.connections.close();
                 self.pool.close().await;
             }
 
@@ -257,11 +259,9 @@ macro_rules! sql_store {
 
             /// Runs a statement; how many rows it changed.
             async fn changed(&self, query: DbQuery<'_>) -> Result<u64, StoreError> {
-                Ok(query
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?
-                    .rows_affected())
+                let mut connection = self.connection().await?;
+                let result = query.execute(&mut *connection).await;
+                Ok(kept_if_healthy(connection, result)?.rows_affected())
             }
 
             /// The row a statement returns, if any, decoded.
@@ -270,10 +270,9 @@ macro_rules! sql_store {
                 query: DbQuery<'_>,
                 decode: fn(&DbRow) -> Result<T, StoreError>,
             ) -> Result<Option<T>, StoreError> {
-                query
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?
+                let mut connection = self.connection().await?;
+                let result = query.fetch_optional(&mut *connection).await;
+                kept_if_healthy(connection, result)?
                     .as_ref()
                     .map(decode)
                     .transpose()
@@ -281,7 +280,9 @@ macro_rules! sql_store {
 
             /// The rows a statement returns.
             async fn rows(&self, query: DbQuery<'_>) -> Result<Vec<DbRow>, StoreError> {
-                query.fetch_all(&self.pool).await.map_err(map_error)
+                let mut connection = self.connection().await?;
+                let result = query.fetch_all(&mut *connection).await;
+                kept_if_healthy(connection, result)
             }
 
             /// The row a take (`DELETE … RETURNING …, expires_at`) removed, if it was
@@ -304,10 +305,9 @@ macro_rules! sql_store {
                 query: DbQuery<'_>,
                 decode: fn(&DbRow) -> Result<T, StoreError>,
             ) -> Result<Vec<T>, StoreError> {
-                query
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?
+                let mut connection = self.connection().await?;
+                let result = query.fetch_all(&mut *connection).await;
+                kept_if_healthy(connection, result)?
                     .iter()
                     .map(decode)
                     .collect()
