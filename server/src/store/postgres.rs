@@ -602,6 +602,23 @@ mod tests {
         }
     }
 
+    /// A store in a schema of its own (name and process id).
+    async fn store_in_schema(prefix: &str) -> (PostgresStore, String) {
+        let schema = format!("{prefix}_{}", std::process::id());
+        let store = PostgresStore::connect_in_schema(&test_url(), &schema)
+            .await
+            .unwrap();
+        (store, schema)
+    }
+
+    async fn drop_schema(store: PostgresStore, schema: &str) {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+
     async fn backend_pid(store: &PostgresStore) -> i32 {
         let mut connection = store.connection().await.unwrap();
         sqlx::query_scalar("SELECT pg_backend_pid()")
@@ -616,10 +633,7 @@ mod tests {
     #[tokio::test]
     async fn a_statement_cut_short_leaves_its_connection_usable() {
         use crate::store::Store as _;
-        let schema = format!("pm_cut_{}", std::process::id());
-        let store = PostgresStore::connect_in_schema(&test_url(), &schema)
-            .await
-            .unwrap();
+        let (store, schema) = store_in_schema("pm_cut").await;
         let pid = backend_pid(&store).await;
         {
             let mut connection = store.connection().await.unwrap();
@@ -640,11 +654,7 @@ mod tests {
             "the same connection was reused"
         );
         assert_eq!(store.connections.status().size, 1);
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        store.close().await;
+        drop_schema(store, &schema).await;
     }
 
     /// A connection the server dropped fails its statement (503) and is not reused: the
@@ -652,10 +662,7 @@ mod tests {
     #[tokio::test]
     async fn a_broken_connection_is_dropped() {
         use crate::store::Store as _;
-        let schema = format!("pm_broken_{}", std::process::id());
-        let store = PostgresStore::connect_in_schema(&test_url(), &schema)
-            .await
-            .unwrap();
+        let (store, schema) = store_in_schema("pm_broken").await;
         let pid = backend_pid(&store).await;
         let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
             .bind(pid)
@@ -669,10 +676,6 @@ mod tests {
         ));
         assert_eq!(store.user_by_id("u-1").await.unwrap(), None);
         assert_ne!(backend_pid(&store).await, pid);
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        store.close().await;
+        drop_schema(store, &schema).await;
     }
 }
