@@ -16,8 +16,8 @@
 //!
 //! Single statements (nearly every call) run on connections from a [deadpool] pool, not
 //! sqlx's: sqlx's pool pings every connection as it comes back, one more round trip to
-//! the database per statement (measured: `GET /session` 12–16 k → 19–20 k req/s without
-//! it). A statement cut short (its request dropped) leaves nothing behind: sqlx reads
+//! the database per statement (`GET /session` went from 10–16 k to 16–20 k req/s on the
+//! benchmark machine: `docs/BENCHMARKS.md`). A statement cut short (its request dropped) leaves nothing behind: sqlx reads
 //! what is still due on the connection before its next statement. A connection that
 //! failed is dropped, not reused. The guarded transactions, the QR listener and the
 //! migrations use a small sqlx pool, whose ping on release also flushes the rollback of a
