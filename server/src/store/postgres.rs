@@ -263,9 +263,7 @@ impl PostgresStore {
 fn kept_if_healthy<T>(connection: Pooled, result: Result<T, sqlx::Error>) -> Result<T, StoreError> {
     result.map_err(|error| {
         let broken = match &error {
-            sqlx::Error::Database(database) => database
-                .code()
-                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+            sqlx::Error::Database(database) => database.code().is_some_and(|c| connection_lost(&c)),
             sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
             _ => false,
         };
@@ -290,12 +288,7 @@ fn map_error(error: sqlx::Error) -> StoreError {
                 // Also a statement cancelled by `statement_timeout` (57014) and a lost
                 // deadlock or serialization race (40P01, 40001): an overloaded database,
                 // worth a retry, not a bug (503, not 500).
-                c if c.starts_with("08")
-                    || matches!(
-                        c,
-                        "57P01" | "57P02" | "57P03" | "53300" | "57014" | "40P01" | "40001"
-                    ) =>
-                {
+                c if connection_lost(c) || matches!(c, "53300" | "57014" | "40P01" | "40001") => {
                     StoreError::Unavailable(StoreCause::new(error))
                 }
                 _ => StoreError::Internal(StoreCause::new(error)),
@@ -308,6 +301,13 @@ fn map_error(error: sqlx::Error) -> StoreError {
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(StoreCause::new(error)),
         _ => StoreError::Internal(StoreCause::new(error)),
     }
+}
+
+/// Whether an SQLSTATE says the connection is gone: a connection exception (`08…`) or
+/// an operator intervention ending the session (`57P…`: shutdown, crash, database
+/// dropped, idle-session timeout).
+fn connection_lost(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P")
 }
 
 /// The field a unique constraint (`users_email_key_key`, ...) is about.
