@@ -54,6 +54,8 @@ impl Instance {
             .args(["serve", "--listen", "127.0.0.1:0", "--rp-id", RP_ID])
             .args(["--origin", ORIGIN, "--database-url", &postgres_url()])
             .args(["--database-schema", schema])
+            // Small pools: every test here also proves the flag is taken and works.
+            .args(["--database-max-connections", "2"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -369,4 +371,25 @@ async fn actions_stand_when_their_security_events_cannot_be_written() {
     );
     drop(server);
     drop_schema(&schema).await;
+}
+
+/// `--database-max-connections` sizes a PostgreSQL pool; given with another store it is
+/// a mistake the server refuses at start rather than ignores.
+#[tokio::test]
+async fn the_connection_setting_is_for_postgresql_only() {
+    for url in ["memory:", "sqlite://ignored.db"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_passkey-magic"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .args(["--database-max-connections", "4"])
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("applies to PostgreSQL only"),
+            "{url}: {stderr}"
+        );
+    }
+    assert!(!std::path::Path::new("ignored.db").exists());
 }

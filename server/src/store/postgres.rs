@@ -44,8 +44,12 @@ use std::time::Duration;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Statements running longer than this are cancelled by the server.
 const STATEMENT_TIMEOUT_MS: &str = "10000";
-/// Statement connections per instance.
-const MAX_CONNECTIONS: usize = 16;
+/// Statement connections per instance when not set: deadpool's default, 4 per core
+/// (the server's share of the work per statement is CPU; the rest is waiting on the
+/// database, which a few connections per core cover on a nearby one).
+fn default_max_connections() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
 /// Connections of the sqlx pool per instance (transactions, the QR listener, migrations).
 const MAX_POOL_CONNECTIONS: u32 = 4;
 
@@ -84,13 +88,14 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:5432/database`) and brings the
-    /// schema up to date.
+    /// schema up to date. [`PostgresStore::builder`] sets a schema or the number of
+    /// connections.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the server cannot be reached;
     /// [`StoreError::Internal`] for a malformed URL or a failed migration.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::open(url, None).await
+        Self::builder(url).connect().await
     }
 
     /// Like [`PostgresStore::connect`], with every table in the schema `schema` (created
@@ -100,22 +105,34 @@ impl PostgresStore {
     /// As [`PostgresStore::connect`]; [`StoreError::Internal`] for a schema name that is
     /// not `[A-Za-z_][A-Za-z0-9_]*`.
     pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
-        let valid = schema
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && schema
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid || schema.len() > 63 {
-            return Err(StoreError::Internal(
-                format!("invalid schema name {schema:?}").into(),
-            ));
-        }
-        Self::open(url, Some(schema)).await
+        Self::builder(url).schema(schema).connect().await
     }
 
-    async fn open(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+    /// A store at `url` with settings beyond the URL:
+    ///
+    /// ```no_run
+    /// # async fn open() -> Result<(), passkey_magic_server::store::StoreError> {
+    /// use passkey_magic_server::store::PostgresStore;
+    /// let store = PostgresStore::builder("postgres://auth@db.internal/auth")
+    ///     .schema("tenant_a")
+    ///     .max_connections(24)
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(url: &str) -> PostgresStoreBuilder {
+        PostgresStoreBuilder {
+            url: url.to_owned(),
+            schema: None,
+            max_connections: None,
+        }
+    }
+
+    async fn open(
+        url: &str,
+        schema: Option<&str>,
+        max_connections: usize,
+    ) -> Result<Self, StoreError> {
         let base = PgConnectOptions::from_str(url).map_err(|error| {
             StoreError::Internal(format!("invalid PostgreSQL URL: {error}").into())
         })?;
@@ -149,7 +166,7 @@ impl PostgresStore {
             .map_err(map_error)?;
         Self::migrate(&pool).await?;
         let connections = Connections::builder(Connector { options })
-            .max_size(MAX_CONNECTIONS)
+            .max_size(max_connections)
             .wait_timeout(Some(ACQUIRE_TIMEOUT))
             .create_timeout(Some(ACQUIRE_TIMEOUT))
             .runtime(deadpool::Runtime::Tokio1)
@@ -209,6 +226,64 @@ impl PostgresStore {
     }
 }
 
+/// Settings of a [`PostgresStore`] beyond its URL; from [`PostgresStore::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `connect` is called"]
+pub struct PostgresStoreBuilder {
+    url: String,
+    schema: Option<String>,
+    max_connections: Option<usize>,
+}
+
+impl PostgresStoreBuilder {
+    /// Keep every table in the schema `schema` (created if missing), so several
+    /// deployments or test runs can share one database. Default: the connection's
+    /// `search_path`, usually `public`.
+    pub fn schema(mut self, schema: &str) -> Self {
+        self.schema = Some(schema.to_owned());
+        self
+    }
+
+    /// At most `connections` connections for single statements (nearly every call),
+    /// plus up to 5 more for guarded transactions, the QR listener and QR announcements.
+    /// Default: 4 per CPU core. More help when the database is far away (each waits one
+    /// round trip per statement); fewer when it shares this machine's cores.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = Some(connections);
+        self
+    }
+
+    /// Connects and brings the schema up to date.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server cannot be reached;
+    /// [`StoreError::Internal`] for a malformed URL, a schema name that is not
+    /// `[A-Za-z_][A-Za-z0-9_]*`, zero connections, or a failed migration.
+    pub async fn connect(self) -> Result<PostgresStore, StoreError> {
+        if let Some(schema) = &self.schema {
+            let valid = schema
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid || schema.len() > 63 {
+                return Err(StoreError::Internal(
+                    format!("invalid schema name {schema:?}").into(),
+                ));
+            }
+        }
+        let max_connections = self.max_connections.unwrap_or_else(default_max_connections);
+        if max_connections == 0 {
+            return Err(StoreError::Internal(
+                "a PostgreSQL store needs at least one connection".into(),
+            ));
+        }
+        PostgresStore::open(&self.url, self.schema.as_deref(), max_connections).await
+    }
+}
+
 // ---- statement connections ----
 
 /// The pool single statements run on (see the module docs).
@@ -242,8 +317,8 @@ impl deadpool::managed::Manager for Connector {
 }
 
 impl PostgresStore {
-    /// A statement connection: an idle one, or a new one while fewer than
-    /// [`MAX_CONNECTIONS`] are open.
+    /// A statement connection: an idle one, or a new one while fewer than the pool's
+    /// maximum are open.
     async fn connection(&self) -> Result<Pooled, StoreError> {
         use deadpool::managed::PoolError;
         self.connections.get().await.map_err(|error| match error {
@@ -585,6 +660,46 @@ mod tests {
                 Err(StoreError::Internal(message)) if message.to_string().starts_with("invalid schema")
             ));
         }
+    }
+
+    /// `max_connections` caps the statement connections: with both held, a call waits
+    /// for one to come back instead of opening a third.
+    #[tokio::test]
+    async fn statement_connections_are_capped_by_max_connections() {
+        use crate::store::Store as _;
+        let schema = format!("pm_capped_{}", std::process::id());
+        let store = PostgresStore::builder(&test_url())
+            .schema(&schema)
+            .max_connections(2)
+            .connect()
+            .await
+            .unwrap();
+        let held = [
+            store.connection().await.unwrap(),
+            store.connection().await.unwrap(),
+        ];
+        let waiting = tokio::spawn({
+            let store = store.clone();
+            async move { store.user_by_id("u-1").await }
+        });
+        while store.connections.status().waiting == 0 && !waiting.is_finished() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(store.connections.status().size, 2);
+        assert!(!waiting.is_finished());
+        drop(held);
+        assert_eq!(waiting.await.unwrap().unwrap(), None);
+        assert_eq!(store.connections.status().max_size, 2);
+        drop_schema(store, &schema).await;
+    }
+
+    #[tokio::test]
+    async fn a_store_needs_a_connection() {
+        assert!(matches!(
+            PostgresStore::builder(&test_url()).max_connections(0).connect().await,
+            Err(StoreError::Internal(message)) if message.to_string().contains("at least one connection")
+        ));
+        assert!(default_max_connections() >= 4);
     }
 
     fn test_url() -> String {

@@ -68,6 +68,10 @@ struct Args {
     /// PostgreSQL for `--stores postgres` (a schema of its own is created per run).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     postgres_url: String,
+    /// PostgreSQL statement connections per instance (the server's
+    /// `--database-max-connections`) [default: the server's, 4 per core].
+    #[arg(long)]
+    postgres_connections: Option<u16>,
     /// Redis for `--stores redis` (a key prefix of its own per run).
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
@@ -167,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
             binary: &binary,
             database_url: &database_url,
             database_schema: schema.as_deref(),
+            database_max_connections: max_connections(store, &args),
             config: &config,
         })
         .await
@@ -188,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
                     binary: &binary,
                     database_url: &qr_url,
                     database_schema: qr_schema.as_deref(),
+                    database_max_connections: max_connections(store, &args),
                     config: &config,
                 };
                 let desktops_at = ServerProcess::start(&launch)
@@ -315,6 +321,12 @@ fn store_location(
             Some(format!("pm-bench-{}-{tag}", std::process::id())),
         ),
     }
+}
+
+/// `--database-max-connections` for `store`: PostgreSQL's only.
+fn max_connections(store: StoreKind, args: &Args) -> Option<u16> {
+    args.postgres_connections
+        .filter(|_| store == StoreKind::Postgres)
 }
 
 /// Rate limits off (a benchmark is one client sending far more than any budget), the

@@ -26,6 +26,8 @@ pub(crate) struct Launch<'a> {
     pub(crate) database_url: &'a str,
     /// `--database-schema`, for PostgreSQL and Redis.
     pub(crate) database_schema: Option<&'a str>,
+    /// `--database-max-connections`, for PostgreSQL.
+    pub(crate) database_max_connections: Option<u16>,
     /// The TOML config file (rate limits off, QR settings).
     pub(crate) config: &'a Path,
 }
@@ -48,6 +50,9 @@ impl ServerProcess {
             .kill_on_drop(true);
         if let Some(schema) = launch.database_schema {
             command.args(["--database-schema", schema]);
+        }
+        if let Some(connections) = launch.database_max_connections {
+            command.args(["--database-max-connections", &connections.to_string()]);
         }
         let mut child = command
             .spawn()

@@ -62,6 +62,10 @@ pub(crate) struct ServeArgs {
     /// usually `public`; for Redis `passkey-magic`].
     #[arg(long, env = "PASSKEY_MAGIC_DATABASE_SCHEMA")]
     pub(crate) database_schema: Option<String>,
+    /// PostgreSQL connections for single statements, 1 to 1000: more for a distant
+    /// database, fewer when it shares this machine's cores [default: 4 per CPU core].
+    #[arg(long, env = "PASSKEY_MAGIC_DATABASE_MAX_CONNECTIONS")]
+    pub(crate) database_max_connections: Option<u16>,
     /// Reverse proxy whose forwarding headers are believed (IP or CIDR); repeat for several
     /// (comma-separated in the environment) [default: none].
     #[arg(
@@ -347,6 +351,7 @@ pub(crate) struct FileConfig {
     demo_dir: Option<PathBuf>,
     database_url: Option<String>,
     database_schema: Option<String>,
+    database_max_connections: Option<u16>,
     trusted_proxies: Option<Vec<String>>,
     email_linking: Option<EmailLinkingSetting>,
     email_available_route: Option<bool>,
@@ -390,6 +395,8 @@ pub(crate) struct Settings {
     pub(crate) demo_dir: Option<PathBuf>,
     pub(crate) database_url: String,
     pub(crate) database_schema: Option<String>,
+    /// PostgreSQL statement connections; `None`: the store's default.
+    pub(crate) database_max_connections: Option<u16>,
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) rate_limit_redis_url: Option<String>,
     pub(crate) rate_limit_failure_mode: FailureModeSetting,
@@ -493,6 +500,15 @@ impl ServeArgs {
                 }
                 config
             });
+        let database_max_connections = self
+            .database_max_connections
+            .or(file.database_max_connections);
+        if let Some(connections) = database_max_connections {
+            anyhow::ensure!(
+                (1..=1000).contains(&connections),
+                "database_max_connections must be 1 to 1000 (got {connections})"
+            );
+        }
         Ok(Settings {
             cookies,
             cors: self.cors.or(file.cors).unwrap_or(false),
@@ -549,6 +565,7 @@ impl ServeArgs {
                 .or(file.security_event_retention_days),
             demo_dir: self.demo_dir.or(file.demo_dir),
             database_schema: self.database_schema.or(file.database_schema),
+            database_max_connections,
             database_url: self
                 .database_url
                 .or(file.database_url)
@@ -759,6 +776,44 @@ mod tests {
             "max_connections_per_address: 7",
         ] {
             assert!(serve.contains(expected), "{expected} in {serve}");
+        }
+    }
+
+    #[test]
+    fn database_connections_come_from_the_file_and_flags() {
+        assert_eq!(
+            ServeArgs::default()
+                .settings()
+                .unwrap()
+                .database_max_connections,
+            None
+        );
+        let path = std::env::temp_dir().join(format!("pm-config-db-{}.toml", std::process::id()));
+        std::fs::write(&path, "database_max_connections = 6\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        let from_flag = ServeArgs {
+            config: Some(path.clone()),
+            database_max_connections: Some(24),
+            ..ServeArgs::default()
+        }
+        .settings()
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(from_file.database_max_connections, Some(6));
+        assert_eq!(from_flag.database_max_connections, Some(24));
+        for bad in [0, 1001] {
+            let error = ServeArgs {
+                database_max_connections: Some(bad),
+                ..ServeArgs::default()
+            }
+            .settings()
+            .unwrap_err();
+            assert!(error.to_string().contains("1 to 1000"), "{error}");
         }
     }
 

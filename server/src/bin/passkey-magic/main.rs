@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     match run {
         Run::Serve(settings) => serve_command(settings).await,
         Run::Migrate(settings) => {
-            open_store(&settings.database_url, settings.database_schema.as_deref()).await?;
+            open_store(&settings).await?;
             println!("database schema is up to date");
             Ok(())
         }
@@ -240,9 +240,7 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         }
         None => tracing::info!("magic links are off (set --magic-link-url to turn them on)"),
     }
-    builder = builder.shared_store(
-        open_store(&settings.database_url, settings.database_schema.as_deref()).await?,
-    );
+    builder = builder.shared_store(open_store(&settings).await?);
     let auth: Auth = builder.build()?;
     let _purge = auth.spawn_purge_task(Duration::from_secs(60));
     let magic_links = auth.magic_links().is_enabled();
@@ -358,20 +356,30 @@ fn smtp_sender(_: &SmtpSettings) -> anyhow::Result<Arc<dyn EmailSender>> {
 }
 
 /// Opens the store named by a database URL (running its migrations).
-async fn open_store(url: &str, schema: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let url = settings.database_url.as_str();
+    let schema = settings.database_schema.as_deref();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
         {
-            use passkey_magic_server::store::PostgresStore;
-            let store = match schema {
-                Some(schema) => PostgresStore::connect_in_schema(url, schema).await,
-                None => PostgresStore::connect(url).await,
+            let mut builder = passkey_magic_server::store::PostgresStore::builder(url);
+            if let Some(schema) = schema {
+                builder = builder.schema(schema);
             }
-            .with_context(|| "cannot open the PostgreSQL database")?;
+            if let Some(connections) = settings.database_max_connections {
+                builder = builder.max_connections(connections.into());
+            }
+            let store = builder
+                .connect()
+                .await
+                .with_context(|| "cannot open the PostgreSQL database")?;
             return Ok(Arc::new(store));
         }
         #[cfg(not(feature = "postgres"))]
         anyhow::bail!("this build has no PostgreSQL support: rebuild with `--features postgres`");
+    }
+    if settings.database_max_connections.is_some() {
+        anyhow::bail!("--database-max-connections applies to PostgreSQL only");
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         #[cfg(feature = "redis")]
