@@ -183,7 +183,7 @@ fn user(id: &str, email: Option<&str>) -> UserRecord {
     }
 }
 
-fn credential(id: &str, user_id: &str, created_at: Timestamp) -> CredentialRecord {
+pub(crate) fn credential(id: &str, user_id: &str, created_at: Timestamp) -> CredentialRecord {
     CredentialRecord {
         id: id.to_owned(),
         user_id: user_id.to_owned(),

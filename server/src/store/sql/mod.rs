@@ -233,7 +233,8 @@ pub(crate) use record_decoders;
 /// `impl Store for $store`: the hand-written methods given in braces, plus every method
 /// whose statements are the same on both SQL backends. The backend module provides the
 /// statement connections (`self.connection()`, `kept_if_healthy`, `self.connections`),
-/// the pool for migrations (`self.pool`), `MIGRATOR`, the types `DbPool`, `DbQuery<'q>` and `DbRow`,
+/// the pool for migrations (`self.pool`), `MIGRATOR`, `RECORD_CREDENTIAL_USE` (the
+/// counter compare-and-set), the types `DbPool`, `DbQuery<'q>` and `DbRow`,
 /// `map_error`, the
 /// `*_from_row` decoders of [`record_decoders!`],
 /// `list_condition(first, count)` (the SQL after `… id`/`… state` for a list of `count`
@@ -421,7 +422,7 @@ macro_rules! sql_store {
             async fn record_credential_use(&self, usage: &CredentialUsage) -> Result<bool, StoreError> {
                 let changed = self
                     .changed(
-                        sqlx::query(queries::RECORD_CREDENTIAL_USE)
+                        sqlx::query(RECORD_CREDENTIAL_USE)
                             .bind(&usage.id)
                             .bind(Json(&usage.passkey))
                             .bind(i64::from(usage.counter))

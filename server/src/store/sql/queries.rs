@@ -126,9 +126,17 @@ pub(crate) const CREDENTIALS_FOR_USER: &str = concat!(
 );
 /// The counter check is part of the `UPDATE`: of racing sign-ins with one counter value,
 /// exactly one changes the row.
-pub(crate) const RECORD_CREDENTIAL_USE: &str = "UPDATE credentials \
-     SET passkey = $2, counter = $3, backed_up = $4, last_used_at = $5 \
-     WHERE id = $1 AND (counter < $3 OR (counter = 0 AND $3 = 0))";
+/// The counter compare-and-set; PostgreSQL prefixes it (`postgres::RECORD_CREDENTIAL_USE`).
+macro_rules! record_credential_use {
+    () => {
+        "UPDATE credentials \
+         SET passkey = $2, counter = $3, backed_up = $4, last_used_at = $5 \
+         WHERE id = $1 AND (counter < $3 OR (counter = 0 AND $3 = 0))"
+    };
+}
+#[cfg(feature = "postgres")]
+pub(crate) use record_credential_use;
+pub(crate) const RECORD_CREDENTIAL_USE: &str = record_credential_use!();
 pub(crate) const UPDATE_CREDENTIAL: &str = "UPDATE credentials \
      SET label = COALESCE($3, label), metadata = COALESCE($4, metadata) \
      WHERE id = $1 AND user_id = $2";
