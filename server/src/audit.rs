@@ -103,33 +103,48 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
     /// is logged here and counted by the store metric (see the module docs).
     pub(crate) async fn audit(&self, user_id: &str, client: &ClientInfo, details: EventDetails) {
         let kind = details.kind;
-        let result = match self.new_id() {
-            Ok(id) => {
-                let record = SecurityEventRecord {
-                    user_id: user_id.to_owned(),
-                    event: SecurityEvent {
-                        id,
-                        kind: details.kind,
-                        created_at: self.now(),
-                        method: details.method,
-                        reason: details.reason,
-                        ip_address: client.ip_address.clone(),
-                        user_agent: client.user_agent.clone(),
-                        credential_id: details.credential_id,
-                        session_id: details.session_id,
-                    },
-                };
-                self.inner.store.append_security_event(&record).await
-            }
-            Err(error) => Err(StoreError::Internal(crate::store::StoreCause::new(error))),
+        let result = match self.security_event(user_id, client, details) {
+            Ok(record) => self.inner.store.append_security_event(&record).await,
+            Err(error) => Err(error),
         };
         if let Err(error) = result {
-            tracing::warn!(
-                %error,
-                user_id = %user_id,
-                event = kind.as_str(),
-                "recording a security event failed; the action stands"
-            );
+            log_failed_event(user_id, kind, &error);
         }
     }
+
+    /// The record of an event about `user_id`, stamped now with a fresh id.
+    pub(crate) fn security_event(
+        &self,
+        user_id: &str,
+        client: &ClientInfo,
+        details: EventDetails,
+    ) -> Result<SecurityEventRecord, StoreError> {
+        let id = self
+            .new_id()
+            .map_err(|error| StoreError::Internal(crate::store::StoreCause::new(error)))?;
+        Ok(SecurityEventRecord {
+            user_id: user_id.to_owned(),
+            event: SecurityEvent {
+                id,
+                kind: details.kind,
+                created_at: self.now(),
+                method: details.method,
+                reason: details.reason,
+                ip_address: client.ip_address.clone(),
+                user_agent: client.user_agent.clone(),
+                credential_id: details.credential_id,
+                session_id: details.session_id,
+            },
+        })
+    }
+}
+
+/// Logs an event that could not be recorded; the action it describes stands.
+pub(crate) fn log_failed_event(user_id: &str, kind: SecurityEventType, error: &StoreError) {
+    tracing::warn!(
+        %error,
+        user_id = %user_id,
+        event = kind.as_str(),
+        "recording a security event failed; the action stands"
+    );
 }

@@ -48,9 +48,10 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
         }
     }
 
-    /// Stores a sign-in's new session and, concurrently, its security event (no extra
-    /// round trip on the sign-in path; SQLite's writer commits both in one transaction).
-    /// Fails only when the session could not be stored.
+    /// Stores a sign-in's new session and its security event in one store call
+    /// ([`Store::create_session_with_event`](crate::store::Store::create_session_with_event):
+    /// concurrently, or ordered so that one commit's wait covers both). Fails only when
+    /// the session could not be stored.
     pub(crate) async fn store_sign_in(
         &self,
         record: &SessionRecord,
@@ -61,10 +62,27 @@ impl<U: MetadataType, C: MetadataType> Auth<U, C> {
             .method(record.auth_method)
             .session(&record.id)
             .credential(credential_id);
-        let (created, ()) = tokio::join!(
-            self.inner.store.create_session(record),
-            self.audit(&record.user_id, client, details),
-        );
+        let created = match self.security_event(&record.user_id, client, details) {
+            Ok(event) => {
+                let (created, appended) = self
+                    .inner
+                    .store
+                    .create_session_with_event(record, &event)
+                    .await;
+                if let Err(error) = appended {
+                    crate::audit::log_failed_event(
+                        &record.user_id,
+                        SecurityEventType::SignIn,
+                        &error,
+                    );
+                }
+                created
+            }
+            Err(error) => {
+                crate::audit::log_failed_event(&record.user_id, SecurityEventType::SignIn, &error);
+                self.inner.store.create_session(record).await
+            }
+        };
         created?;
         self.emit(Event::SessionCreated {
             session_id: record.id.clone(),

@@ -406,6 +406,23 @@ pub trait Store: Send + Sync + 'static {
         ))
     }
 
+    /// Inserts a sign-in's session and appends its security event: the results of the
+    /// two writes, in that order. The event's failure must not undo the session, and
+    /// each write must be as durable, once this returns, as [`Store::create_session`]
+    /// and [`Store::append_security_event`] make it. The default runs those two
+    /// concurrently; PostgreSQL orders them so that one WAL flush covers both.
+    async fn create_session_with_event(
+        &self,
+        session: &SessionRecord,
+        event: &SecurityEventRecord,
+    ) -> (Result<(), StoreError>, Result<(), StoreError>) {
+        futures_util::future::join(
+            self.create_session(session),
+            self.append_security_event(event),
+        )
+        .await
+    }
+
     /// Up to `limit` of a user's events, newest first by `(created_at, id)`, starting
     /// strictly after `after` (`None`: from the newest). The default lists none.
     async fn security_events_for_user(

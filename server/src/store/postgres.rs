@@ -74,6 +74,16 @@ const RECORD_CREDENTIAL_USE: &str = concat!(
     " AND EXISTS (SELECT 1 FROM async_commit)"
 );
 
+/// [`queries::INSERT_SECURITY_EVENT`], committed without waiting for the WAL flush:
+/// for a sign-in's event, which the session written right after it covers (see
+/// `create_session_with_event`).
+const INSERT_SECURITY_EVENT_UNFLUSHED: &str = concat!(
+    "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) ",
+    "INSERT INTO security_events (",
+    queries::security_event_columns!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM async_commit)"
+);
+
 /// Whether a user has a passkey.
 const HAS_CREDENTIAL: &str = "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)";
 /// Locks a user's row for the rest of the transaction (PostgreSQL only).
@@ -463,6 +473,21 @@ sql_store!(PostgresStore, {
         true
     }
 
+    /// The event first, committed without waiting for the WAL flush, then the session,
+    /// whose commit waits for a flush that covers the event too (the WAL reaches disk
+    /// in order): one flush wait per sign-in instead of two, for one more round trip.
+    /// A failed event still leaves the session to be written.
+    async fn create_session_with_event(
+        &self,
+        session: &SessionRecord,
+        event: &super::SecurityEventRecord,
+    ) -> (Result<(), StoreError>, Result<(), StoreError>) {
+        let appended = self
+            .insert_security_event(INSERT_SECURITY_EVENT_UNFLUSHED, event)
+            .await;
+        (self.create_session(session).await, appended)
+    }
+
     async fn announce_qr_change(&self, message: &str) -> Result<(), StoreError> {
         self.notify_qr_change(message).await
     }
@@ -709,11 +734,11 @@ mod tests {
         drop_schema(store, &schema).await;
     }
 
-    /// The counter update's asynchronous commit is its own: the connection's next
-    /// statements (a session insert) commit synchronously again. Counters still only
-    /// advance.
+    /// The asynchronous commits of the counter update and of a sign-in's event are
+    /// their own: the connection's next statements (the session insert) commit
+    /// synchronously again. Counters still only advance; event and session are written.
     #[tokio::test]
-    async fn only_the_counter_update_skips_the_flush_wait() {
+    async fn only_the_unflushed_statements_skip_the_flush_wait() {
         use crate::store::Store as _;
         let schema = format!("pm_async_commit_{}", std::process::id());
         let store = PostgresStore::builder(&test_url())
@@ -733,13 +758,50 @@ mod tests {
             backed_up: true,
             used_at: Timestamp::from_unix_millis(2),
         };
+        let synchronous_commit = || async {
+            let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+                .fetch_one(&mut *store.connection().await.unwrap())
+                .await
+                .unwrap();
+            setting
+        };
         assert!(store.record_credential_use(&usage(5)).await.unwrap());
+        assert_eq!(synchronous_commit().await, "on");
         assert!(!store.record_credential_use(&usage(5)).await.unwrap());
-        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
-            .fetch_one(&mut *store.connection().await.unwrap())
+
+        let session = SessionRecord {
+            id: "s-1".into(),
+            token_hash: TokenHash::of("token"),
+            user_id: "u-1".into(),
+            auth_method: AuthMethod::Passkey,
+            created_at: Timestamp::from_unix_millis(2),
+            expires_at: Timestamp::from_unix_millis(i64::MAX / 2),
+            user_agent: None,
+            ip_address: None,
+            auth_context: None,
+        };
+        let event = crate::store::SecurityEventRecord {
+            user_id: "u-1".into(),
+            event: passkey_magic_shared::security_events::SecurityEvent {
+                id: "e-1".into(),
+                kind: passkey_magic_shared::security_events::SecurityEventType::SignIn,
+                created_at: Timestamp::from_unix_millis(2),
+                method: Some(AuthMethod::Passkey),
+                reason: None,
+                ip_address: Some("192.0.2.1".into()),
+                user_agent: None,
+                credential_id: Some("c-1".into()),
+                session_id: Some("s-1".into()),
+            },
+        };
+        let (created, appended) = store.create_session_with_event(&session, &event).await;
+        assert_eq!((created, appended), (Ok(()), Ok(())));
+        assert_eq!(synchronous_commit().await, "on");
+        let events = store
+            .security_events_for_user("u-1", None, 10)
             .await
             .unwrap();
-        assert_eq!(setting, "on");
+        assert_eq!(events, [event]);
         let (stored, _) = store.credential_with_user("c-1").await.unwrap().unwrap();
         assert_eq!((stored.counter, stored.backed_up), (5, true));
         drop_schema(store, &schema).await;

@@ -272,6 +272,18 @@ impl Store for MeteredStore {
         )
     }
 
+    async fn create_session_with_event(
+        &self,
+        session: &SessionRecord,
+        event: &SecurityEventRecord,
+    ) -> (Result<(), StoreError>, Result<(), StoreError>) {
+        let (session, event) = self.0.create_session_with_event(session, event).await;
+        (
+            counted("create_session", session),
+            counted("append_security_event", event),
+        )
+    }
+
     async fn append_security_event(&self, record: &SecurityEventRecord) -> Result<(), StoreError> {
         counted(
             "append_security_event",

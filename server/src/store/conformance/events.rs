@@ -222,6 +222,42 @@ pub async fn security_event_ids_are_unique(store: &dyn Store) {
     );
 }
 
+/// A sign-in's session and event, written by one call, are both there; an event that
+/// cannot be written (its id is taken) leaves its session written.
+pub async fn sign_ins_write_their_session_and_event(store: &dyn Store) {
+    store.create_user(&user("u-1", None)).await.unwrap();
+    let first = session("s-1", "u-1", at(0), at(MINUTE));
+    let (created, appended) = store
+        .create_session_with_event(&first, &event("e-1", "u-1", at(0)))
+        .await;
+    assert_eq!((created, appended), (Ok(()), Ok(())));
+    let second = session("s-2", "u-1", at(0), at(MINUTE));
+    let (created, appended) = store
+        .create_session_with_event(&second, &event("e-1", "u-1", at(1)))
+        .await;
+    assert_eq!(
+        (created, appended),
+        (Ok(()), Err(StoreError::Conflict("id")))
+    );
+    for written in [&first, &second] {
+        assert_eq!(
+            store
+                .session_by_token_hash(&written.token_hash, at(0))
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(written)
+        );
+    }
+    assert_eq!(
+        store
+            .security_events_for_user("u-1", None, 10)
+            .await
+            .unwrap(),
+        [event("e-1", "u-1", at(0))]
+    );
+}
+
 /// The retention purge removes events strictly older than the cutoff, of every user,
 /// counts them, and keeps the rest listable.
 pub async fn purge_removes_old_security_events(store: &dyn Store) {

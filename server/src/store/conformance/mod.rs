@@ -131,6 +131,7 @@ macro_rules! conformance_tests {
                 security_event_ids_are_unique,
                 purge_removes_old_security_events,
                 deleting_a_user_keeps_its_security_events,
+                sign_ins_write_their_session_and_event,
             );
 
             // Pending email links (verified email linking).

@@ -300,6 +300,31 @@ macro_rules! sql_store {
                 Ok((timestamp_column(&row, "expires_at")? > now).then_some(row))
             }
 
+            /// Appends a security event with `statement` (an insert of its columns, bound
+            /// in [`queries::INSERT_SECURITY_EVENT`]'s order).
+            async fn insert_security_event(
+                &self,
+                statement: &'static str,
+                record: &$crate::store::SecurityEventRecord,
+            ) -> Result<(), StoreError> {
+                let event = &record.event;
+                self.changed(
+                    sqlx::query(statement)
+                        .bind(&event.id)
+                        .bind(&record.user_id)
+                        .bind(event.kind.as_str())
+                        .bind(event.created_at.as_unix_millis())
+                        .bind(event.method.map(AuthMethod::as_str))
+                        .bind(event.reason.map(|reason| reason.as_str()))
+                        .bind(&event.ip_address)
+                        .bind(&event.user_agent)
+                        .bind(&event.credential_id)
+                        .bind(&event.session_id),
+                )
+                .await?;
+                Ok(())
+            }
+
             /// The rows a statement returns, decoded.
             async fn all<T>(
                 &self,
@@ -731,22 +756,8 @@ macro_rules! sql_store {
                 &self,
                 record: &$crate::store::SecurityEventRecord,
             ) -> Result<(), StoreError> {
-                let event = &record.event;
-                self.changed(
-                    sqlx::query(queries::INSERT_SECURITY_EVENT)
-                        .bind(&event.id)
-                        .bind(&record.user_id)
-                        .bind(event.kind.as_str())
-                        .bind(event.created_at.as_unix_millis())
-                        .bind(event.method.map(AuthMethod::as_str))
-                        .bind(event.reason.map(|reason| reason.as_str()))
-                        .bind(&event.ip_address)
-                        .bind(&event.user_agent)
-                        .bind(&event.credential_id)
-                        .bind(&event.session_id),
-                )
-                .await?;
-                Ok(())
+                self.insert_security_event(queries::INSERT_SECURITY_EVENT, record)
+                    .await
             }
 
             async fn security_events_for_user(

@@ -79,6 +79,8 @@ macro_rules! security_event_columns {
          credential_id, session_id"
     };
 }
+#[cfg(feature = "postgres")]
+pub(crate) use security_event_columns;
 
 // ---- users ----
 
