@@ -408,9 +408,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts a sign-in's session and appends its security event: the results of the
     /// two writes, in that order. The event's failure must not undo the session, and
-    /// each write must be as durable, once this returns, as [`Store::create_session`]
-    /// and [`Store::append_security_event`] make it. The default runs those two
-    /// concurrently; PostgreSQL orders them so that one WAL flush covers both.
+    /// once this returns with the session written, both writes must be as durable as
+    /// [`Store::create_session`] and [`Store::append_security_event`] make them. The
+    /// default runs those two concurrently; PostgreSQL orders them so that one WAL flush
+    /// covers both.
     async fn create_session_with_event(
         &self,
         session: &SessionRecord,

@@ -708,13 +708,7 @@ mod tests {
     #[tokio::test]
     async fn statement_connections_are_capped_by_max_connections() {
         use crate::store::Store as _;
-        let schema = format!("pm_capped_{}", std::process::id());
-        let store = PostgresStore::builder(&test_url())
-            .schema(&schema)
-            .max_connections(2)
-            .connect()
-            .await
-            .unwrap();
+        let (store, schema) = capped_store_in_schema("pm_capped", 2).await;
         let held = [
             store.connection().await.unwrap(),
             store.connection().await.unwrap(),
@@ -740,13 +734,7 @@ mod tests {
     #[tokio::test]
     async fn only_the_unflushed_statements_skip_the_flush_wait() {
         use crate::store::Store as _;
-        let schema = format!("pm_async_commit_{}", std::process::id());
-        let store = PostgresStore::builder(&test_url())
-            .schema(&schema)
-            .max_connections(1)
-            .connect()
-            .await
-            .unwrap();
+        let (store, schema) = capped_store_in_schema("pm_async_commit", 1).await;
         store.create_user(&numbered_user(1)).await.unwrap();
         let credential =
             crate::store::conformance::credential("c-1", "u-1", Timestamp::from_unix_millis(1));
@@ -835,6 +823,18 @@ mod tests {
     async fn store_in_schema(prefix: &str) -> (PostgresStore, String) {
         let schema = format!("{prefix}_{}", std::process::id());
         let store = PostgresStore::connect_in_schema(&test_url(), &schema)
+            .await
+            .unwrap();
+        (store, schema)
+    }
+
+    /// [`store_in_schema`] with at most `connections` statement connections.
+    async fn capped_store_in_schema(prefix: &str, connections: usize) -> (PostgresStore, String) {
+        let schema = format!("{prefix}_{}", std::process::id());
+        let store = PostgresStore::builder(&test_url())
+            .schema(&schema)
+            .max_connections(connections)
+            .connect()
             .await
             .unwrap();
         (store, schema)
