@@ -95,7 +95,7 @@ const CREDENTIAL_AND_COUNT: &str = "SELECT \
 
 /// A [`Store`](super::Store) in a PostgreSQL database. Clones share the same connection
 /// pool, and the same connection for announcing QR changes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresStore {
     /// Where single statements run.
     connections: Connections,
@@ -110,6 +110,16 @@ pub struct PostgresStore {
     /// opened again by the next announcement. Tokio's mutex, since the connection is
     /// used across `.await`; only the engine's one announcer task takes it.
     announcer: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
+}
+
+/// Without the connection options, which hold the password.
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("qr_channel", &self.qr_channel)
+            .field("statement_connections", &self.connections.status())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PostgresStore {
@@ -253,12 +263,22 @@ impl PostgresStore {
 }
 
 /// Settings of a [`PostgresStore`] beyond its URL; from [`PostgresStore::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use = "a builder does nothing until `connect` is called"]
 pub struct PostgresStoreBuilder {
     url: String,
     schema: Option<String>,
     max_connections: Option<usize>,
+}
+
+/// Without the URL, which may hold a password.
+impl std::fmt::Debug for PostgresStoreBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStoreBuilder")
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PostgresStoreBuilder {
@@ -318,10 +338,17 @@ type Connections = deadpool::managed::Pool<Connector>;
 type Pooled = deadpool::managed::Object<Connector>;
 
 /// Opens the connections of [`Connections`].
-#[derive(Debug)]
 struct Connector {
     options: PgConnectOptions,
 }
+
+/// Without the options, which hold the password.
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector").finish_non_exhaustive()
+    }
+}
+
 
 impl deadpool::managed::Manager for Connector {
     type Type = PgConnection;
@@ -792,6 +819,27 @@ mod tests {
         assert_eq!(events, [event]);
         let (stored, _) = store.credential_with_user("c-1").await.unwrap().unwrap();
         assert_eq!((stored.counter, stored.backed_up), (5, true));
+        drop_schema(store, &schema).await;
+    }
+
+    /// Neither the builder nor the store shows the password of its URL (a store's
+    /// `Debug` may end up in a log). The test server trusts every connection, so the
+    /// password is accepted and ignored.
+    #[tokio::test]
+    async fn the_password_is_not_shown() {
+        let url = test_url().replacen("postgres://postgres@", "postgres://postgres:hunter2@", 1);
+        assert!(
+            url.contains("hunter2"),
+            "PASSKEY_MAGIC_TEST_POSTGRES_URL in the expected form"
+        );
+        let schema = format!("pm_debug_{}", std::process::id());
+        let builder = PostgresStore::builder(&url).schema(&schema);
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains(&schema), "{shown}");
+        let store = builder.connect().await.unwrap();
+        let shown = format!("{store:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
         drop_schema(store, &schema).await;
     }
 
