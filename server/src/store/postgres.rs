@@ -349,7 +349,6 @@ impl std::fmt::Debug for Connector {
     }
 }
 
-
 impl deadpool::managed::Manager for Connector {
     type Type = PgConnection;
     type Error = sqlx::Error;
