@@ -214,3 +214,33 @@ async fn text_logs_in_a_pipe_have_no_escape_codes() {
     assert!(line.contains("status=401"), "{line}");
     assert!(serde_json::from_str::<Value>(line).is_err(), "{line}");
 }
+
+/// `serve --help` shows the environment's value of a plain setting, but never that of
+/// one that may carry a credential (database and Redis URLs, the SMTP password).
+#[test]
+fn help_never_shows_credentials_from_the_environment() {
+    let output = Command::new(env!("CARGO_BIN_EXE_passkey-magic"))
+        .args(["serve", "--help"])
+        .env("PASSKEY_MAGIC_LISTEN", "127.0.0.1:9999")
+        .env(
+            "PASSKEY_MAGIC_DATABASE_URL",
+            "postgres://app:db-pass-env@db.internal/auth",
+        )
+        .env(
+            "PASSKEY_MAGIC_RATE_LIMIT_REDIS_URL",
+            "redis://:redis-pass-env@cache.internal:6379",
+        )
+        .env("PASSKEY_MAGIC_SMTP_PASSWORD", "smtp-pass-env")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        help.contains("PASSKEY_MAGIC_LISTEN=127.0.0.1:9999"),
+        "{help}"
+    );
+    assert!(help.contains("PASSKEY_MAGIC_DATABASE_URL"), "{help}");
+    for secret in ["db-pass-env", "redis-pass-env", "smtp-pass-env"] {
+        assert!(!help.contains(secret), "{secret} in:\n{help}");
+    }
+}

@@ -11,6 +11,39 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// A setting that may carry a credential — a password, or a URL with one in it — kept out
+/// of `Debug` output, so that no log line or panic message can show it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    /// The value itself, for the one place that uses it.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(value.into())
+    }
+}
+
 /// `passkey-magic serve` flags; each also reads `PASSKEY_MAGIC_*` from the environment.
 #[derive(Debug, Default, clap::Args)]
 pub(crate) struct ServeArgs {
@@ -55,8 +88,8 @@ pub(crate) struct ServeArgs {
     /// Storage: `sqlite://FILE` (created if missing), `postgres://USER@HOST/DB` (feature
     /// `postgres`), `redis://HOST:PORT` (feature `redis`) or `memory:`
     /// [default: sqlite://passkey-magic.db].
-    #[arg(long, env = "PASSKEY_MAGIC_DATABASE_URL")]
-    pub(crate) database_url: Option<String>,
+    #[arg(long, env = "PASSKEY_MAGIC_DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<Secret>,
     /// PostgreSQL schema for the tables (created if missing), or the Redis key prefix, so
     /// several deployments can share a database [default: the connection's search_path,
     /// usually `public`; for Redis `passkey-magic`].
@@ -79,8 +112,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSKEY_MAGIC_FORWARDED_HEADER")]
     pub(crate) forwarded_header: Option<ForwardedHeaderSetting>,
     /// Share rate limits across instances through this Redis (`redis://host:6379`).
-    #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_REDIS_URL")]
-    pub(crate) rate_limit_redis_url: Option<String>,
+    #[arg(
+        long,
+        env = "PASSKEY_MAGIC_RATE_LIMIT_REDIS_URL",
+        hide_env_values = true
+    )]
+    pub(crate) rate_limit_redis_url: Option<Secret>,
     /// When the rate limiter is unreachable: `closed` (503) or `open` (allow)
     /// [default: closed].
     #[arg(long, env = "PASSKEY_MAGIC_RATE_LIMIT_FAILURE_MODE")]
@@ -192,7 +229,7 @@ pub(crate) struct ServeArgs {
     pub(crate) smtp_username: Option<String>,
     /// SMTP password; prefer the environment variable or the config file to the flag.
     #[arg(long, env = "PASSKEY_MAGIC_SMTP_PASSWORD", hide_env_values = true)]
-    pub(crate) smtp_password: Option<String>,
+    pub(crate) smtp_password: Option<Secret>,
     /// Sender of magic-link emails, e.g. "Example <no-reply@example.com>" (required with
     /// an SMTP host).
     #[arg(long, env = "PASSKEY_MAGIC_SMTP_FROM")]
@@ -223,7 +260,7 @@ pub(crate) struct SmtpFile {
     port: Option<u16>,
     security: Option<SmtpSecuritySetting>,
     username: Option<String>,
-    password: Option<String>,
+    password: Option<Secret>,
     from: Option<String>,
     timeout_seconds: Option<u64>,
 }
@@ -236,7 +273,7 @@ pub(crate) struct SmtpSettings {
     pub(crate) port: Option<u16>,
     pub(crate) security: SmtpSecuritySetting,
     pub(crate) username: Option<String>,
-    pub(crate) password: Option<String>,
+    pub(crate) password: Option<Secret>,
     pub(crate) from: String,
     pub(crate) timeout_seconds: Option<u64>,
 }
@@ -294,7 +331,7 @@ pub(crate) enum RuleSetting {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RateLimitFile {
-    redis_url: Option<String>,
+    redis_url: Option<Secret>,
     failure_mode: Option<FailureModeSetting>,
     ipv6_prefix: Option<u8>,
     #[serde(default)]
@@ -349,7 +386,7 @@ pub(crate) struct FileConfig {
     challenge_ttl_seconds: Option<u64>,
     security_event_retention_days: Option<u64>,
     demo_dir: Option<PathBuf>,
-    database_url: Option<String>,
+    database_url: Option<Secret>,
     database_schema: Option<String>,
     database_max_connections: Option<u16>,
     trusted_proxies: Option<Vec<String>>,
@@ -393,12 +430,12 @@ pub(crate) struct Settings {
     /// Long-poll caps: per QR login, overall.
     pub(crate) qr_max_waiters: (Option<usize>, Option<usize>),
     pub(crate) demo_dir: Option<PathBuf>,
-    pub(crate) database_url: String,
+    pub(crate) database_url: Secret,
     pub(crate) database_schema: Option<String>,
     /// PostgreSQL statement connections; `None`: the store's default.
     pub(crate) database_max_connections: Option<u16>,
     pub(crate) trusted_proxies: Vec<IpNet>,
-    pub(crate) rate_limit_redis_url: Option<String>,
+    pub(crate) rate_limit_redis_url: Option<Secret>,
     pub(crate) rate_limit_failure_mode: FailureModeSetting,
     pub(crate) rate_limit_ipv6_prefix: Option<u8>,
     pub(crate) rate_limit_rules: BTreeMap<RateLimitRule, Option<Budget>>,
@@ -669,26 +706,44 @@ fn parse_rules(
 mod tests {
     use super::*;
 
+    /// A settings file for one test, removed when dropped (also when the test fails).
+    struct ConfigFile(PathBuf);
+
+    impl ConfigFile {
+        fn new(name: &str, toml: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("pm-config-{name}-{}.toml", std::process::id()));
+            std::fs::write(&path, toml).unwrap();
+            ConfigFile(path)
+        }
+
+        /// Arguments that read this file, every flag at its default.
+        fn args(&self) -> ServeArgs {
+            ServeArgs {
+                config: Some(self.0.clone()),
+                ..ServeArgs::default()
+            }
+        }
+    }
+
+    impl Drop for ConfigFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
     #[test]
     fn email_settings_come_from_the_file_and_flags() {
         assert_eq!(
             ServeArgs::default().settings().unwrap().email_linking,
             EmailLinkingSetting::Verified
         );
-        let path = std::env::temp_dir().join(format!("pm-config-em-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let file = ConfigFile::new(
+            "em",
             "email_linking = \"immediate\"\nemail_available_route = false\n\
              forwarded_header = \"x-real-ip\"\n",
-        )
-        .unwrap();
-        let settings = ServeArgs {
-            config: Some(path.clone()),
-            ..ServeArgs::default()
-        }
-        .settings()
-        .unwrap();
-        std::fs::remove_file(&path).unwrap();
+        );
+        let settings = file.args().settings().unwrap();
         assert_eq!(settings.email_linking, EmailLinkingSetting::Immediate);
         assert_eq!(settings.forwarded_header, ForwardedHeaderSetting::XRealIp);
         assert!(!settings.email_available_route);
@@ -698,19 +753,12 @@ mod tests {
     fn cookie_and_cors_settings_come_from_the_file_and_flags() {
         let defaults = ServeArgs::default().settings().unwrap();
         assert_eq!((defaults.cookies, defaults.cors), (None, false));
-        let path = std::env::temp_dir().join(format!("pm-config-ck-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let file = ConfigFile::new(
+            "ck",
             "cors = true\n[cookies]\nenabled = true\nname = \"sid\"\n\
              domain = \"example.com\"\npath = \"/app\"\n",
-        )
-        .unwrap();
-        let from_file = ServeArgs {
-            config: Some(path.clone()),
-            ..ServeArgs::default()
-        }
-        .settings()
-        .unwrap();
+        );
+        let from_file = file.args().settings().unwrap();
         use passkey_magic_server::axum::CookieConfig;
         assert_eq!(
             from_file.cookies,
@@ -723,15 +771,13 @@ mod tests {
         );
         assert!(from_file.cors);
         let flags = ServeArgs {
-            config: Some(path.clone()),
             cookie_name: Some("other".into()),
             cookie_insecure: Some(true),
             cors: Some(false),
-            ..ServeArgs::default()
+            ..file.args()
         }
         .settings()
         .unwrap();
-        std::fs::remove_file(&path).unwrap();
         assert_eq!(
             flags.cookies,
             Some(
@@ -753,20 +799,16 @@ mod tests {
 
     #[test]
     fn connection_limits_come_from_the_file_and_flags() {
-        let path = std::env::temp_dir().join(format!("pm-config-srv-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let file = ConfigFile::new(
+            "srv",
             "[server]\nheader_read_timeout_seconds = 3\nbody_read_timeout_seconds = 4\n\
              idle_timeout_seconds = 5\nmax_connections = 100\nmax_connections_per_address = 7\n",
-        )
-        .unwrap();
+        );
         let args = ServeArgs {
-            config: Some(path.clone()),
             idle_timeout_seconds: Some(9),
-            ..ServeArgs::default()
+            ..file.args()
         };
         let settings = args.settings().unwrap();
-        std::fs::remove_file(&path).unwrap();
         let serve = format!("{:?}", settings.serve);
         for expected in [
             "header_read_timeout: 3s",
@@ -788,22 +830,14 @@ mod tests {
                 .database_max_connections,
             None
         );
-        let path = std::env::temp_dir().join(format!("pm-config-db-{}.toml", std::process::id()));
-        std::fs::write(&path, "database_max_connections = 6\n").unwrap();
-        let from_file = ServeArgs {
-            config: Some(path.clone()),
-            ..ServeArgs::default()
-        }
-        .settings()
-        .unwrap();
+        let file = ConfigFile::new("db", "database_max_connections = 6\n");
+        let from_file = file.args().settings().unwrap();
         let from_flag = ServeArgs {
-            config: Some(path.clone()),
             database_max_connections: Some(24),
-            ..ServeArgs::default()
+            ..file.args()
         }
         .settings()
         .unwrap();
-        std::fs::remove_file(&path).unwrap();
         assert_eq!(from_file.database_max_connections, Some(6));
         assert_eq!(from_flag.database_max_connections, Some(24));
         for bad in [0, 1001] {
@@ -819,19 +853,15 @@ mod tests {
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {
-        let path = std::env::temp_dir().join(format!("pm-config-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let file = ConfigFile::new(
+            "flags",
             "rp_id = \"example.com\"\norigins = [\"https://example.com\"]\nprefix = \"/id\"\n",
-        )
-        .unwrap();
+        );
         let args = ServeArgs {
-            config: Some(path.clone()),
             prefix: Some("/auth2".into()),
-            ..ServeArgs::default()
+            ..file.args()
         };
         let settings = args.settings().unwrap();
-        std::fs::remove_file(&path).unwrap();
         assert_eq!(settings.rp_id, "example.com");
         assert_eq!(settings.origins, ["https://example.com"]);
         assert_eq!(settings.prefix, "/auth2");
@@ -844,23 +874,14 @@ mod tests {
             ServeArgs::default().settings().unwrap().metrics_listen,
             None
         );
-        let path =
-            std::env::temp_dir().join(format!("pm-config-metrics-{}.toml", std::process::id()));
-        std::fs::write(&path, "metrics_listen = \"127.0.0.1:9464\"\n").unwrap();
-        let from_file = ServeArgs {
-            config: Some(path.clone()),
-            ..ServeArgs::default()
-        }
-        .settings()
-        .unwrap();
+        let file = ConfigFile::new("metrics", "metrics_listen = \"127.0.0.1:9464\"\n");
+        let from_file = file.args().settings().unwrap();
         let from_flag = ServeArgs {
-            config: Some(path.clone()),
             metrics_listen: Some("127.0.0.1:9100".parse().unwrap()),
-            ..ServeArgs::default()
+            ..file.args()
         }
         .settings()
         .unwrap();
-        std::fs::remove_file(&path).unwrap();
         assert_eq!(
             from_file.metrics_listen,
             Some("127.0.0.1:9464".parse().unwrap())
@@ -873,22 +894,14 @@ mod tests {
 
     #[test]
     fn rate_limits_and_proxies_come_from_the_file() {
-        let path = std::env::temp_dir().join(format!("pm-config-rl-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let file = ConfigFile::new(
+            "rl",
             "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n\
              [rate_limit]\nfailure_mode = \"open\"\nipv6_prefix = 56\n\
              [rate_limit.rules]\n\"magicLink.send\" = { limit = 3, window_seconds = 60 }\n\
              \"email.available\" = false\n",
-        )
-        .unwrap();
-        let settings = ServeArgs {
-            config: Some(path.clone()),
-            ..ServeArgs::default()
-        }
-        .settings()
-        .unwrap();
-        std::fs::remove_file(&path).unwrap();
+        );
+        let settings = file.args().settings().unwrap();
         assert_eq!(settings.trusted_proxies.len(), 2);
         assert_eq!(settings.rate_limit_failure_mode, FailureModeSetting::Open);
         assert_eq!(settings.rate_limit_ipv6_prefix, Some(56));
@@ -900,25 +913,21 @@ mod tests {
             settings.rate_limit_rules[&RateLimitRule::EmailAvailable],
             None
         );
-        assert_eq!(settings.database_url, "sqlite://passkey-magic.db");
+        assert_eq!(settings.database_url.expose(), "sqlite://passkey-magic.db");
     }
 
     #[test]
     fn qr_settings_come_from_the_file_and_flags() {
-        let path = std::env::temp_dir().join(format!("pm-config-qr-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let file = ConfigFile::new(
+            "qr",
             "[qr]\nttl_seconds = 120\nconfirmation = true\ncode_length = 8\n",
-        )
-        .unwrap();
+        );
         let settings = ServeArgs {
-            config: Some(path.clone()),
             qr_code_length: Some(4),
-            ..ServeArgs::default()
+            ..file.args()
         }
         .settings()
         .unwrap();
-        std::fs::remove_file(&path).unwrap();
         assert_eq!(settings.qr_ttl_seconds, Some(120));
         assert_eq!(
             settings.qr_confirmation,
@@ -932,6 +941,49 @@ mod tests {
         assert_eq!(defaults.qr_confirmation, QrConfirmation::default());
     }
 
+    /// Settings and flags may carry credentials (SMTP password, database and Redis URLs):
+    /// their `Debug` output shows none, while the values still reach the code that uses them.
+    #[test]
+    fn debug_output_shows_no_credentials() {
+        let file = ConfigFile::new(
+            "secret",
+            "[smtp]\nhost = \"smtp.example.com\"\nusername = \"mailer\"\n\
+             password = \"smtp-pass-file\"\nfrom = \"no-reply@example.com\"\n\
+             [rate_limit]\nredis_url = \"redis://:redis-pass-file@127.0.0.1:6379\"\n",
+        );
+        let args = ServeArgs {
+            database_url: Some("postgres://app:db-pass-flag@db.internal/auth".into()),
+            smtp_password: Some("smtp-pass-flag".into()),
+            ..file.args()
+        };
+        let printed_args = format!("{args:?}");
+        let settings = args.settings().unwrap();
+        let printed = format!("{settings:?} {:?}", file.args().settings().unwrap());
+        for secret in [
+            "db-pass-flag",
+            "smtp-pass-flag",
+            "smtp-pass-file",
+            "redis-pass-file",
+        ] {
+            assert!(!printed_args.contains(secret), "{secret} in {printed_args}");
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("Secret(<redacted>)"), "{printed}");
+        assert_eq!(
+            settings.database_url.expose(),
+            "postgres://app:db-pass-flag@db.internal/auth"
+        );
+        assert_eq!(
+            settings.rate_limit_redis_url.as_ref().map(Secret::expose),
+            Some("redis://:redis-pass-file@127.0.0.1:6379")
+        );
+        let smtp = settings.smtp.unwrap();
+        assert_eq!(
+            smtp.password.as_ref().map(Secret::expose),
+            Some("smtp-pass-flag")
+        );
+    }
+
     #[test]
     fn unknown_rules_and_bad_proxies_are_errors() {
         let mut rules = BTreeMap::new();
@@ -943,24 +995,20 @@ mod tests {
 
     #[test]
     fn magic_link_and_smtp_settings_come_from_the_file_and_flags() {
-        let path = std::env::temp_dir().join(format!("pm-config-ml-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let file = ConfigFile::new(
+            "ml",
             "magic_link_url = \"https://example.com/verify\"\nmagic_link_ttl_seconds = 600\n\
              [smtp]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\n\
              username = \"mailer\"\npassword = \"from-file\"\n\
              from = \"Example <no-reply@example.com>\"\ntimeout_seconds = 5\n",
-        )
-        .unwrap();
+        );
         let settings = ServeArgs {
-            config: Some(path.clone()),
             smtp_password: Some("from-env".into()),
             smtp_port: Some(2465),
-            ..ServeArgs::default()
+            ..file.args()
         }
         .settings()
         .unwrap();
-        std::fs::remove_file(&path).unwrap();
         assert_eq!(
             settings.magic_link_url.as_deref(),
             Some("https://example.com/verify")
@@ -1012,15 +1060,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_prefixes_are_errors() {
-        let path = std::env::temp_dir().join(format!("pm-config-bad-{}.toml", std::process::id()));
-        std::fs::write(&path, "rpid = \"typo\"\n").unwrap();
-        let error = ServeArgs {
-            config: Some(path.clone()),
-            ..ServeArgs::default()
-        }
-        .settings()
-        .unwrap_err();
-        std::fs::remove_file(&path).unwrap();
+        let file = ConfigFile::new("bad", "rpid = \"typo\"\n");
+        let error = file.args().settings().unwrap_err();
         assert!(format!("{error:#}").contains("rpid"), "{error:#}");
         let bad_prefix = ServeArgs {
             prefix: Some("auth/".into()),

@@ -215,7 +215,7 @@ async fn serve_command(settings: Settings) -> anyhow::Result<()> {
         builder = builder.rate_limit(*rule, *budget);
     }
     if let Some(url) = &settings.rate_limit_redis_url {
-        builder = with_redis_limiter(builder, url).await?;
+        builder = with_redis_limiter(builder, url.expose()).await?;
     }
     let (sender, outbox) = email_sender(&settings)?;
     // In dev mode magic links work out of the box: they point at the (demo) site.
@@ -334,7 +334,10 @@ fn smtp_sender(smtp: &SmtpSettings) -> anyhow::Result<Arc<dyn EmailSender>> {
         SmtpSecuritySetting::None => SmtpSecurity::None,
     };
     config.username = smtp.username.clone();
-    config.password = smtp.password.clone();
+    config.password = smtp
+        .password
+        .as_ref()
+        .map(|password| password.expose().to_owned());
     if let Some(seconds) = smtp.timeout_seconds {
         config.timeout = Duration::from_secs(seconds);
     }
@@ -357,7 +360,7 @@ fn smtp_sender(_: &SmtpSettings) -> anyhow::Result<Arc<dyn EmailSender>> {
 
 /// Opens the store named by a database URL (running its migrations).
 async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    let url = settings.database_url.as_str();
+    let url = settings.database_url.expose();
     let schema = settings.database_schema.as_deref();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
