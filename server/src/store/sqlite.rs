@@ -1620,6 +1620,29 @@ mod tests {
         assert_eq!(store.user_by_email("ada@example.com").await, Ok(Some(user)));
     }
 
+    /// A directory of its own for one test's database files, removed when dropped.
+    struct ScratchDir(std::path::PathBuf);
+
+    impl ScratchDir {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("pm-sqlite-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            ScratchDir(dir)
+        }
+
+        /// The URL of the database file `file` in it.
+        fn url(&self, file: &str) -> String {
+            format!("sqlite://{}", self.0.join(file).display())
+        }
+    }
+
+    impl Drop for ScratchDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     fn numbered_user(n: u128) -> UserRecord {
         UserRecord {
             id: format!("u-{n}"),
@@ -1636,31 +1659,26 @@ mod tests {
     #[cfg(unix)]
     async fn a_new_database_and_its_journal_files_are_private() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("pm-sqlite-mode-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("private.db");
+        let dir = ScratchDir::new("mode");
+        let path = dir.0.join("private.db");
         let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
         store.create_user(&numbered_user(1)).await.unwrap();
         for suffix in ["", "-wal", "-shm"] {
-            let file = dir.join(format!("private.db{suffix}"));
+            let file = dir.0.join(format!("private.db{suffix}"));
             let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{} has mode {mode:o}", file.display());
         }
         store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Many writes at once share commits; one refused by a constraint (a taken email)
     /// fails alone, and every acknowledged write is there afterwards.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn group_commits_keep_each_write_on_its_own() {
-        let dir = std::env::temp_dir().join(format!("pm-sqlite-group-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("group.db").display());
+        let dir = ScratchDir::new("group");
+        let url = dir.url("group.db");
         let store = SqliteStore::connect(&url).await.unwrap();
         // 200 users over 50 emails: 50 succeed, 150 conflict on the email.
         let tasks: Vec<_> = (0..200u128)
@@ -1689,19 +1707,15 @@ mod tests {
             );
         }
         reopened.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Writes started together by tasks of one worker thread share one transaction: each
-    /// caller yields once before committing, so the others queue theirs first. Without
-    /// that yield each of them found the writer free and committed alone (32 batches).
+    /// caller steps behind the runnable tasks before committing, so the others queue
+    /// theirs first. Without that step each found the writer free and committed alone.
     #[tokio::test]
     async fn writes_ready_together_share_one_commit() {
-        let dir = std::env::temp_dir().join(format!("pm-sqlite-batch-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("batch.db").display());
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let dir = ScratchDir::new("batch");
+        let store = SqliteStore::connect(&dir.url("batch.db")).await.unwrap();
         let before = store.inner.batches.load(Ordering::Relaxed);
         let mut writes = tokio::task::JoinSet::new();
         for n in 0..32u128 {
@@ -1721,18 +1735,14 @@ mod tests {
             assert!(store.user_by_id(&format!("u-{n}")).await.unwrap().is_some());
         }
         store.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A write whose caller is dropped while it steps aside (a cancelled request) is
     /// committed at once, not left queued until another write or checkpoint comes.
     #[tokio::test]
     async fn a_dropped_write_is_still_committed() {
-        let dir = std::env::temp_dir().join(format!("pm-sqlite-drop-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("drop.db").display());
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let dir = ScratchDir::new("drop");
+        let store = SqliteStore::connect(&dir.url("drop.db")).await.unwrap();
         let user = numbered_user(7);
         let mut write = Box::pin(store.create_user(&user));
         let first =
@@ -1745,7 +1755,6 @@ mod tests {
         drop(write);
         assert!(store.user_by_id("u-7").await.unwrap().is_some());
         store.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Under a steady stream of writes, with reads beside them, the WAL starts over after
@@ -1757,10 +1766,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_a_steady_stream_of_writes() {
         use std::sync::atomic::AtomicBool;
-        let dir = std::env::temp_dir().join(format!("pm-sqlite-wal-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("stream.db");
+        let dir = ScratchDir::new("wal");
+        let path = dir.0.join("stream.db");
         let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
@@ -1788,7 +1795,7 @@ mod tests {
                 }
             })
         };
-        let wal = dir.join("stream.db-wal");
+        let wal = dir.0.join("stream.db-wal");
         let wal_after_round = |round: u64| {
             let (store, wal) = (store.clone(), wal.clone());
             async move {
@@ -1809,7 +1816,6 @@ mod tests {
             tenth < 3 * second,
             "the WAL grew from {second} bytes at the second checkpoint round to {tenth} at the tenth ({written} users written)"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
