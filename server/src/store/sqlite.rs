@@ -18,9 +18,10 @@
 //!   the caller that finds the writer free runs everything queued meanwhile (up to 256
 //!   writes) in one transaction, while the others wait for their result; what is queued
 //!   by then is committed by a task of its own, a batch per turn, so no request's worker
-//!   thread is held by others' writes. Under load many writes share one commit, yet no write waits for a timer or for another thread to be
-//!   scheduled (on a busy machine that wake-up cost more than the write), and each
-//!   caller gets its result only after the commit that made it durable.
+//!   thread is held by others' writes. Under load many writes share one commit, yet no
+//!   write waits for a timer or for another thread to be scheduled (on a busy machine
+//!   that wake-up cost more than the write), and each caller gets its result only after
+//!   the commit that made it durable.
 //! - **Checkpoints run on their own thread** with their own connection (a round every
 //!   200 ms), so no request pays for copying the WAL back into the database or for the
 //!   fsyncs that come with it. A round ends by copying the last few frames while it holds

@@ -18,7 +18,7 @@ use std::time::Duration;
 pub(crate) struct Secret(String);
 
 impl Secret {
-    /// The value itself, for the one place that uses it.
+    /// The value itself, for the code that uses it.
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
