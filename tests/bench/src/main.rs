@@ -15,6 +15,7 @@
 //! generator leaves it.
 
 mod authenticator;
+mod ceiling;
 mod http;
 mod load;
 mod scenarios;
@@ -157,6 +158,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let load_before = load_average();
     raise_file_limit();
+    // Before any server starts, while the cores are otherwise idle.
+    let verify_micros = ceiling::es256_verify_micros(VERIFY_ROUNDS)?;
+    eprintln!("ES256 verify: {verify_micros:.0} µs of CPU");
     let binary = server::server_binary(args.server_bin.clone())?;
     let scratch = std::env::temp_dir().join(format!("passkey-magic-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
@@ -284,7 +288,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&scratch);
 
     let load = format!("{load_before} before the run, {} after", load_average());
-    let report = report(&args, &load, &rows, &qr_rows);
+    let report = report(&args, &load, verify_micros, &rows, &qr_rows);
     println!("{report}");
     if args.output != "-" {
         std::fs::write(&args.output, &report)
@@ -565,7 +569,10 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-fn report(args: &Args, load: &str, rows: &[Row], qr_rows: &[QrRow]) -> String {
+/// Verifications timed for the sign-in ceiling (about a second of one core).
+const VERIFY_ROUNDS: u32 = 4_000;
+
+fn report(args: &Args, load: &str, verify_micros: f64, rows: &[Row], qr_rows: &[QrRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
@@ -582,6 +589,7 @@ fn report(args: &Args, load: &str, rows: &[Row], qr_rows: &[QrRow]) -> String {
     );
     let _ = writeln!(out, "- Machine: {}", machine());
     let _ = writeln!(out, "- Load average (1/5/15 min): {load}");
+    let _ = writeln!(out, "- {}", sign_in_ceiling(verify_micros, rows));
     let _ = writeln!(
         out,
         "- Command: `cargo run --release -p passkey-magic-bench -- {}`",
@@ -666,6 +674,33 @@ fn report(args: &Args, load: &str, rows: &[Row], qr_rows: &[QrRow]) -> String {
         }
     }
     out
+}
+
+/// The ES256 line: what a verify costs, the sign-ins per second the cores could verify at
+/// most, and each store's measured sign-ins as a share of that.
+fn sign_in_ceiling(verify_micros: f64, rows: &[Row]) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let ceiling = 1e6 / verify_micros * cores as f64;
+    let mut line = format!(
+        "Sign-in ceiling: one ES256 verify (RustCrypto `p256` 0.14, as webauthn-rs) takes \
+         {verify_micros:.0} µs of CPU here, so {cores} cores verify at most {ceiling:.0} \
+         sign-ins/s"
+    );
+    let shares: Vec<String> = rows
+        .iter()
+        .filter(|row| row.scenario == Scenario::SignIn)
+        .map(|row| {
+            format!(
+                "{:?} {:.0} %",
+                row.store,
+                row.measured.rate() / ceiling * 100.0
+            )
+        })
+        .collect();
+    if !shares.is_empty() {
+        line.push_str(&format!(" (measured below: {})", shares.join(", ")));
+    }
+    line
 }
 
 fn machine() -> String {

@@ -83,13 +83,10 @@ impl ServerProcess {
 
     /// User + system CPU seconds the server has used so far.
     pub(crate) fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
-        // Fields after the `(comm)` one: state is [0], utime [11], stime [12].
-        let after_name = stat.rsplit_once(')').context("odd /proc stat")?.1;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: f64 = fields.get(11).context("no utime")?.parse::<f64>()?
-            + fields.get(12).context("no stime")?.parse::<f64>()?;
-        Ok(ticks / self.clock_ticks_per_second)
+        cpu_seconds(
+            &format!("/proc/{}/stat", self.pid),
+            self.clock_ticks_per_second,
+        )
     }
 
     /// Resident memory of the server, in bytes.
@@ -113,8 +110,19 @@ impl ServerProcess {
     }
 }
 
+/// User + system CPU seconds in a `/proc/…/stat` file (a process's or a thread's).
+pub(crate) fn cpu_seconds(stat_path: &str, clock_ticks_per_second: f64) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(stat_path)?;
+    // Fields after the `(comm)` one: state is [0], utime [11], stime [12].
+    let after_name = stat.rsplit_once(')').context("odd /proc stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).context("no utime")?.parse::<f64>()?
+        + fields.get(12).context("no stime")?.parse::<f64>()?;
+    Ok(ticks / clock_ticks_per_second)
+}
+
 /// `getconf CLK_TCK` (100 on Linux unless the kernel says otherwise).
-fn clock_ticks_per_second() -> f64 {
+pub(crate) fn clock_ticks_per_second() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()
