@@ -169,6 +169,17 @@ if #users == batch then more = 1 end
 return {n, more}
 ";
 
+/// KEYS: a record that names its user (a session or a credential). ARGV: the user keys'
+/// prefix. The record and its user in one round trip instead of two; nil when either is
+/// missing.
+const GET_WITH_USER: &str = r"
+local json = redis.call('GET', KEYS[1])
+if not json then return false end
+local user = redis.call('GET', ARGV[1] .. cjson.decode(json).user_id)
+if not user then return false end
+return {json, user}
+";
+
 /// Records a purge round deletes per kind (keeps each script short).
 const PURGE_BATCH: usize = 1000;
 
@@ -375,6 +386,7 @@ struct Scripts {
     append_event: redis::Script,
     list_events: redis::Script,
     purge_events: redis::Script,
+    get_with_user: redis::Script,
 }
 
 impl Scripts {
@@ -396,6 +408,7 @@ impl Scripts {
             append_event: redis::Script::new(APPEND_EVENT),
             list_events: redis::Script::new(LIST_EVENTS),
             purge_events: redis::Script::new(PURGE_EVENTS),
+            get_with_user: redis::Script::new(GET_WITH_USER),
         }
     }
 }
@@ -520,6 +533,19 @@ impl RedisStore {
             .await
             .map_err(|_| StoreError::Unavailable("redis: timed out".into()))?
             .map_err(redis_error)
+    }
+
+    /// The record at `key` and the user it names (`GET_WITH_USER`).
+    async fn get_with_user<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<(T, UserRecord)>, StoreError> {
+        let mut invocation = self.scripts.get_with_user.prepare_invoke();
+        invocation.key(key).arg(self.key("user", ""));
+        let found: Option<(String, String)> = self.invoke(&invocation).await?;
+        found
+            .map(|(record, user)| Ok((from_json(&record)?, from_json(&user)?)))
+            .transpose()
     }
 
     async fn get_raw(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -732,6 +758,13 @@ impl Store for RedisStore {
         self.get(&self.key("cred", id)).await
     }
 
+    async fn credential_with_user(
+        &self,
+        id: &str,
+    ) -> Result<Option<(CredentialRecord, UserRecord)>, StoreError> {
+        self.get_with_user(&self.key("cred", id)).await
+    }
+
     async fn credentials_for_user(
         &self,
         user_id: &str,
@@ -846,6 +879,17 @@ impl Store for RedisStore {
             .get::<SessionRecord>(&self.key("session", &token_hash.to_hex()))
             .await?
             .filter(|session| session.expires_at > now))
+    }
+
+    async fn session_with_user(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        Ok(self
+            .get_with_user::<SessionRecord>(&self.key("session", &token_hash.to_hex()))
+            .await?
+            .filter(|(session, _)| session.expires_at > now))
     }
 
     async fn sessions_for_user(
