@@ -189,8 +189,9 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_by_id(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError>;
 
     /// A passkey together with its user: what every sign-in needs. The SQL stores answer
-    /// it with one indexed JOIN, Redis with one script; the default asks [`Store::credential_by_id`] and then
-    /// [`Store::user_by_id`]. `None` when the passkey is unknown or its user is gone.
+    /// it with one indexed JOIN, Redis with one script; the default asks
+    /// [`Store::credential_by_id`] and then [`Store::user_by_id`]. `None` when the passkey
+    /// is unknown or its user is gone.
     async fn credential_with_user(
         &self,
         id: &str,
@@ -245,9 +246,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The unexpired session with this token hash together with its user: what every
     /// authenticated request needs. The SQL stores answer it with one indexed JOIN, Redis
-    /// with one script (one round trip instead of two); the default asks [`Store::session_by_token_hash`] and
-    /// then [`Store::user_by_id`]. `None` when the session is unknown, expired, or its
-    /// user is gone.
+    /// with one script (one round trip instead of two); the default asks
+    /// [`Store::session_by_token_hash`] and then [`Store::user_by_id`]. `None` when the
+    /// session is unknown, expired, or its user is gone.
     async fn session_with_user(
         &self,
         token_hash: &TokenHash,
