@@ -31,6 +31,14 @@ fn event_ids(records: &[SecurityEventRecord]) -> Vec<&str> {
 
 /// Every page of `user_id`'s events, `limit` at a time, following the cursor of each
 /// page's last event; the pages' ids in order.
+/// A user's events, newest first (one page of up to 10).
+async fn events_of(store: &dyn Store, user_id: &str) -> Vec<SecurityEventRecord> {
+    store
+        .security_events_for_user(user_id, None, 10)
+        .await
+        .unwrap()
+}
+
 async fn all_pages(store: &dyn Store, user_id: &str, limit: usize) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut cursor: Option<EventCursor> = None;
@@ -206,20 +214,8 @@ pub async fn security_event_ids_are_unique(store: &dyn Store) {
             .await,
         Err(StoreError::Conflict("id"))
     );
-    assert!(
-        store
-            .security_events_for_user("u-2", None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .security_events_for_user("u-1", None, 10)
-            .await
-            .unwrap(),
-        [event("e-1", "u-1", at(0))]
-    );
+    assert!(events_of(store, "u-2").await.is_empty());
+    assert_eq!(events_of(store, "u-1").await, [event("e-1", "u-1", at(0))]);
 }
 
 /// A sign-in's session and event, written by one call, are both there; an event that
@@ -249,13 +245,7 @@ pub async fn sign_ins_write_their_session_and_event(store: &dyn Store) {
             Some(written)
         );
     }
-    assert_eq!(
-        store
-            .security_events_for_user("u-1", None, 10)
-            .await
-            .unwrap(),
-        [event("e-1", "u-1", at(0))]
-    );
+    assert_eq!(events_of(store, "u-1").await, [event("e-1", "u-1", at(0))]);
 }
 
 /// The retention purge removes events strictly older than the cutoff, of every user,
@@ -275,46 +265,20 @@ pub async fn purge_removes_old_security_events(store: &dyn Store) {
     assert_eq!(store.purge_security_events(at(0)).await, Ok(2));
     assert_eq!(store.purge_security_events(at(0)).await, Ok(0));
     assert_eq!(
-        event_ids(
-            &store
-                .security_events_for_user("u-1", None, 10)
-                .await
-                .unwrap()
-        ),
+        event_ids(&events_of(store, "u-1").await),
         ["e-new", "e-c", "e-b", "e-a"]
     );
-    assert_eq!(
-        event_ids(
-            &store
-                .security_events_for_user("u-2", None, 10)
-                .await
-                .unwrap()
-        ),
-        ["e-other-new"]
-    );
+    assert_eq!(event_ids(&events_of(store, "u-2").await), ["e-other-new"]);
     // Expired sessions are another matter: purging them leaves events alone.
     store.purge_expired(at(10 * MINUTE)).await.unwrap();
-    assert_eq!(
-        store
-            .security_events_for_user("u-1", None, 10)
-            .await
-            .unwrap()
-            .len(),
-        4
-    );
+    assert_eq!(events_of(store, "u-1").await.len(), 4);
     // A purged event's id may not come back as a conflict.
     store
         .append_security_event(&event("e-old", "u-1", at(-MINUTE)))
         .await
         .unwrap();
     assert_eq!(store.purge_security_events(at(10 * MINUTE)).await, Ok(6));
-    assert!(
-        store
-            .security_events_for_user("u-1", None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(events_of(store, "u-1").await.is_empty());
 }
 
 /// Deleting an account keeps its events (until the retention purge), for the operator.
@@ -325,13 +289,5 @@ pub async fn deleting_a_user_keeps_its_security_events(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.delete_user("u-1").await.unwrap());
-    assert_eq!(
-        event_ids(
-            &store
-                .security_events_for_user("u-1", None, 10)
-                .await
-                .unwrap()
-        ),
-        ["e-1"]
-    );
+    assert_eq!(event_ids(&events_of(store, "u-1").await), ["e-1"]);
 }
