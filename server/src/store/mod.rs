@@ -411,8 +411,8 @@ pub trait Store: Send + Sync + 'static {
     /// two writes, in that order. The event's failure must not undo the session, and
     /// once this returns with the session written, both writes must be as durable as
     /// [`Store::create_session`] and [`Store::append_security_event`] make them. The
-    /// default runs those two concurrently; PostgreSQL orders them so that one WAL flush
-    /// covers both.
+    /// default runs those two concurrently; PostgreSQL writes both with one statement
+    /// (one round trip, one commit).
     async fn create_session_with_event(
         &self,
         session: &SessionRecord,

@@ -84,6 +84,16 @@ const INSERT_SECURITY_EVENT_UNFLUSHED: &str = concat!(
     ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM async_commit)"
 );
 
+/// A sign-in's event and its session in one statement: one round trip and one commit,
+/// whose WAL flush covers both. `$1`–`$9` the session, `$10`–`$19` the event.
+const INSERT_SESSION_WITH_EVENT: &str = concat!(
+    "WITH event AS (INSERT INTO security_events (",
+    queries::security_event_columns!(),
+    ") VALUES ($10, $11, $12, $13, $14, $15, $16, $17, $18, $19)) INSERT INTO sessions (",
+    queries::session_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+
 /// Whether a user has a passkey.
 const HAS_CREDENTIAL: &str = "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)";
 /// Locks a user's row for the rest of the transaction (PostgreSQL only).
@@ -499,15 +509,23 @@ sql_store!(PostgresStore, {
         true
     }
 
-    /// The event first, committed without waiting for the WAL flush, then the session,
-    /// whose commit waits for a flush that covers the event too (the WAL reaches disk
-    /// in order): one flush wait per sign-in instead of two, for one more round trip.
-    /// A failed event still leaves the session to be written.
+    /// Both in one statement ([`INSERT_SESSION_WITH_EVENT`]): one round trip, one
+    /// commit and one WAL flush per sign-in. If it fails, the event alone may be what
+    /// failed, so the session is written on its own after the event is tried alone —
+    /// committed without waiting for the flush, which the session's covers (the WAL
+    /// reaches disk in order): a failed event still leaves the session to be written.
     async fn create_session_with_event(
         &self,
         session: &SessionRecord,
         event: &super::SecurityEventRecord,
     ) -> (Result<(), StoreError>, Result<(), StoreError>) {
+        let both = Self::bind_security_event(
+            Self::bind_session(sqlx::query(INSERT_SESSION_WITH_EVENT), session),
+            event,
+        );
+        if self.changed(both).await.is_ok() {
+            return (Ok(()), Ok(()));
+        }
         let appended = self
             .insert_security_event(INSERT_SECURITY_EVENT_UNFLUSHED, event)
             .await;
@@ -754,9 +772,9 @@ mod tests {
         drop_schema(store, &schema).await;
     }
 
-    /// The asynchronous commits of the counter update and of a sign-in's event are
-    /// their own: the connection's next statements (the session insert) commit
-    /// synchronously again. Counters still only advance; event and session are written.
+    /// The asynchronous commit of the counter update is its own: the connection's next
+    /// statements commit synchronously again. Counters still only advance; a sign-in's
+    /// event and session are written by one transaction.
     #[tokio::test]
     async fn only_the_unflushed_statements_skip_the_flush_wait() {
         use crate::store::Store as _;
@@ -811,6 +829,21 @@ mod tests {
         let (created, appended) = store.create_session_with_event(&session, &event).await;
         assert_eq!((created, appended), (Ok(()), Ok(())));
         assert_eq!(synchronous_commit().await, "on");
+        // One statement, so one transaction (one commit, one flush) wrote both rows.
+        let store_ref = &store;
+        let writer = |table: &'static str, id: &'static str| async move {
+            let xmin: String =
+                sqlx::query_scalar(&format!("SELECT xmin::text FROM {table} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_one(&mut *store_ref.connection().await.unwrap())
+                    .await
+                    .unwrap();
+            xmin
+        };
+        assert_eq!(
+            writer("sessions", "s-1").await,
+            writer("security_events", "e-1").await
+        );
         let events = store
             .security_events_for_user("u-1", None, 10)
             .await

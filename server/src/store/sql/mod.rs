@@ -307,22 +307,43 @@ macro_rules! sql_store {
                 statement: &'static str,
                 record: &$crate::store::SecurityEventRecord,
             ) -> Result<(), StoreError> {
-                let event = &record.event;
-                self.changed(
-                    sqlx::query(statement)
-                        .bind(&event.id)
-                        .bind(&record.user_id)
-                        .bind(event.kind.as_str())
-                        .bind(event.created_at.as_unix_millis())
-                        .bind(event.method.map(AuthMethod::as_str))
-                        .bind(event.reason.map(|reason| reason.as_str()))
-                        .bind(&event.ip_address)
-                        .bind(&event.user_agent)
-                        .bind(&event.credential_id)
-                        .bind(&event.session_id),
-                )
-                .await?;
+                self.changed(Self::bind_security_event(sqlx::query(statement), record))
+                    .await?;
                 Ok(())
+            }
+
+            /// `query` with an event's values bound next, in `security_event_columns!`
+            /// order.
+            fn bind_security_event<'q>(
+                query: DbQuery<'q>,
+                record: &'q $crate::store::SecurityEventRecord,
+            ) -> DbQuery<'q> {
+                let event = &record.event;
+                query
+                    .bind(&event.id)
+                    .bind(&record.user_id)
+                    .bind(event.kind.as_str())
+                    .bind(event.created_at.as_unix_millis())
+                    .bind(event.method.map(AuthMethod::as_str))
+                    .bind(event.reason.map(|reason| reason.as_str()))
+                    .bind(&event.ip_address)
+                    .bind(&event.user_agent)
+                    .bind(&event.credential_id)
+                    .bind(&event.session_id)
+            }
+
+            /// `query` with a session's values bound next, in `session_columns!` order.
+            fn bind_session<'q>(query: DbQuery<'q>, session: &'q SessionRecord) -> DbQuery<'q> {
+                query
+                    .bind(&session.id)
+                    .bind(session.token_hash.as_bytes().as_slice())
+                    .bind(&session.user_id)
+                    .bind(session.auth_method.as_str())
+                    .bind(session.created_at.as_unix_millis())
+                    .bind(session.expires_at.as_unix_millis())
+                    .bind(&session.user_agent)
+                    .bind(&session.ip_address)
+                    .bind(session.auth_context.as_ref().map(Json))
             }
 
             /// The rows a statement returns, decoded.
@@ -478,19 +499,8 @@ macro_rules! sql_store {
             }
 
             async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-                self.changed(
-                    sqlx::query(queries::INSERT_SESSION)
-                        .bind(&session.id)
-                        .bind(session.token_hash.as_bytes().as_slice())
-                        .bind(&session.user_id)
-                        .bind(session.auth_method.as_str())
-                        .bind(session.created_at.as_unix_millis())
-                        .bind(session.expires_at.as_unix_millis())
-                        .bind(&session.user_agent)
-                        .bind(&session.ip_address)
-                        .bind(session.auth_context.as_ref().map(Json)),
-                )
-                .await?;
+                self.changed(Self::bind_session(sqlx::query(queries::INSERT_SESSION), session))
+                    .await?;
                 Ok(())
             }
 
