@@ -18,6 +18,19 @@ SIZE_BUDGET_BYTES=33000
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
+# Free space where the builds go, and a warning when a cold run may not fit: a CI run
+# once died of "No space left on device" while building.
+check_disk() {
+    mkdir -p "$TARGET_DIR"
+    local free_kib
+    free_kib=$(df -Pk "$TARGET_DIR" | awk 'NR == 2 { print $4 }')
+    say "Disk: $((free_kib / 1024 / 1024)) GiB free for $TARGET_DIR (a cold run writes about ${COLD_RUN_GIB} GiB)"
+    if [ "$free_kib" -lt $((COLD_RUN_GIB * 1024 * 1024)) ]; then
+        echo "warning: less free disk than a cold run writes; builds may fail" >&2
+    fi
+}
+COLD_RUN_GIB=10
+
 # The wasm-bindgen version pinned in Cargo.lock: the CLI must match it exactly.
 wasm_bindgen_version() {
     awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$ROOT/Cargo.lock"
