@@ -509,7 +509,7 @@ sql_store!(PostgresStore, {
         true
     }
 
-    /// Both in one statement ([`INSERT_SESSION_WITH_EVENT`]): one round trip, one
+    /// Both in one statement (`INSERT_SESSION_WITH_EVENT`): one round trip, one
     /// commit and one WAL flush per sign-in. If it fails, the event alone may be what
     /// failed, so the session is written on its own after the event is tried alone —
     /// committed without waiting for the flush, which the session's covers (the WAL
