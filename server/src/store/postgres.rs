@@ -510,10 +510,12 @@ sql_store!(PostgresStore, {
     }
 
     /// Both in one statement (`INSERT_SESSION_WITH_EVENT`): one round trip, one
-    /// commit and one WAL flush per sign-in. If it fails, the event alone may be what
-    /// failed, so the session is written on its own after the event is tried alone —
-    /// committed without waiting for the flush, which the session's covers (the WAL
-    /// reaches disk in order): a failed event still leaves the session to be written.
+    /// commit and one WAL flush per sign-in. If it fails other than by an unreachable
+    /// database, the event alone may be what failed, so the session is written on its
+    /// own after the event is tried alone — committed without waiting for the flush,
+    /// which the session's covers (the WAL reaches disk in order): a failed event still
+    /// leaves the session to be written. An unreachable database fails both at once
+    /// rather than make the request wait for two more connections that will not come.
     async fn create_session_with_event(
         &self,
         session: &SessionRecord,
@@ -523,8 +525,10 @@ sql_store!(PostgresStore, {
             Self::bind_session(sqlx::query(INSERT_SESSION_WITH_EVENT), session),
             event,
         );
-        if self.changed(both).await.is_ok() {
-            return (Ok(()), Ok(()));
+        match self.changed(both).await {
+            Ok(_) => return (Ok(()), Ok(())),
+            Err(error @ StoreError::Unavailable(_)) => return (Err(error.clone()), Err(error)),
+            Err(StoreError::Conflict(_) | StoreError::Internal(_)) => {}
         }
         let appended = self
             .insert_security_event(INSERT_SECURITY_EVENT_UNFLUSHED, event)
