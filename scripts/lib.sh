@@ -29,7 +29,7 @@ check_disk() {
         echo "warning: less free disk than a cold run writes; builds may fail" >&2
     fi
 }
-COLD_RUN_GIB=10
+COLD_RUN_GIB=7
 
 # The wasm-bindgen version pinned in Cargo.lock: the CLI must match it exactly.
 wasm_bindgen_version() {
