@@ -463,9 +463,17 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
         qr_session_id: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(UserRecord, CredentialRecord, bool)> {
-        let ceremony = self
-            .take_ceremony(&response.response.client_data_json)
+        let store = &self.auth.inner.store;
+        let credential_id = base64url(&response.raw_id);
+        let challenge = client_data(&response.response.client_data_json)?.challenge;
+        // One store call (one statement on PostgreSQL): the challenge and the passkey with
+        // its user, not a take, then a passkey and a user lookup.
+        let (taken, found) = store
+            .take_challenge_and_credential(&challenge, self.auth.now(), &credential_id)
             .await?;
+        let ceremony = taken
+            .map(|record| record.ceremony)
+            .ok_or(Error::InvalidRequest(Reason::ChallengeExpired))?;
         refuse_cross_origin(&response.response.client_data_json)?;
         let (ceremony, bound) = match ceremony {
             Ceremony::QrSignIn {
@@ -479,14 +487,8 @@ impl<U: MetadataType, C: MetadataType> Passkeys<'_, U, C> {
             }
             other => (other, false),
         };
-        let store = &self.auth.inner.store;
         let webauthn = &self.auth.inner.webauthn;
-        let credential_id = base64url(&response.raw_id);
-        // One store call (one indexed JOIN on SQL), not a passkey then a user lookup.
-        let (mut credential, user) = store
-            .credential_with_user(&credential_id)
-            .await?
-            .ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
+        let (mut credential, user) = found.ok_or(Error::InvalidRequest(Reason::UnknownPasskey))?;
         let method = if qr_session_id.is_some() {
             AuthMethod::Qr
         } else {

@@ -64,6 +64,13 @@ use async_trait::async_trait;
 use passkey_magic_shared::security_events::EventCursor;
 use passkey_magic_shared::{Metadata, Timestamp};
 
+/// What [`Store::take_challenge_and_credential`] found: the taken challenge, and the
+/// passkey with its user.
+pub type ChallengeAndCredential = (
+    Option<ChallengeRecord>,
+    Option<(CredentialRecord, UserRecord)>,
+);
+
 /// Why a storage operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -349,6 +356,24 @@ pub trait Store: Send + Sync + 'static {
         challenge: &str,
         now: Timestamp,
     ) -> Result<Option<ChallengeRecord>, StoreError>;
+
+    /// A passkey sign-in's first two steps in one call: takes the challenge (as
+    /// [`Store::take_challenge`]) and reads the passkey `credential_id` with its user (as
+    /// [`Store::credential_with_user`]). When no live challenge was taken the passkey may
+    /// be left unread (`None`). The default makes the two calls in turn, the second only
+    /// after a challenge was taken; PostgreSQL answers both with one statement.
+    async fn take_challenge_and_credential(
+        &self,
+        challenge: &str,
+        now: Timestamp,
+        credential_id: &str,
+    ) -> Result<ChallengeAndCredential, StoreError> {
+        let Some(taken) = self.take_challenge(challenge, now).await? else {
+            return Ok((None, None));
+        };
+        let credential = self.credential_with_user(credential_id).await?;
+        Ok((Some(taken), credential))
+    }
 
     // ---- magic links ----
 

@@ -94,6 +94,17 @@ const INSERT_SESSION_WITH_EVENT: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 );
 
+/// A sign-in's challenge taken (`$1`) and its passkey read with its user (`$2`): one
+/// row, whose challenge columns are `NULL` when there was none to take and whose
+/// passkey columns are `NULL` when the passkey or its user is unknown.
+const TAKE_CHALLENGE_AND_CREDENTIAL: &str = concat!(
+    "WITH taken AS (DELETE FROM challenges WHERE challenge = $1 RETURNING ceremony, expires_at) ",
+    "SELECT taken.ceremony, taken.expires_at, found.* FROM (SELECT 1) AS one ",
+    "LEFT JOIN taken ON TRUE LEFT JOIN (",
+    queries::credential_with_user!("$2"),
+    ") AS found ON TRUE"
+);
+
 /// Whether a user has a passkey.
 const HAS_CREDENTIAL: &str = "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)";
 /// Locks a user's row for the rest of the transaction (PostgreSQL only).
@@ -534,6 +545,36 @@ sql_store!(PostgresStore, {
             .insert_security_event(INSERT_SECURITY_EVENT_UNFLUSHED, event)
             .await;
         (self.create_session(session).await, appended)
+    }
+
+    /// One statement ([`TAKE_CHALLENGE_AND_CREDENTIAL`]) instead of two.
+    async fn take_challenge_and_credential(
+        &self,
+        challenge: &str,
+        now: Timestamp,
+        credential_id: &str,
+    ) -> Result<super::ChallengeAndCredential, StoreError> {
+        let query = sqlx::query(TAKE_CHALLENGE_AND_CREDENTIAL)
+            .bind(challenge)
+            .bind(credential_id);
+        let Some(row) = self.rows(query).await?.into_iter().next() else {
+            return Ok((None, None));
+        };
+        let expires_at: Option<i64> = column(&row, "expires_at")?;
+        let taken = match expires_at.map(Timestamp::from_unix_millis) {
+            Some(expires_at) if expires_at > now => Some(ChallengeRecord {
+                challenge: challenge.to_owned(),
+                ceremony: json_column(&row, "ceremony")?,
+                expires_at,
+            }),
+            _ => None,
+        };
+        let found: Option<String> = column(&row, "id")?;
+        let credential = match found {
+            Some(_) => Some(credential_with_user_from_row(&row)?),
+            None => None,
+        };
+        Ok((taken, credential))
     }
 
     async fn announce_qr_change(&self, message: &str) -> Result<(), StoreError> {

@@ -3,9 +3,9 @@
 use crate::qr::state::QrSessionState;
 use crate::secrets::TokenHash;
 use crate::store::{
-    ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
-    Purged, QrChange, QrChangeFeed, QrSessionRecord, SecurityEventRecord, SessionRecord, Store,
-    StoreError, UserRecord,
+    ChallengeAndCredential, ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord,
+    Guarded, MagicLinkRecord, Purged, QrChange, QrChangeFeed, QrSessionRecord, SecurityEventRecord,
+    SessionRecord, Store, StoreError, UserRecord,
 };
 use async_trait::async_trait;
 use passkey_magic_shared::security_events::EventCursor;
@@ -242,6 +242,20 @@ impl Store for MeteredStore {
         counted(
             "take_challenge",
             self.0.take_challenge(challenge, now).await,
+        )
+    }
+
+    async fn take_challenge_and_credential(
+        &self,
+        challenge: &str,
+        now: Timestamp,
+        credential_id: &str,
+    ) -> Result<ChallengeAndCredential, StoreError> {
+        counted(
+            "take_challenge_and_credential",
+            self.0
+                .take_challenge_and_credential(challenge, now, credential_id)
+                .await,
         )
     }
 

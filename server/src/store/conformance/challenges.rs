@@ -71,3 +71,60 @@ pub async fn expired_challenges_cannot_be_taken(store: &dyn Store) {
         "a take removes the challenge even when expired"
     );
 }
+
+/// A sign-in's challenge and passkey in one call: the challenge is taken (once, never
+/// after expiry) and the passkey comes with its user, as the two calls would give them.
+pub async fn sign_ins_take_their_challenge_and_read_their_passkey(store: &dyn Store) {
+    let ada = user("u-1", Some("a@example.com"));
+    store.create_user(&ada).await.unwrap();
+    let mut passkey = credential("c-1", "u-1", at(-MINUTE));
+    passkey.counter = 7;
+    store.create_credential(&passkey).await.unwrap();
+    let record = challenge(at(MINUTE));
+    store.put_challenge(&record).await.unwrap();
+
+    let (taken, found) = store
+        .take_challenge_and_credential(&record.challenge, at(0), "c-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        as_json(&taken.expect("a live challenge is taken")),
+        as_json(&record)
+    );
+    let (found, owner) = found.expect("the passkey is found");
+    assert_eq!(as_json(&found), as_json(&passkey));
+    assert_eq!(owner, ada);
+
+    // Taken once.
+    let (taken, _) = store
+        .take_challenge_and_credential(&record.challenge, at(0), "c-1")
+        .await
+        .unwrap();
+    assert!(taken.is_none());
+
+    // An unknown passkey with a live challenge: the challenge is still taken.
+    let other = challenge(at(MINUTE));
+    store.put_challenge(&other).await.unwrap();
+    let (taken, found) = store
+        .take_challenge_and_credential(&other.challenge, at(0), "c-none")
+        .await
+        .unwrap();
+    assert!(taken.is_some() && found.is_none());
+
+    // An expired challenge is not handed out, and is gone afterwards.
+    let expired = challenge(at(MINUTE));
+    store.put_challenge(&expired).await.unwrap();
+    let (taken, _) = store
+        .take_challenge_and_credential(&expired.challenge, at(MINUTE), "c-1")
+        .await
+        .unwrap();
+    assert!(taken.is_none());
+    assert!(
+        store
+            .take_challenge(&expired.challenge, at(0))
+            .await
+            .unwrap()
+            .is_none(),
+        "the expired challenge was removed"
+    );
+}

@@ -109,6 +109,7 @@ macro_rules! conformance_tests {
                 challenges_are_taken_once,
                 concurrent_takers_of_a_challenge_have_one_winner,
                 expired_challenges_cannot_be_taken,
+                sign_ins_take_their_challenge_and_read_their_passkey,
                 purge_removes_only_expired_rows,
                 deleting_a_user_removes_its_credentials_and_sessions,
             );

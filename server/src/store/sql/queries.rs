@@ -114,13 +114,23 @@ pub(crate) const CREDENTIAL_BY_ID: &str = concat!(
     " FROM credentials WHERE id = $1"
 );
 /// A passkey and its user in one indexed lookup (every sign-in needs both).
-pub(crate) const CREDENTIAL_WITH_USER: &str = concat!(
-    "SELECT ",
-    credential_columns!("c."),
-    ", ",
-    joined_user_columns!(),
-    " FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.id = $1"
-);
+/// A passkey and its user, the passkey's id bound at `$param`.
+macro_rules! credential_with_user {
+    ($param:literal) => {
+        concat!(
+            "SELECT ",
+            $crate::store::sql::queries::credential_columns!("c."),
+            ", ",
+            $crate::store::sql::queries::joined_user_columns!(),
+            " FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.id = ",
+            $param
+        )
+    };
+}
+#[cfg(feature = "postgres")]
+pub(crate) use credential_with_user;
+pub(crate) use {credential_columns, joined_user_columns};
+pub(crate) const CREDENTIAL_WITH_USER: &str = credential_with_user!("$1");
 pub(crate) const CREDENTIALS_FOR_USER: &str = concat!(
     "SELECT ",
     credential_columns!(),
