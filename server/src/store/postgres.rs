@@ -547,7 +547,7 @@ sql_store!(PostgresStore, {
         (self.create_session(session).await, appended)
     }
 
-    /// One statement ([`TAKE_CHALLENGE_AND_CREDENTIAL`]) instead of two.
+    /// One statement (`TAKE_CHALLENGE_AND_CREDENTIAL`) instead of two.
     async fn take_challenge_and_credential(
         &self,
         challenge: &str,
