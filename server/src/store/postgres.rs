@@ -560,15 +560,7 @@ sql_store!(PostgresStore, {
         let Some(row) = self.rows(query).await?.into_iter().next() else {
             return Ok((None, None));
         };
-        let expires_at: Option<i64> = column(&row, "expires_at")?;
-        let taken = match expires_at.map(Timestamp::from_unix_millis) {
-            Some(expires_at) if expires_at > now => Some(ChallengeRecord {
-                challenge: challenge.to_owned(),
-                ceremony: json_column(&row, "ceremony")?,
-                expires_at,
-            }),
-            _ => None,
-        };
+        let taken = live_challenge_from_row(&row, challenge, now)?;
         let found: Option<String> = column(&row, "id")?;
         let credential = match found {
             Some(_) => Some(credential_with_user_from_row(&row)?),

@@ -176,6 +176,24 @@ macro_rules! record_decoders {
             Ok((credential, user))
         }
 
+        /// The challenge `challenge` of a row with `ceremony` and `expires_at` columns,
+        /// if the row holds one (they may be `NULL`) that is live at `now`.
+        fn live_challenge_from_row(
+            row: &$row,
+            challenge: &str,
+            now: Timestamp,
+        ) -> Result<Option<ChallengeRecord>, StoreError> {
+            let expires_at: Option<i64> = column(row, "expires_at")?;
+            match expires_at.map(Timestamp::from_unix_millis) {
+                Some(expires_at) if expires_at > now => Ok(Some(ChallengeRecord {
+                    challenge: challenge.to_owned(),
+                    ceremony: json_column(row, "ceremony")?,
+                    expires_at,
+                })),
+                _ => Ok(None),
+            }
+        }
+
         /// The user of a joined row (`joined_user_columns!`), whose id is `id`.
         fn joined_user(row: &$row, id: &str) -> Result<UserRecord, StoreError> {
             let handle: Vec<u8> = column(row, "user_handle")?;
@@ -683,14 +701,10 @@ macro_rules! sql_store {
                 now: Timestamp,
             ) -> Result<Option<ChallengeRecord>, StoreError> {
                 let query = sqlx::query(queries::TAKE_CHALLENGE).bind(challenge);
-                let Some(row) = self.take_live(query, now).await? else {
-                    return Ok(None);
-                };
-                Ok(Some(ChallengeRecord {
-                    challenge: challenge.to_owned(),
-                    ceremony: json_column(&row, "ceremony")?,
-                    expires_at: timestamp_column(&row, "expires_at")?,
-                }))
+                match self.rows(query).await?.first() {
+                    Some(row) => live_challenge_from_row(row, challenge, now),
+                    None => Ok(None),
+                }
             }
 
             async fn put_magic_link(&self, link: &MagicLinkRecord) -> Result<(), StoreError> {
