@@ -3,19 +3,22 @@
 //! Starts the real `passkey-magic` binary (release build) once per store and drives it
 //! over loopback HTTP with keep-alive connections, in a closed loop: every worker sends
 //! its next request as soon as the last one is answered. Prints a Markdown table of
-//! operations per second, p50/p99/max latency and the server's CPU-seconds per 1 000
-//! operations, and writes it with the machine and the command to `docs/BENCHMARKS.md`.
+//! operations per second, p50/p99/max latency and the CPU-seconds per 1 000 operations of
+//! the server, the load generator and the database server, and writes it with the
+//! machine and the command to `docs/BENCHMARKS.md`.
 //!
 //! ```sh
 //! cargo run --release -p passkey-magic-bench -- --stores memory,sqlite,postgres,redis
 //! ```
 //!
-//! The load generator runs on the same machine as the server and competes with it for
-//! the cores: the CPU-per-operation column is the server's own cost, whatever the
-//! generator leaves it.
+//! The load generator (and PostgreSQL or Redis) runs on the same machine as the server
+//! and competes with it for the cores: the server column is the server's own cost,
+//! whatever the others leave it, and the generator, database and idle columns show what
+//! the others took.
 
 mod authenticator;
 mod ceiling;
+mod cpu;
 mod http;
 mod load;
 mod scenarios;
@@ -23,6 +26,7 @@ mod server;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use cpu::{CpuSample, CpuUse};
 use load::{Measured, Worker};
 use passkey_magic_shared::RateLimitRule;
 use scenarios::{Probe, QrScale};
@@ -135,7 +139,7 @@ struct Row {
     /// What the label leaves out (how many sessions were stored).
     detail: Option<String>,
     measured: Measured,
-    cpu_seconds: f64,
+    cpu: CpuUse,
 }
 
 struct QrRow {
@@ -254,20 +258,20 @@ async fn main() -> anyhow::Result<()> {
                         scenarios::GetSession::new(server.address)
                     })
                     .await?;
-                    let (measured, cpu_seconds, _) = timed_again(&server, &args, workers).await?;
+                    let (measured, cpu, _) = timed_again(&server, &args, workers).await?;
                     eprint!("{stored} stored: {:.0} ops/s; ", measured.rate());
                     rows.push(Row {
                         store,
                         scenario,
                         detail: Some(format!("{stored} sessions stored")),
                         measured,
-                        cpu_seconds,
+                        cpu,
                     });
                 }
                 eprintln!();
                 continue;
             }
-            let (measured, cpu_seconds) = measure(&server, scenario, &args).await?;
+            let (measured, cpu) = measure(&server, scenario, &args).await?;
             eprintln!("{:.0} ops/s", measured.rate());
             if let Some(error) = &measured.first_error {
                 eprintln!("    first error: {error}");
@@ -277,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
                 scenario,
                 detail: None,
                 measured,
-                cpu_seconds,
+                cpu,
             });
         }
         server.stop().await;
@@ -354,7 +358,7 @@ async fn measure(
     server: &ServerProcess,
     scenario: Scenario,
     args: &Args,
-) -> anyhow::Result<(Measured, f64)> {
+) -> anyhow::Result<(Measured, CpuUse)> {
     let address = server.address;
     let n = args.connections;
     match scenario {
@@ -425,16 +429,13 @@ where
     Ok(workers)
 }
 
-/// Warm-up, then the measured window with the server's CPU time around it.
+/// Warm-up, then the measured window with the CPU spent around it.
 async fn timed<W: Worker>(
     server: &ServerProcess,
     args: &Args,
     workers: Vec<W>,
-) -> anyhow::Result<(Measured, f64)> {
-    let (_, workers) = load::run(workers, Duration::from_secs(args.warmup_seconds)).await;
-    let before = server.cpu_seconds()?;
-    let (measured, _) = load::run(workers, Duration::from_secs(args.seconds)).await;
-    let cpu = server.cpu_seconds()? - before;
+) -> anyhow::Result<(Measured, CpuUse)> {
+    let (measured, cpu, _) = timed_again(server, args, workers).await?;
     Ok((measured, cpu))
 }
 
@@ -443,11 +444,11 @@ async fn timed_again<W: Worker>(
     server: &ServerProcess,
     args: &Args,
     workers: Vec<W>,
-) -> anyhow::Result<(Measured, f64, Vec<W>)> {
+) -> anyhow::Result<(Measured, CpuUse, Vec<W>)> {
     let (_, workers) = load::run(workers, Duration::from_secs(args.warmup_seconds)).await;
-    let before = server.cpu_seconds()?;
+    let before = CpuSample::take(server)?;
     let (measured, workers) = load::run(workers, Duration::from_secs(args.seconds)).await;
-    let cpu = server.cpu_seconds()? - before;
+    let cpu = CpuSample::take(server)?.since(&before);
     Ok((measured, cpu, workers))
 }
 
@@ -580,7 +581,10 @@ fn report(args: &Args, load: &str, verify_micros: f64, rows: &[Row], qr_rows: &[
         "Produced by `passkey-magic-bench` (`tests/bench/`): the release `passkey-magic` \
          binary, driven over loopback HTTP/1.1 keep-alive connections by a closed-loop load \
          generator **on the same machine** (it competes with the server for the cores). \
-         Rate limits are off. CPU is the server process's user + system time.\n"
+         Rate limits are off. CPU is user + system time per 1 000 operations: of the \
+         server process, of the load generator, and of the database server's processes \
+         (PostgreSQL's backends, `redis-server`; none for the in-process stores); idle is \
+         the share of both cores nobody used.\n"
     );
     let _ = writeln!(
         out,
@@ -603,15 +607,20 @@ fn report(args: &Args, load: &str, verify_micros: f64, rows: &[Row], qr_rows: &[
     if !rows.is_empty() {
         let _ = writeln!(
             out,
-            "| store | operation | ops/s | p50 ms | p99 ms | max ms | server CPU-s / 1 000 ops | errors |"
+            "| store | operation | ops/s | p50 ms | p99 ms | max ms | server CPU-s / 1 000 ops | generator | database | idle % | errors |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for row in rows {
             let latency = &row.measured.latency;
-            let per_thousand = if row.measured.operations > 0 {
-                row.cpu_seconds / row.measured.operations as f64 * 1000.0
-            } else {
-                f64::NAN
+            let per_thousand = |seconds: f64| {
+                if row.measured.operations > 0 {
+                    seconds / row.measured.operations as f64 * 1000.0
+                } else {
+                    f64::NAN
+                }
             };
             let label = match &row.detail {
                 Some(detail) => format!("GET /session, {detail}"),
@@ -619,14 +628,17 @@ fn report(args: &Args, load: &str, verify_micros: f64, rows: &[Row], qr_rows: &[
             };
             let _ = writeln!(
                 out,
-                "| {:?} | {} | {:.0} | {} | {} | {} | {:.3} | {} |",
+                "| {:?} | {} | {:.0} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.0} | {} |",
                 row.store,
                 label,
                 row.measured.rate(),
                 millis(latency.value_at_quantile(0.5)),
                 millis(latency.value_at_quantile(0.99)),
                 millis(latency.max()),
-                per_thousand,
+                per_thousand(row.cpu.server),
+                per_thousand(row.cpu.generator),
+                per_thousand(row.cpu.database),
+                row.cpu.idle * 100.0,
                 row.measured.errors,
             );
         }
