@@ -43,6 +43,8 @@ mod redis;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "postgres")]
+mod write_batch;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;

@@ -22,9 +22,16 @@
 //! failed is dropped, not reused. The guarded transactions, the QR listener and the
 //! migrations use a small sqlx pool, whose ping on release also flushes the rollback of a
 //! transaction cut short (it holds row locks).
+//!
+//! Challenges (one per `authenticate/options` or `register/options`) are inserted in
+//! batches: every challenge queued while the previous insert ran goes in the next one,
+//! a single statement, by a task of its own (a cancelled request never cancels the
+//! others' insert). Under load that cut the database's CPU per options request by two
+//! thirds and doubled their rate (`docs/BENCHMARKS.md`).
 
 use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
+use super::write_batch::{self, WriteBatch};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
     Purged, QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
@@ -131,7 +138,32 @@ pub struct PostgresStore {
     /// opened again by the next announcement. Tokio's mutex, since the connection is
     /// used across `.await`; only the engine's one announcer task takes it.
     announcer: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
+    /// Challenges waiting to be inserted together (see `put_challenge`).
+    challenges: Arc<WriteBatch<QueuedChallenge>>,
 }
+
+/// A challenge waiting for its batch: the row's three columns, the ceremony already
+/// serialised (a failure to serialise is its own caller's, not the batch's).
+struct QueuedChallenge {
+    challenge: String,
+    ceremony: String,
+    expires_at: i64,
+}
+
+/// Most challenges inserted by one statement.
+const MAX_CHALLENGE_BATCH: usize = 256;
+/// Challenge batches in flight at once: while one statement runs, the next batch
+/// gathers, and a second may already go (one slow commit does not hold every sign-in
+/// up). One and two measured alike on a nearby database (`docs/BENCHMARKS.md`).
+const CHALLENGE_WRITERS: usize = 2;
+
+/// Every challenge of a batch in one statement (the arrays hold one value per row).
+/// Within a batch a challenge appears once (`put_challenge` keeps the last).
+const PUT_CHALLENGES: &str = "INSERT INTO challenges (challenge, ceremony, expires_at) \
+     SELECT challenge, ceremony::jsonb, expires_at \
+     FROM unnest($1::text[], $2::text[], $3::int8[]) AS batch (challenge, ceremony, expires_at) \
+     ON CONFLICT (challenge) DO UPDATE \
+     SET ceremony = excluded.ceremony, expires_at = excluded.expires_at";
 
 /// Without the connection options, which hold the password.
 impl std::fmt::Debug for PostgresStore {
@@ -238,6 +270,7 @@ impl PostgresStore {
             pool,
             qr_channel,
             announcer: Arc::default(),
+            challenges: Arc::new(WriteBatch::new(CHALLENGE_WRITERS)),
         })
     }
 
@@ -495,6 +528,36 @@ async fn finish(
 }
 
 impl PostgresStore {
+    /// The challenge writer task: inserts what is queued, a batch per statement, until
+    /// the queue is empty.
+    async fn insert_queued_challenges(self) {
+        while let Some(batch) = self.challenges.next(MAX_CHALLENGE_BATCH) {
+            // A challenge put twice keeps its last value, as two statements in turn would
+            // (one `INSERT … ON CONFLICT` may not touch a row twice).
+            let mut seen = std::collections::HashSet::with_capacity(batch.len());
+            let rows: Vec<&QueuedChallenge> = batch
+                .iter()
+                .rev()
+                .map(|(queued, _)| queued)
+                .filter(|queued| seen.insert(queued.challenge.as_str()))
+                .collect();
+            let query = sqlx::query(PUT_CHALLENGES)
+                .bind(
+                    rows.iter()
+                        .map(|row| row.challenge.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    rows.iter()
+                        .map(|row| row.ceremony.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(rows.iter().map(|row| row.expires_at).collect::<Vec<_>>());
+            let result = self.changed(query).await.map(drop);
+            write_batch::deliver(batch, &result);
+        }
+    }
+
     /// Locks a user's row for the rest of `transaction`; its email, or `None` when the
     /// user does not exist.
     async fn lock_user(
@@ -518,6 +581,26 @@ const FEED_CAPACITY: usize = 1024;
 sql_store!(PostgresStore, {
     fn announces_qr_changes(&self) -> bool {
         true
+    }
+
+    /// Challenges are written in batches (`PUT_CHALLENGES`): each `authenticate/options`
+    /// writes one, and under load the database spent most of a one-row insert on the
+    /// statement around it.
+    async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
+        let queued = QueuedChallenge {
+            challenge: challenge.challenge.clone(),
+            ceremony: serde_json::to_string(&challenge.ceremony)
+                .map_err(|error| StoreError::Internal(StoreCause::new(error)))?,
+            expires_at: challenge.expires_at.as_unix_millis(),
+        };
+        let (result, start) = self.challenges.push(queued);
+        if start {
+            let store = self.clone();
+            tokio::spawn(async move { store.insert_queued_challenges().await });
+        }
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("PostgreSQL: the store is closed".into()))?
     }
 
     /// Both in one statement (`INSERT_SESSION_WITH_EVENT`): one round trip, one
@@ -806,6 +889,43 @@ mod tests {
         drop(held);
         assert_eq!(waiting.await.unwrap().unwrap(), None);
         assert_eq!(store.connections.status().max_size, 2);
+        drop_schema(store, &schema).await;
+    }
+
+    /// Challenges put at once share statements: fifty concurrent `authenticate/options`
+    /// are not fifty inserts. (That each is kept, intact, is the conformance suite's
+    /// `challenges_put_at_once_are_all_kept`.)
+    #[tokio::test]
+    async fn challenges_put_at_once_share_a_statement() {
+        use crate::store::Store as _;
+        let (store, schema) = capped_store_in_schema("pm_challenge_batch", 4).await;
+        let at = Timestamp::from_unix_millis(i64::MAX / 2);
+        let records: Vec<ChallengeRecord> = (0..50)
+            .map(|n| ChallengeRecord {
+                challenge: format!("challenge-{n}"),
+                ceremony: crate::store::conformance::challenge(at).ceremony,
+                expires_at: at,
+            })
+            .collect();
+        let puts = records.iter().map(|record| store.put_challenge(record));
+        for result in crate::store::conformance::join_all(puts.collect()).await {
+            result.unwrap();
+        }
+        let batches = store.challenges.batches();
+        assert!(
+            (1..=CHALLENGE_WRITERS as u64).contains(&batches),
+            "50 challenges in {batches} statements"
+        );
+        let now = Timestamp::from_unix_millis(0);
+        for record in &records {
+            assert!(
+                store
+                    .take_challenge(&record.challenge, now)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
         drop_schema(store, &schema).await;
     }
 

@@ -51,6 +51,45 @@ pub async fn concurrent_takers_of_a_challenge_have_one_winner(store: &dyn Store)
     assert_eq!(winners, 1);
 }
 
+/// Fifty challenges put at once (a store may write them together) are each kept,
+/// intact; the same challenge put twice at once keeps one of the two values.
+pub async fn challenges_put_at_once_are_all_kept(store: &dyn Store) {
+    let records: Vec<ChallengeRecord> = (0..50).map(|_| challenge(at(MINUTE))).collect();
+    let twice = challenge(at(MINUTE));
+    let mut again = twice.clone();
+    again.expires_at = at(2 * MINUTE);
+    let mut puts: Vec<_> = records
+        .iter()
+        .map(|record| store.put_challenge(record))
+        .collect();
+    puts.push(store.put_challenge(&twice));
+    puts.push(store.put_challenge(&again));
+    for result in join_all(puts).await {
+        result.unwrap();
+    }
+    for record in &records {
+        let taken = store
+            .take_challenge(&record.challenge, at(0))
+            .await
+            .unwrap()
+            .expect("every challenge put is kept");
+        assert_eq!(as_json(&taken), as_json(record));
+    }
+    let taken = store
+        .take_challenge(&twice.challenge, at(0))
+        .await
+        .unwrap()
+        .expect("a challenge put twice is kept once");
+    assert!([at(MINUTE), at(2 * MINUTE)].contains(&taken.expires_at));
+    assert!(
+        store
+            .take_challenge(&twice.challenge, at(0))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 /// A challenge at or past its expiry is never handed out.
 pub async fn expired_challenges_cannot_be_taken(store: &dyn Store) {
     let record = challenge(at(MINUTE));

@@ -108,6 +108,7 @@ macro_rules! conformance_tests {
                 sessions_are_unique,
                 challenges_are_taken_once,
                 concurrent_takers_of_a_challenge_have_one_winner,
+                challenges_put_at_once_are_all_kept,
                 expired_challenges_cannot_be_taken,
                 sign_ins_take_their_challenge_and_read_their_passkey,
                 purge_removes_only_expired_rows,
@@ -223,7 +224,7 @@ fn token(session_id: &str) -> TokenHash {
 }
 
 /// A pending discoverable sign-in with real webauthn-rs state.
-fn challenge(expires_at: Timestamp) -> ChallengeRecord {
+pub(crate) fn challenge(expires_at: Timestamp) -> ChallengeRecord {
     let origin = Url::parse("http://localhost:8787").expect("a valid origin");
     let webauthn = webauthn_rs::WebauthnBuilder::new("localhost", &origin)
         .and_then(webauthn_rs::WebauthnBuilder::build)

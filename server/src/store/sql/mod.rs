@@ -684,17 +684,6 @@ macro_rules! sql_store {
                     .map_err(|error| $crate::store::sql::corrupt("confirmation_attempts", error))
             }
 
-            async fn put_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
-                self.changed(
-                    sqlx::query(queries::PUT_CHALLENGE)
-                        .bind(&challenge.challenge)
-                        .bind(Json(&challenge.ceremony))
-                        .bind(challenge.expires_at.as_unix_millis()),
-                )
-                .await?;
-                Ok(())
-            }
-
             async fn take_challenge(
                 &self,
                 challenge: &str,
