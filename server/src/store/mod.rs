@@ -30,6 +30,8 @@
 //!   compare-and-set on the counter, so two copies of one authenticator racing with the
 //!   same counter cannot both sign in.
 
+#[cfg(feature = "postgres")]
+mod batch;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 mod memory;
@@ -43,8 +45,6 @@ mod redis;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg(feature = "postgres")]
-mod write_batch;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;

@@ -23,15 +23,17 @@
 //! migrations use a small sqlx pool, whose ping on release also flushes the rollback of a
 //! transaction cut short (it holds row locks).
 //!
-//! Challenges (one per `authenticate/options` or `register/options`) are inserted in
-//! batches: every challenge queued while the previous insert ran goes in the next one,
-//! a single statement, by a task of its own (a cancelled request never cancels the
-//! others' insert). Under load that cut the database's CPU per options request by two
-//! thirds and doubled their rate (`docs/BENCHMARKS.md`).
+//! The two most frequent statements run in batches: challenges (one per
+//! `authenticate/options` or `register/options`) are inserted, and sessions (one per
+//! authenticated request) looked up with their user, by one statement for everything
+//! queued while the previous one ran, in a task of its own (a cancelled request never
+//! cancels the others' statement). Under load that cut the database's CPU per options
+//! request by two thirds and per `GET /session` by more than half, and doubled the rate
+//! of the first and raised the second's by 70–85 % (`docs/BENCHMARKS.md`).
 
+use super::batch::{self, Batch};
 use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
-use super::write_batch::{self, WriteBatch};
 use super::{
     ChallengeRecord, CredentialRecord, CredentialUsage, EmailLinkRecord, Guarded, MagicLinkRecord,
     Purged, QrChange, QrSessionRecord, SessionRecord, StoreCause, StoreError, UserRecord,
@@ -139,8 +141,13 @@ pub struct PostgresStore {
     /// used across `.await`; only the engine's one announcer task takes it.
     announcer: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
     /// Challenges waiting to be inserted together (see `put_challenge`).
-    challenges: Arc<WriteBatch<QueuedChallenge>>,
+    challenges: Arc<Batch<QueuedChallenge>>,
+    /// Session lookups waiting to be answered together (see `session_with_user`).
+    sessions: Arc<SessionLookups>,
 }
+
+/// Session lookups (a token hash and its caller's clock) waiting for their batch.
+type SessionLookups = Batch<(TokenHash, Timestamp), Option<(SessionRecord, UserRecord)>>;
 
 /// A challenge waiting for its batch: the row's three columns, the ceremony already
 /// serialised (a failure to serialise is its own caller's, not the batch's).
@@ -149,6 +156,23 @@ struct QueuedChallenge {
     ceremony: String,
     expires_at: i64,
 }
+
+/// Most session lookups answered by one statement.
+const MAX_SESSION_BATCH: usize = 256;
+/// Session lookup batches in flight at once. One beat two and four on a nearby
+/// database (`GET /session` 35–38 k against 31–35 k and 26–29 k req/s): the next batch
+/// gathers while one runs, and grows with the database's round trip.
+const SESSION_READERS: usize = 1;
+
+/// A batch of session lookups (`GET /session`, every authenticated call): each token
+/// hash (`$1`) with its caller's clock (`$2`), numbered `n` from 1 in their order.
+const SESSIONS_WITH_USERS: &str = concat!(
+    "SELECT q.n, ",
+    queries::session_with_user_columns!(),
+    " FROM unnest($1::bytea[], $2::int8[]) WITH ORDINALITY AS q (token_hash, now, n) \
+     JOIN sessions s ON s.token_hash = q.token_hash AND s.expires_at > q.now \
+     JOIN users u ON u.id = s.user_id"
+);
 
 /// Most challenges inserted by one statement.
 const MAX_CHALLENGE_BATCH: usize = 256;
@@ -270,7 +294,8 @@ impl PostgresStore {
             pool,
             qr_channel,
             announcer: Arc::default(),
-            challenges: Arc::new(WriteBatch::new(CHALLENGE_WRITERS)),
+            challenges: Arc::new(Batch::new(CHALLENGE_WRITERS)),
+            sessions: Arc::new(Batch::new(SESSION_READERS)),
         })
     }
 
@@ -517,6 +542,21 @@ fn bind_list<'q>(query: DbQuery<'q>, values: Vec<&'q str>) -> DbQuery<'q> {
     query.bind(values)
 }
 
+/// The rows of a batched lookup by their `n` (1 to `count`): one slot per call, `None`
+/// where nothing was found.
+fn number_rows(rows: &[PgRow], count: usize) -> Result<Vec<Option<&PgRow>>, StoreError> {
+    let mut slots = vec![None; count];
+    for row in rows {
+        let n: i64 = column(row, "n")?;
+        let slot = usize::try_from(n - 1)
+            .ok()
+            .and_then(|index| slots.get_mut(index))
+            .ok_or_else(|| StoreError::Internal(format!("batch row {n} of {count}").into()))?;
+        *slot = Some(row);
+    }
+    Ok(slots)
+}
+
 /// Ends a transaction that changed nothing: roll back now, so the row lock is released
 /// before the connection goes back to the pool (a dropped transaction only queues it).
 async fn finish(
@@ -554,7 +594,43 @@ impl PostgresStore {
                 )
                 .bind(rows.iter().map(|row| row.expires_at).collect::<Vec<_>>());
             let result = self.changed(query).await.map(drop);
-            write_batch::deliver(batch, &result);
+            batch::deliver(batch, &result);
+        }
+    }
+
+    /// The session lookup task: answers what is queued, a batch per statement, until
+    /// the queue is empty.
+    async fn look_up_queued_sessions(self) {
+        while let Some(batch) = self.sessions.next(MAX_SESSION_BATCH) {
+            let query = sqlx::query(SESSIONS_WITH_USERS)
+                .bind(
+                    batch
+                        .iter()
+                        .map(|((hash, _), _)| hash.as_bytes().as_slice())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    batch
+                        .iter()
+                        .map(|((_, now), _)| now.as_unix_millis())
+                        .collect::<Vec<_>>(),
+                );
+            let rows = self.rows(query).await;
+            let found = match &rows {
+                Ok(rows) => number_rows(rows, batch.len()),
+                Err(error) => Err(error.clone()),
+            };
+            let found = match found {
+                Ok(found) => found,
+                Err(error) => {
+                    batch::deliver(batch, &Err(error));
+                    continue;
+                }
+            };
+            for ((_, reply), row) in batch.into_iter().zip(found) {
+                // A row that does not decode fails its own lookup only.
+                let _ = reply.send(row.map(session_with_user_from_row).transpose());
+            }
         }
     }
 
@@ -583,6 +659,21 @@ sql_store!(PostgresStore, {
         true
     }
 
+    /// Looked up in batches (`SESSIONS_WITH_USERS`): the hottest read, one per
+    /// authenticated request.
+    async fn session_with_user(
+        &self,
+        token_hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        let (result, start) = self.sessions.push((*token_hash, now));
+        if start {
+            let store = self.clone();
+            tokio::spawn(async move { store.look_up_queued_sessions().await });
+        }
+        batch::result(result).await
+    }
+
     /// Challenges are written in batches (`PUT_CHALLENGES`): each `authenticate/options`
     /// writes one, and under load the database spent most of a one-row insert on the
     /// statement around it.
@@ -598,9 +689,7 @@ sql_store!(PostgresStore, {
             let store = self.clone();
             tokio::spawn(async move { store.insert_queued_challenges().await });
         }
-        result
-            .await
-            .map_err(|_| StoreError::Unavailable("PostgreSQL: the store is closed".into()))?
+        batch::result(result).await
     }
 
     /// Both in one statement (`INSERT_SESSION_WITH_EVENT`): one round trip, one
@@ -890,6 +979,47 @@ mod tests {
         assert_eq!(waiting.await.unwrap().unwrap(), None);
         assert_eq!(store.connections.status().max_size, 2);
         drop_schema(store, &schema).await;
+    }
+
+    /// Session lookups made at once share a statement. (That each gets its own answer
+    /// is the conformance suite's `sessions_looked_up_at_once_get_their_own_answer`.)
+    #[tokio::test]
+    async fn sessions_looked_up_at_once_share_a_statement() {
+        use crate::store::Store as _;
+        let (store, schema) = capped_store_in_schema("pm_session_batch", 4).await;
+        let now = Timestamp::from_unix_millis(0);
+        let hashes: Vec<TokenHash> = (0..50).map(|n| TokenHash::of(&format!("t-{n}"))).collect();
+        let lookups = hashes.iter().map(|hash| store.session_with_user(hash, now));
+        for result in crate::store::conformance::join_all(lookups.collect()).await {
+            assert_eq!(result.unwrap(), None);
+        }
+        let batches = store.sessions.batches();
+        assert!(
+            (1..=SESSION_READERS as u64).contains(&batches),
+            "50 lookups in {batches} statements"
+        );
+        drop_schema(store, &schema).await;
+    }
+
+    /// A batched lookup's rows go to the calls they answer; a row numbered outside the
+    /// batch is an error, not a wrong answer.
+    #[tokio::test]
+    async fn batch_rows_are_placed_by_their_number() {
+        let mut connection = PgConnection::connect(&test_url()).await.unwrap();
+        let rows = sqlx::query("SELECT n FROM unnest(ARRAY[3, 1]::int8[]) AS n")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        let slots = number_rows(&rows, 3).unwrap();
+        let placed: Vec<Option<i64>> = slots
+            .iter()
+            .map(|row| row.map(|row| column(row, "n").unwrap()))
+            .collect();
+        assert_eq!(placed, [Some(1), None, Some(3)]);
+        assert!(matches!(
+            number_rows(&rows, 2),
+            Err(StoreError::Internal(_))
+        ));
     }
 
     /// Challenges put at once share statements: fifty concurrent `authenticate/options`

@@ -103,6 +103,7 @@ macro_rules! conformance_tests {
                 racing_deletes_never_lock_a_user_out,
                 sessions_are_found_by_token_hash_until_expiry,
                 sessions_are_found_with_their_user,
+                sessions_looked_up_at_once_get_their_own_answer,
                 sessions_are_listed_newest_first,
                 sessions_are_deleted_only_by_their_owner,
                 sessions_are_unique,

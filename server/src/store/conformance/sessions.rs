@@ -41,6 +41,51 @@ pub async fn sessions_are_found_by_token_hash_until_expiry(store: &dyn Store) {
     );
 }
 
+/// Lookups made at once (a store may answer them together) each get their own
+/// answer: their session and its user, `None` for an unknown token, and expiry judged
+/// by each caller's own clock, even for the same token twice.
+pub async fn sessions_looked_up_at_once_get_their_own_answer(store: &dyn Store) {
+    let users = [user("u-1", Some("one@example.com")), user("u-2", None)];
+    for user in &users {
+        store.create_user(user).await.unwrap();
+    }
+    let sessions: Vec<SessionRecord> = (0..40)
+        .map(|n| {
+            session(
+                &format!("s-{n}"),
+                &users[n % 2].id,
+                at(0),
+                at(MINUTE + n as i64),
+            )
+        })
+        .collect();
+    for session in &sessions {
+        store.create_session(session).await.unwrap();
+    }
+    let mut lookups: Vec<(TokenHash, Timestamp)> = sessions
+        .iter()
+        .map(|session| (session.token_hash, at(0)))
+        .collect();
+    lookups.push((token("s-unknown"), at(0)));
+    lookups.push((token("s-7"), at(MINUTE + 7)));
+    lookups.push((token("s-7"), at(MINUTE + 6)));
+    let answers = join_all(
+        lookups
+            .iter()
+            .map(|(hash, now)| store.session_with_user(hash, *now))
+            .collect(),
+    )
+    .await;
+    for (n, answer) in answers.into_iter().enumerate() {
+        let expected = match n {
+            0..40 => Some((sessions[n].clone(), users[n % 2].clone())),
+            40 | 41 => None,
+            _ => Some((sessions[7].clone(), users[1].clone())),
+        };
+        assert_eq!(answer.unwrap(), expected, "lookup {n}");
+    }
+}
+
 /// [`Store::session_with_user`] returns the live session of a token hash with its whole
 /// user record (metadata included), and nothing once expired, unknown or for a deleted
 /// user.

@@ -536,20 +536,6 @@ macro_rules! sql_store {
                 .await
             }
 
-            async fn session_with_user(
-                &self,
-                token_hash: &TokenHash,
-                now: Timestamp,
-            ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
-                self.one(
-                    sqlx::query(queries::SESSION_WITH_USER)
-                        .bind(token_hash.as_bytes().as_slice())
-                        .bind(now.as_unix_millis()),
-                    session_with_user_from_row,
-                )
-                .await
-            }
-
             async fn sessions_for_user(
                 &self,
                 user_id: &str,

@@ -168,10 +168,20 @@ pub(crate) const SESSION_BY_TOKEN_HASH: &str = concat!(
 );
 /// The session of a token hash with its user, in one indexed lookup (`token_hash` is
 /// `UNIQUE`, `users.id` the primary key). User columns are prefixed `user_`.
+/// The columns of a session `s` joined with its user `u`.
+macro_rules! session_with_user_columns {
+    () => {
+        concat!(
+            "s.id, s.token_hash, s.user_id, s.auth_method, s.created_at, s.expires_at, \
+             s.user_agent, s.ip_address, s.auth_context, ",
+            $crate::store::sql::queries::joined_user_columns!()
+        )
+    };
+}
+pub(crate) use session_with_user_columns;
 pub(crate) const SESSION_WITH_USER: &str = concat!(
-    "SELECT s.id, s.token_hash, s.user_id, s.auth_method, s.created_at, s.expires_at, \
-     s.user_agent, s.ip_address, s.auth_context, ",
-    joined_user_columns!(),
+    "SELECT ",
+    session_with_user_columns!(),
     " FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.token_hash = $1 AND s.expires_at > $2"
 );
