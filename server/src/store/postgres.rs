@@ -23,15 +23,15 @@
 //! migrations use a small sqlx pool, whose ping on release also flushes the rollback of a
 //! transaction cut short (it holds row locks).
 //!
-//! The two most frequent statements run in batches: challenges (one per
+//! The most frequent statements run in batches: challenges (one per
 //! `authenticate/options` or `register/options`) are inserted, and sessions (one per
-//! authenticated request) looked up with their user, by one statement for everything
-//! queued while the previous one ran, in a task of its own (a cancelled request never
-//! cancels the others' statement). Under load that cut the database's CPU per options
-//! request by two thirds and per `GET /session` by more than half, and doubled the rate
-//! of the first and raised the second's by 70–85 % (`docs/BENCHMARKS.md`).
+//! authenticated request, with their user) and QR logins (one per desktop's status
+//! poll) looked up, by one statement for everything of its kind queued while the
+//! previous one ran, in a task of its own (a cancelled request never cancels the others'
+//! statement). Under load that cut the database's CPU per request by two thirds or
+//! more on all three routes and raised their rates by 55–100 % (`docs/BENCHMARKS.md`).
 
-use super::batch::{self, Batch};
+use super::batch::{self, Batch, Queued};
 use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
@@ -144,7 +144,12 @@ pub struct PostgresStore {
     challenges: Arc<Batch<QueuedChallenge>>,
     /// Session lookups waiting to be answered together (see `session_with_user`).
     sessions: Arc<SessionLookups>,
+    /// QR session lookups waiting to be answered together (see `qr_session_by_id`).
+    qr_sessions: Arc<Batch<String, Option<QrSessionRecord>>>,
 }
+
+/// Binds a batch of lookups' keys to their statement.
+type BindLookups<K, R> = for<'q> fn(DbQuery<'q>, &'q [Queued<K, Option<R>>]) -> DbQuery<'q>;
 
 /// Session lookups (a token hash and its caller's clock) waiting for their batch.
 type SessionLookups = Batch<(TokenHash, Timestamp), Option<(SessionRecord, UserRecord)>>;
@@ -157,12 +162,12 @@ struct QueuedChallenge {
     expires_at: i64,
 }
 
-/// Most session lookups answered by one statement.
-const MAX_SESSION_BATCH: usize = 256;
-/// Session lookup batches in flight at once. One beat two and four on a nearby
+/// Most lookups answered by one statement.
+const MAX_LOOKUP_BATCH: usize = 256;
+/// Lookup batches of one kind in flight at once. One beat two and four on a nearby
 /// database (`GET /session` 35–38 k against 31–35 k and 26–29 k req/s): the next batch
 /// gathers while one runs, and grows with the database's round trip.
-const SESSION_READERS: usize = 1;
+const LOOKUP_TASKS: usize = 1;
 
 /// A batch of session lookups (`GET /session`, every authenticated call): each token
 /// hash (`$1`) with its caller's clock (`$2`), numbered `n` from 1 in their order.
@@ -172,6 +177,15 @@ const SESSIONS_WITH_USERS: &str = concat!(
     " FROM unnest($1::bytea[], $2::int8[]) WITH ORDINALITY AS q (token_hash, now, n) \
      JOIN sessions s ON s.token_hash = q.token_hash AND s.expires_at > q.now \
      JOIN users u ON u.id = s.user_id"
+);
+
+/// A batch of QR session lookups by id (`GET /qr/{id}/status`, polled by every
+/// waiting desktop), numbered `n` from 1 in their order.
+const QR_SESSIONS_BY_ID: &str = concat!(
+    "SELECT q.n, ",
+    queries::qr_columns!(),
+    " FROM unnest($1::text[]) WITH ORDINALITY AS q (key, n) \
+     JOIN qr_sessions ON qr_sessions.id = q.key"
 );
 
 /// Most challenges inserted by one statement.
@@ -295,7 +309,8 @@ impl PostgresStore {
             qr_channel,
             announcer: Arc::default(),
             challenges: Arc::new(Batch::new(CHALLENGE_WRITERS)),
-            sessions: Arc::new(Batch::new(SESSION_READERS)),
+            sessions: Arc::new(Batch::new(LOOKUP_TASKS)),
+            qr_sessions: Arc::new(Batch::new(LOOKUP_TASKS)),
         })
     }
 
@@ -598,24 +613,20 @@ impl PostgresStore {
         }
     }
 
-    /// The session lookup task: answers what is queued, a batch per statement, until
-    /// the queue is empty.
-    async fn look_up_queued_sessions(self) {
-        while let Some(batch) = self.sessions.next(MAX_SESSION_BATCH) {
-            let query = sqlx::query(SESSIONS_WITH_USERS)
-                .bind(
-                    batch
-                        .iter()
-                        .map(|((hash, _), _)| hash.as_bytes().as_slice())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    batch
-                        .iter()
-                        .map(|((_, now), _)| now.as_unix_millis())
-                        .collect::<Vec<_>>(),
-                );
-            let rows = self.rows(query).await;
+    /// A lookup task: answers what is queued in `lookups`, a batch per `statement`
+    /// (whose rows carry `n`, the number of the call they answer, from 1), until the
+    /// queue is empty.
+    async fn answer_queued<K, R>(
+        &self,
+        lookups: &Batch<K, Option<R>>,
+        statement: &'static str,
+        bind: BindLookups<K, R>,
+        decode: fn(&PgRow) -> Result<R, StoreError>,
+    ) where
+        R: Clone,
+    {
+        while let Some(batch) = lookups.next(MAX_LOOKUP_BATCH) {
+            let rows = self.rows(bind(sqlx::query(statement), &batch)).await;
             let found = match &rows {
                 Ok(rows) => number_rows(rows, batch.len()),
                 Err(error) => Err(error.clone()),
@@ -629,9 +640,39 @@ impl PostgresStore {
             };
             for ((_, reply), row) in batch.into_iter().zip(found) {
                 // A row that does not decode fails its own lookup only.
-                let _ = reply.send(row.map(session_with_user_from_row).transpose());
+                let _ = reply.send(row.map(decode).transpose());
             }
         }
+    }
+
+    /// The session lookup task (`SESSIONS_WITH_USERS`).
+    async fn look_up_queued_sessions(self) {
+        self.answer_queued(
+            &self.sessions,
+            SESSIONS_WITH_USERS,
+            |query, batch| {
+                let hashes = batch
+                    .iter()
+                    .map(|((hash, _), _)| hash.as_bytes().as_slice());
+                let clocks = batch.iter().map(|((_, now), _)| now.as_unix_millis());
+                query
+                    .bind(hashes.collect::<Vec<_>>())
+                    .bind(clocks.collect::<Vec<_>>())
+            },
+            session_with_user_from_row,
+        )
+        .await;
+    }
+
+    /// The QR lookup task (`QR_SESSIONS_BY_ID`).
+    async fn look_up_queued_qr_sessions(self) {
+        self.answer_queued(
+            &self.qr_sessions,
+            QR_SESSIONS_BY_ID,
+            |query, batch| query.bind(batch.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>()),
+            qr_from_row,
+        )
+        .await;
     }
 
     /// Locks a user's row for the rest of `transaction`; its email, or `None` when the
@@ -670,6 +711,17 @@ sql_store!(PostgresStore, {
         if start {
             let store = self.clone();
             tokio::spawn(async move { store.look_up_queued_sessions().await });
+        }
+        batch::result(result).await
+    }
+
+    /// Looked up in batches (`QR_SESSIONS_BY_ID`): every waiting desktop polls its QR
+    /// session's status.
+    async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
+        let (result, start) = self.qr_sessions.push(id.to_owned());
+        if start {
+            let store = self.clone();
+            tokio::spawn(async move { store.look_up_queued_qr_sessions().await });
         }
         batch::result(result).await
     }
@@ -981,10 +1033,11 @@ mod tests {
         drop_schema(store, &schema).await;
     }
 
-    /// Session lookups made at once share a statement. (That each gets its own answer
-    /// is the conformance suite's `sessions_looked_up_at_once_get_their_own_answer`.)
+    /// Session and QR lookups made at once share a statement. (That each gets its own
+    /// answer is the conformance suite's `sessions_looked_up_at_once_get_their_own_answer`
+    /// and `qr_sessions_looked_up_at_once_get_their_own`.)
     #[tokio::test]
-    async fn sessions_looked_up_at_once_share_a_statement() {
+    async fn lookups_made_at_once_share_a_statement() {
         use crate::store::Store as _;
         let (store, schema) = capped_store_in_schema("pm_session_batch", 4).await;
         let now = Timestamp::from_unix_millis(0);
@@ -995,8 +1048,18 @@ mod tests {
         }
         let batches = store.sessions.batches();
         assert!(
-            (1..=SESSION_READERS as u64).contains(&batches),
+            (1..=LOOKUP_TASKS as u64).contains(&batches),
             "50 lookups in {batches} statements"
+        );
+        let ids: Vec<String> = (0..50).map(|n| format!("q-{n}")).collect();
+        let lookups = ids.iter().map(|id| store.qr_session_by_id(id));
+        for result in crate::store::conformance::join_all(lookups.collect()).await {
+            assert_eq!(result.unwrap(), None);
+        }
+        let batches = store.qr_sessions.batches();
+        assert!(
+            (1..=LOOKUP_TASKS as u64).contains(&batches),
+            "50 QR lookups in {batches} statements"
         );
         drop_schema(store, &schema).await;
     }

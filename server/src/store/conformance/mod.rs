@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             // QR logins.
             $crate::conformance_tests!(@cases $make;
                 qr_sessions_round_trip,
+                qr_sessions_looked_up_at_once_get_their_own,
                 qr_transitions_apply_only_from_their_states,
                 expired_qr_sessions_stay_readable_but_never_move,
                 concurrent_qr_transitions_have_one_winner,

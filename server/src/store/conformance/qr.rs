@@ -26,6 +26,24 @@ fn qr_ids(records: &[QrSessionRecord]) -> Vec<&str> {
     ids
 }
 
+/// Lookups by id made at once (a store may answer them together) each get their own
+/// record, or `None` for an unknown id, whatever else is asked with them.
+pub async fn qr_sessions_looked_up_at_once_get_their_own(store: &dyn Store) {
+    let records: Vec<QrSessionRecord> = (0..30)
+        .map(|n| qr_session(&format!("q-{n}"), at(5 * MINUTE + n)))
+        .collect();
+    for record in &records {
+        store.create_qr_session(record).await.unwrap();
+    }
+    let mut ids: Vec<String> = records.iter().rev().map(|r| r.id.clone()).collect();
+    ids.extend(["q-unknown".to_owned(), "q-3".to_owned()]);
+    let found = join_all(ids.iter().map(|id| store.qr_session_by_id(id)).collect()).await;
+    for (id, found) in ids.iter().zip(found) {
+        let expected = records.iter().find(|record| &record.id == id).cloned();
+        assert_eq!(found.unwrap(), expected, "lookup of {id}");
+    }
+}
+
 /// QR logins are stored whole (hashes included), found by id and in batches, and their
 /// ids are unique.
 pub async fn qr_sessions_round_trip(store: &dyn Store) {

@@ -582,11 +582,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
-                self.one(sqlx::query(queries::QR_BY_ID).bind(id), qr_from_row)
-                    .await
-            }
-
             async fn qr_sessions_by_ids(&self, ids: &[String]) -> Result<Vec<QrSessionRecord>, StoreError> {
                 let mut found = Vec::new();
                 for chunk in ids.chunks(LIST_BATCH) {

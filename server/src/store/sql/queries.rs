@@ -80,7 +80,7 @@ macro_rules! security_event_columns {
     };
 }
 #[cfg(feature = "postgres")]
-pub(crate) use {security_event_columns, session_columns};
+pub(crate) use {qr_columns, security_event_columns, session_columns};
 
 // ---- users ----
 
