@@ -24,12 +24,13 @@
 //! transaction cut short (it holds row locks).
 //!
 //! The most frequent statements run in batches: challenges (one per
-//! `authenticate/options` or `register/options`) are inserted, and sessions (one per
-//! authenticated request, with their user) and QR logins (one per desktop's status
-//! poll) looked up, by one statement for everything of its kind queued while the
-//! previous one ran, in a task of its own (a cancelled request never cancels the others'
-//! statement). Under load that cut the database's CPU per request by two thirds or
-//! more on all three routes and raised their rates by 55–100 % (`docs/BENCHMARKS.md`).
+//! `authenticate/options` or `register/options`) and sign-ins' sessions with their
+//! events are inserted, and sessions (one per authenticated request, with their user)
+//! and QR logins (one per desktop's status poll) looked up, by one statement for
+//! everything of its kind queued while the previous one ran, in a task of its own (a
+//! cancelled request never cancels the others' statement). Under load that cut the
+//! database's CPU per options, session and QR status request by two thirds or more and
+//! raised their rates by 55–100 %, and sign-ins by 15–20 % (`docs/BENCHMARKS.md`).
 
 use super::batch::{self, Batch, Queued};
 use super::sql::queries;
@@ -103,6 +104,26 @@ const INSERT_SESSION_WITH_EVENT: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 );
 
+/// A batch of sign-ins' sessions with their events: one array per column (`$1`–`$9`
+/// the sessions', `$10`–`$19` the events', in `INSERT_SESSION_WITH_EVENT`'s order),
+/// one element per sign-in; one statement and one commit for all of them.
+const INSERT_SESSIONS_WITH_EVENTS: &str = concat!(
+    "WITH batch AS (SELECT * FROM unnest(\
+     $1::text[], $2::bytea[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], \
+     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int8[], \
+     $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[]\
+     ) AS b (s_id, s_token_hash, s_user_id, s_auth_method, s_created_at, s_expires_at, \
+     s_user_agent, s_ip_address, s_auth_context, e_id, e_user_id, e_type, e_created_at, \
+     e_method, e_reason, e_ip_address, e_user_agent, e_credential_id, e_session_id)), \
+     event AS (INSERT INTO security_events (",
+    queries::security_event_columns!(),
+    ") SELECT e_id, e_user_id, e_type, e_created_at, e_method, e_reason, e_ip_address, \
+     e_user_agent, e_credential_id, e_session_id FROM batch) INSERT INTO sessions (",
+    queries::session_columns!(),
+    ") SELECT s_id, s_token_hash, s_user_id, s_auth_method, s_created_at, s_expires_at, \
+     s_user_agent, s_ip_address, s_auth_context::jsonb FROM batch"
+);
+
 /// A sign-in's challenge taken (`$1`) and its passkey read with its user (`$2`): one
 /// row, whose challenge columns are `NULL` when there was none to take and whose
 /// passkey columns are `NULL` when the passkey or its user is unknown.
@@ -146,7 +167,13 @@ pub struct PostgresStore {
     sessions: Arc<SessionLookups>,
     /// QR session lookups waiting to be answered together (see `qr_session_by_id`).
     qr_sessions: Arc<Batch<String, Option<QrSessionRecord>>>,
+    /// Sign-ins' sessions and events waiting to be written together (see
+    /// `create_session_with_event`).
+    sign_ins: Arc<Batch<(SessionRecord, super::SecurityEventRecord), WrittenPair>>,
 }
+
+/// What writing a session and its event did to each.
+type WrittenPair = (Result<(), StoreError>, Result<(), StoreError>);
 
 /// Binds a batch of lookups' keys to their statement.
 type BindLookups<K, R> = for<'q> fn(DbQuery<'q>, &'q [Queued<K, Option<R>>]) -> DbQuery<'q>;
@@ -188,12 +215,12 @@ const QR_SESSIONS_BY_ID: &str = concat!(
      JOIN qr_sessions ON qr_sessions.id = q.key"
 );
 
-/// Most challenges inserted by one statement.
-const MAX_CHALLENGE_BATCH: usize = 256;
-/// Challenge batches in flight at once: while one statement runs, the next batch
-/// gathers, and a second may already go (one slow commit does not hold every sign-in
-/// up). One and two measured alike on a nearby database (`docs/BENCHMARKS.md`).
-const CHALLENGE_WRITERS: usize = 2;
+/// Most writes (challenges, sign-ins) made by one statement.
+const MAX_WRITE_BATCH: usize = 256;
+/// Write batches of one kind in flight at once: while one statement runs, the next
+/// batch gathers, and a second may already go (one slow commit does not hold every
+/// sign-in up). One and two measured alike for challenges on a nearby database.
+const WRITE_TASKS: usize = 2;
 
 /// Every challenge of a batch in one statement (the arrays hold one value per row).
 /// Within a batch a challenge appears once (`put_challenge` keeps the last).
@@ -308,9 +335,10 @@ impl PostgresStore {
             pool,
             qr_channel,
             announcer: Arc::default(),
-            challenges: Arc::new(Batch::new(CHALLENGE_WRITERS)),
+            challenges: Arc::new(Batch::new(WRITE_TASKS)),
             sessions: Arc::new(Batch::new(LOOKUP_TASKS)),
             qr_sessions: Arc::new(Batch::new(LOOKUP_TASKS)),
+            sign_ins: Arc::new(Batch::new(WRITE_TASKS)),
         })
     }
 
@@ -572,6 +600,54 @@ fn number_rows(rows: &[PgRow], count: usize) -> Result<Vec<Option<&PgRow>>, Stor
     Ok(slots)
 }
 
+/// `INSERT_SESSIONS_WITH_EVENTS` with a batch's columns bound, one array each.
+fn bind_sign_ins<R>(
+    batch: &[Queued<(SessionRecord, super::SecurityEventRecord), R>],
+) -> Result<DbQuery<'_>, StoreError> {
+    fn column<'a, T, R>(
+        batch: &'a [Queued<(SessionRecord, super::SecurityEventRecord), R>],
+        value: impl Fn(&'a SessionRecord, &'a super::SecurityEventRecord) -> T,
+    ) -> Vec<T> {
+        batch
+            .iter()
+            .map(|((session, event), _)| value(session, event))
+            .collect()
+    }
+    let auth_contexts = batch
+        .iter()
+        .map(|((session, _), _)| {
+            session
+                .auth_context
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| StoreError::Internal(StoreCause::new(error)))?;
+    Ok(sqlx::query(INSERT_SESSIONS_WITH_EVENTS)
+        .bind(column(batch, |s, _| s.id.as_str()))
+        .bind(column(batch, |s, _| s.token_hash.as_bytes().as_slice()))
+        .bind(column(batch, |s, _| s.user_id.as_str()))
+        .bind(column(batch, |s, _| s.auth_method.as_str()))
+        .bind(column(batch, |s, _| s.created_at.as_unix_millis()))
+        .bind(column(batch, |s, _| s.expires_at.as_unix_millis()))
+        .bind(column(batch, |s, _| s.user_agent.as_deref()))
+        .bind(column(batch, |s, _| s.ip_address.as_deref()))
+        .bind(auth_contexts)
+        .bind(column(batch, |_, e| e.event.id.as_str()))
+        .bind(column(batch, |_, e| e.user_id.as_str()))
+        .bind(column(batch, |_, e| e.event.kind.as_str()))
+        .bind(column(batch, |_, e| e.event.created_at.as_unix_millis()))
+        .bind(column(batch, |_, e| e.event.method.map(AuthMethod::as_str)))
+        .bind(column(batch, |_, e| {
+            e.event.reason.map(|reason| reason.as_str())
+        }))
+        .bind(column(batch, |_, e| e.event.ip_address.as_deref()))
+        .bind(column(batch, |_, e| e.event.user_agent.as_deref()))
+        .bind(column(batch, |_, e| e.event.credential_id.as_deref()))
+        .bind(column(batch, |_, e| e.event.session_id.as_deref())))
+}
+
 /// Ends a transaction that changed nothing: roll back now, so the row lock is released
 /// before the connection goes back to the pool (a dropped transaction only queues it).
 async fn finish(
@@ -586,7 +662,7 @@ impl PostgresStore {
     /// The challenge writer task: inserts what is queued, a batch per statement, until
     /// the queue is empty.
     async fn insert_queued_challenges(self) {
-        while let Some(batch) = self.challenges.next(MAX_CHALLENGE_BATCH) {
+        while let Some(batch) = self.challenges.next(MAX_WRITE_BATCH) {
             // A challenge put twice keeps its last value, as two statements in turn would
             // (one `INSERT … ON CONFLICT` may not touch a row twice).
             let mut seen = std::collections::HashSet::with_capacity(batch.len());
@@ -675,6 +751,59 @@ impl PostgresStore {
         .await;
     }
 
+    /// One sign-in's session and event in one statement (`INSERT_SESSION_WITH_EVENT`):
+    /// one round trip, one commit and one WAL flush. If it fails other than by an unreachable
+    /// database, the event alone may be what failed, so the session is written on its
+    /// own after the event is tried alone — committed without waiting for the flush,
+    /// which the session's covers (the WAL reaches disk in order): a failed event still
+    /// leaves the session to be written. An unreachable database fails both at once
+    /// rather than make the request wait for two more connections that will not come.
+    async fn write_session_with_event(
+        &self,
+        session: &SessionRecord,
+        event: &super::SecurityEventRecord,
+    ) -> (Result<(), StoreError>, Result<(), StoreError>) {
+        let both = Self::bind_security_event(
+            Self::bind_session(sqlx::query(INSERT_SESSION_WITH_EVENT), session),
+            event,
+        );
+        match self.changed(both).await {
+            Ok(_) => return (Ok(()), Ok(())),
+            Err(error @ StoreError::Unavailable(_)) => return (Err(error.clone()), Err(error)),
+            Err(StoreError::Conflict(_) | StoreError::Internal(_)) => {}
+        }
+        let appended = self
+            .insert_security_event(INSERT_SECURITY_EVENT_UNFLUSHED, event)
+            .await;
+        (
+            <Self as super::Store>::create_session(self, session).await,
+            appended,
+        )
+    }
+
+    /// The sign-in writer task: writes what is queued, a batch per statement, until the
+    /// queue is empty. A batch that fails other than by an unreachable database may
+    /// have failed for one sign-in (its user deleted meanwhile, say): each is then
+    /// written alone, so only that one gets the error.
+    async fn write_queued_sign_ins(self) {
+        while let Some(batch) = self.sign_ins.next(MAX_WRITE_BATCH) {
+            let result = match bind_sign_ins(&batch) {
+                Ok(query) => self.changed(query).await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(_) => batch::deliver(batch, &Ok((Ok(()), Ok(())))),
+                Err(error @ StoreError::Unavailable(_)) => batch::deliver(batch, &Err(error)),
+                Err(_) => {
+                    for ((session, event), reply) in batch {
+                        let _ =
+                            reply.send(Ok(self.write_session_with_event(&session, &event).await));
+                    }
+                }
+            }
+        }
+    }
+
     /// Locks a user's row for the rest of `transaction`; its email, or `None` when the
     /// user does not exist.
     async fn lock_user(
@@ -744,31 +873,23 @@ sql_store!(PostgresStore, {
         batch::result(result).await
     }
 
-    /// Both in one statement (`INSERT_SESSION_WITH_EVENT`): one round trip, one
-    /// commit and one WAL flush per sign-in. If it fails other than by an unreachable
-    /// database, the event alone may be what failed, so the session is written on its
-    /// own after the event is tried alone — committed without waiting for the flush,
-    /// which the session's covers (the WAL reaches disk in order): a failed event still
-    /// leaves the session to be written. An unreachable database fails both at once
-    /// rather than make the request wait for two more connections that will not come.
+    /// Written in batches (`INSERT_SESSIONS_WITH_EVENTS`, see
+    /// `write_queued_sign_ins`): one statement, one commit and one WAL flush for every
+    /// sign-in queued while the previous batch was written.
     async fn create_session_with_event(
         &self,
         session: &SessionRecord,
         event: &super::SecurityEventRecord,
     ) -> (Result<(), StoreError>, Result<(), StoreError>) {
-        let both = Self::bind_security_event(
-            Self::bind_session(sqlx::query(INSERT_SESSION_WITH_EVENT), session),
-            event,
-        );
-        match self.changed(both).await {
-            Ok(_) => return (Ok(()), Ok(())),
-            Err(error @ StoreError::Unavailable(_)) => return (Err(error.clone()), Err(error)),
-            Err(StoreError::Conflict(_) | StoreError::Internal(_)) => {}
+        let (result, start) = self.sign_ins.push((session.clone(), event.clone()));
+        if start {
+            let store = self.clone();
+            tokio::spawn(async move { store.write_queued_sign_ins().await });
         }
-        let appended = self
-            .insert_security_event(INSERT_SECURITY_EVENT_UNFLUSHED, event)
-            .await;
-        (self.create_session(session).await, appended)
+        match batch::result(result).await {
+            Ok(written) => written,
+            Err(error) => (Err(error.clone()), Err(error)),
+        }
     }
 
     /// One statement (`TAKE_CHALLENGE_AND_CREDENTIAL`) instead of two.
@@ -1085,6 +1206,74 @@ mod tests {
         ));
     }
 
+    /// Sign-ins' sessions and events written at once share one statement, so one
+    /// transaction (one commit, one WAL flush) wrote every row. (That each sign-in gets
+    /// its own outcome is the conformance suite's
+    /// `sign_ins_written_at_once_each_get_their_own_outcome`.)
+    #[tokio::test]
+    async fn sign_ins_written_at_once_share_a_commit() {
+        use crate::store::SecurityEventRecord;
+        use crate::store::Store as _;
+        use crate::store::conformance::join_all;
+        use passkey_magic_shared::security_events::{SecurityEvent, SecurityEventType};
+        let (store, schema) = capped_store_in_schema("pm_sign_in_batch", 4).await;
+        store.create_user(&numbered_user(1)).await.unwrap();
+        let at = Timestamp::from_unix_millis(1);
+        let sign_ins: Vec<(SessionRecord, SecurityEventRecord)> = (0..30)
+            .map(|n| {
+                let session = SessionRecord {
+                    id: format!("s-{n}"),
+                    token_hash: TokenHash::of(&format!("token-{n}")),
+                    user_id: "u-1".into(),
+                    auth_method: AuthMethod::Passkey,
+                    created_at: at,
+                    expires_at: Timestamp::from_unix_millis(i64::MAX / 2),
+                    user_agent: None,
+                    ip_address: None,
+                    auth_context: None,
+                };
+                let event = SecurityEventRecord {
+                    user_id: "u-1".into(),
+                    event: SecurityEvent {
+                        id: format!("e-{n}"),
+                        kind: SecurityEventType::SignIn,
+                        created_at: at,
+                        method: Some(AuthMethod::Passkey),
+                        reason: None,
+                        ip_address: None,
+                        user_agent: None,
+                        credential_id: None,
+                        session_id: Some(session.id.clone()),
+                    },
+                };
+                (session, event)
+            })
+            .collect();
+        let writes = sign_ins
+            .iter()
+            .map(|(session, event)| store.create_session_with_event(session, event));
+        for outcome in join_all(writes.collect()).await {
+            assert_eq!(outcome, (Ok(()), Ok(())));
+        }
+        let batches = store.sign_ins.batches();
+        assert!(
+            (1..=WRITE_TASKS as u64).contains(&batches),
+            "30 sign-ins in {batches} statements"
+        );
+        let writers: Vec<String> = sqlx::query_scalar(
+            "SELECT xmin::text FROM sessions UNION SELECT xmin::text FROM security_events",
+        )
+        .fetch_all(&mut *store.connection().await.unwrap())
+        .await
+        .unwrap();
+        assert_eq!(
+            writers.len() as u64,
+            batches,
+            "one transaction per statement"
+        );
+        drop_schema(store, &schema).await;
+    }
+
     /// Challenges put at once share statements: fifty concurrent `authenticate/options`
     /// are not fifty inserts. (That each is kept, intact, is the conformance suite's
     /// `challenges_put_at_once_are_all_kept`.)
@@ -1106,7 +1295,7 @@ mod tests {
         }
         let batches = store.challenges.batches();
         assert!(
-            (1..=CHALLENGE_WRITERS as u64).contains(&batches),
+            (1..=WRITE_TASKS as u64).contains(&batches),
             "50 challenges in {batches} statements"
         );
         let now = Timestamp::from_unix_millis(0);

@@ -29,8 +29,6 @@ fn event_ids(records: &[SecurityEventRecord]) -> Vec<&str> {
     records.iter().map(|r| r.event.id.as_str()).collect()
 }
 
-/// Every page of `user_id`'s events, `limit` at a time, following the cursor of each
-/// page's last event; the pages' ids in order.
 /// A user's events, newest first (one page of up to 10).
 async fn events_of(store: &dyn Store, user_id: &str) -> Vec<SecurityEventRecord> {
     store
@@ -39,6 +37,8 @@ async fn events_of(store: &dyn Store, user_id: &str) -> Vec<SecurityEventRecord>
         .unwrap()
 }
 
+/// Every page of `user_id`'s events, `limit` at a time, following the cursor of each
+/// page's last event; the pages' ids in order.
 async fn all_pages(store: &dyn Store, user_id: &str, limit: usize) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut cursor: Option<EventCursor> = None;
@@ -246,6 +246,85 @@ pub async fn sign_ins_write_their_session_and_event(store: &dyn Store) {
         );
     }
     assert_eq!(events_of(store, "u-1").await, [event("e-1", "u-1", at(0))]);
+}
+
+/// Sign-ins written at once (a store may write them together) each get their own
+/// outcome: all columns of every session and event kept, and a sign-in whose event id
+/// or session id is taken fails that part alone, leaving the others written.
+pub async fn sign_ins_written_at_once_each_get_their_own_outcome(store: &dyn Store) {
+    store.create_user(&user("u-1", None)).await.unwrap();
+    store
+        .append_security_event(&event("e-taken", "u-1", at(-1)))
+        .await
+        .unwrap();
+    let taken = session("s-taken", "u-1", at(0), at(MINUTE));
+    store.create_session(&taken).await.unwrap();
+    let sign_ins: Vec<(SessionRecord, SecurityEventRecord)> = (0..22)
+        .map(|n| {
+            let mut written = session(&format!("s-{n}"), "u-1", at(n), at(MINUTE + n));
+            let mut logged = event(&format!("e-{n}"), "u-1", at(n));
+            if n % 2 == 0 {
+                written.user_agent = Some(format!("agent {n}"));
+                written.ip_address = Some("192.0.2.1".into());
+                written.auth_context = Some(AuthContext::default());
+                logged.event.kind = SecurityEventType::SignIn;
+                logged.event.method = Some(AuthMethod::Passkey);
+                logged.event.session_id = Some(written.id.clone());
+                logged.event.credential_id = Some("c-1".into());
+                logged.event.user_agent = written.user_agent.clone();
+            }
+            match n {
+                20 => logged.event.id = "e-taken".into(),
+                21 => written.id = "s-taken".into(),
+                _ => {}
+            }
+            (written, logged)
+        })
+        .collect();
+    let outcomes = join_all(
+        sign_ins
+            .iter()
+            .map(|(written, logged)| store.create_session_with_event(written, logged))
+            .collect(),
+    )
+    .await;
+    for (n, outcome) in outcomes.into_iter().enumerate() {
+        let expected = match n {
+            20 => (Ok(()), Err(StoreError::Conflict("id"))),
+            21 => (Err(StoreError::Conflict("id")), Ok(())),
+            _ => (Ok(()), Ok(())),
+        };
+        assert_eq!(outcome, expected, "sign-in {n}");
+    }
+    for (written, _) in &sign_ins[..21] {
+        let found = store
+            .session_by_token_hash(&written.token_hash, at(0))
+            .await
+            .unwrap();
+        assert_eq!(found.as_ref(), Some(written));
+    }
+    let events = store
+        .security_events_for_user("u-1", None, 100)
+        .await
+        .unwrap();
+    for (n, (_, logged)) in sign_ins.iter().enumerate() {
+        let kept: Vec<_> = events
+            .iter()
+            .filter(|e| e.event.id == logged.event.id)
+            .collect();
+        // The taken id keeps the event written before, not this sign-in's.
+        let expected = if n == 20 {
+            event("e-taken", "u-1", at(-1))
+        } else {
+            logged.clone()
+        };
+        assert_eq!(kept, [&expected], "event {n}");
+    }
+    assert_eq!(
+        events.len(),
+        22,
+        "21 sign-ins' events and the one taken before"
+    );
 }
 
 /// The retention purge removes events strictly older than the cutoff, of every user,

@@ -136,6 +136,7 @@ macro_rules! conformance_tests {
                 purge_removes_old_security_events,
                 deleting_a_user_keeps_its_security_events,
                 sign_ins_write_their_session_and_event,
+                sign_ins_written_at_once_each_get_their_own_outcome,
             );
 
             // Pending email links (verified email linking).
