@@ -32,7 +32,7 @@
 //! database's CPU per options, session and QR status request by two thirds or more and
 //! raised their rates by 55–100 %, and sign-ins by 15–20 % (`docs/BENCHMARKS.md`).
 
-use super::batch::{self, Batch, Queued};
+use super::batch::{self, Batch, Queued, Shift};
 use super::sql::queries;
 use super::sql::{record_decoders, sql_store};
 use super::{
@@ -169,9 +169,11 @@ pub struct PostgresStore {
     qr_sessions: Arc<Batch<String, Option<QrSessionRecord>>>,
     /// Sign-ins' sessions and events waiting to be written together (see
     /// `create_session_with_event`).
-    sign_ins: Arc<Batch<(SessionRecord, super::SecurityEventRecord), WrittenPair>>,
+    sign_ins: Arc<Batch<QueuedSignIn, WrittenPair>>,
 }
 
+/// A sign-in's session and event waiting for their batch.
+type QueuedSignIn = (SessionRecord, super::SecurityEventRecord);
 /// What writing a session and its event did to each.
 type WrittenPair = (Result<(), StoreError>, Result<(), StoreError>);
 
@@ -179,7 +181,11 @@ type WrittenPair = (Result<(), StoreError>, Result<(), StoreError>);
 type BindLookups<K, R> = for<'q> fn(DbQuery<'q>, &'q [Queued<K, Option<R>>]) -> DbQuery<'q>;
 
 /// Session lookups (a token hash and its caller's clock) waiting for their batch.
-type SessionLookups = Batch<(TokenHash, Timestamp), Option<(SessionRecord, UserRecord)>>;
+type SessionLookups = Batch<SessionLookup, SessionFound>;
+/// A session lookup: a token hash and its caller's clock.
+type SessionLookup = (TokenHash, Timestamp);
+/// A live session with its user, if any.
+type SessionFound = Option<(SessionRecord, UserRecord)>;
 
 /// A challenge waiting for its batch: the row's three columns, the ceremony already
 /// serialised (a failure to serialise is its own caller's, not the batch's).
@@ -661,8 +667,8 @@ async fn finish(
 impl PostgresStore {
     /// The challenge writer task: inserts what is queued, a batch per statement, until
     /// the queue is empty.
-    async fn insert_queued_challenges(self) {
-        while let Some(batch) = self.challenges.next(MAX_WRITE_BATCH) {
+    async fn insert_queued_challenges(self, mut shift: Shift<QueuedChallenge, ()>) {
+        while let Some(batch) = shift.next(MAX_WRITE_BATCH) {
             // A challenge put twice keeps its last value, as two statements in turn would
             // (one `INSERT … ON CONFLICT` may not touch a row twice).
             let mut seen = std::collections::HashSet::with_capacity(batch.len());
@@ -694,7 +700,7 @@ impl PostgresStore {
     /// queue is empty.
     async fn answer_queued<K, R>(
         &self,
-        lookups: &Batch<K, Option<R>>,
+        mut lookups: Shift<K, Option<R>>,
         statement: &'static str,
         bind: BindLookups<K, R>,
         decode: fn(&PgRow) -> Result<R, StoreError>,
@@ -722,9 +728,9 @@ impl PostgresStore {
     }
 
     /// The session lookup task (`SESSIONS_WITH_USERS`).
-    async fn look_up_queued_sessions(self) {
+    async fn look_up_queued_sessions(self, shift: Shift<SessionLookup, SessionFound>) {
         self.answer_queued(
-            &self.sessions,
+            shift,
             SESSIONS_WITH_USERS,
             |query, batch| {
                 let hashes = batch
@@ -741,9 +747,9 @@ impl PostgresStore {
     }
 
     /// The QR lookup task (`QR_SESSIONS_BY_ID`).
-    async fn look_up_queued_qr_sessions(self) {
+    async fn look_up_queued_qr_sessions(self, shift: Shift<String, Option<QrSessionRecord>>) {
         self.answer_queued(
-            &self.qr_sessions,
+            shift,
             QR_SESSIONS_BY_ID,
             |query, batch| query.bind(batch.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>()),
             qr_from_row,
@@ -785,8 +791,8 @@ impl PostgresStore {
     /// queue is empty. A batch that fails other than by an unreachable database may
     /// have failed for one sign-in (its user deleted meanwhile, say): each is then
     /// written alone, so only that one gets the error.
-    async fn write_queued_sign_ins(self) {
-        while let Some(batch) = self.sign_ins.next(MAX_WRITE_BATCH) {
+    async fn write_queued_sign_ins(self, mut shift: Shift<QueuedSignIn, WrittenPair>) {
+        while let Some(batch) = shift.next(MAX_WRITE_BATCH) {
             let result = match bind_sign_ins(&batch) {
                 Ok(query) => self.changed(query).await,
                 Err(error) => Err(error),
@@ -836,10 +842,10 @@ sql_store!(PostgresStore, {
         token_hash: &TokenHash,
         now: Timestamp,
     ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
-        let (result, start) = self.sessions.push((*token_hash, now));
-        if start {
+        let (result, shift) = self.sessions.push((*token_hash, now));
+        if let Some(shift) = shift {
             let store = self.clone();
-            tokio::spawn(async move { store.look_up_queued_sessions().await });
+            tokio::spawn(async move { store.look_up_queued_sessions(shift).await });
         }
         batch::result(result).await
     }
@@ -847,10 +853,10 @@ sql_store!(PostgresStore, {
     /// Looked up in batches (`QR_SESSIONS_BY_ID`): every waiting desktop polls its QR
     /// session's status.
     async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
-        let (result, start) = self.qr_sessions.push(id.to_owned());
-        if start {
+        let (result, shift) = self.qr_sessions.push(id.to_owned());
+        if let Some(shift) = shift {
             let store = self.clone();
-            tokio::spawn(async move { store.look_up_queued_qr_sessions().await });
+            tokio::spawn(async move { store.look_up_queued_qr_sessions(shift).await });
         }
         batch::result(result).await
     }
@@ -865,10 +871,10 @@ sql_store!(PostgresStore, {
                 .map_err(|error| StoreError::Internal(StoreCause::new(error)))?,
             expires_at: challenge.expires_at.as_unix_millis(),
         };
-        let (result, start) = self.challenges.push(queued);
-        if start {
+        let (result, shift) = self.challenges.push(queued);
+        if let Some(shift) = shift {
             let store = self.clone();
-            tokio::spawn(async move { store.insert_queued_challenges().await });
+            tokio::spawn(async move { store.insert_queued_challenges(shift).await });
         }
         batch::result(result).await
     }
@@ -881,10 +887,10 @@ sql_store!(PostgresStore, {
         session: &SessionRecord,
         event: &super::SecurityEventRecord,
     ) -> (Result<(), StoreError>, Result<(), StoreError>) {
-        let (result, start) = self.sign_ins.push((session.clone(), event.clone()));
-        if start {
+        let (result, shift) = self.sign_ins.push((session.clone(), event.clone()));
+        if let Some(shift) = shift {
             let store = self.clone();
-            tokio::spawn(async move { store.write_queued_sign_ins().await });
+            tokio::spawn(async move { store.write_queued_sign_ins(shift).await });
         }
         match batch::result(result).await {
             Ok(written) => written,
