@@ -229,7 +229,7 @@ const MAX_WRITE_BATCH: usize = 256;
 const WRITE_TASKS: usize = 2;
 
 /// Every challenge of a batch in one statement (the arrays hold one value per row).
-/// Within a batch a challenge appears once (`put_challenge` keeps the last).
+/// Within a batch a challenge appears once (`insert_queued_challenges` keeps the last).
 const PUT_CHALLENGES: &str = "INSERT INTO challenges (challenge, ceremony, expires_at) \
      SELECT challenge, ceremony::jsonb, expires_at \
      FROM unnest($1::text[], $2::text[], $3::int8[]) AS batch (challenge, ceremony, expires_at) \
@@ -665,6 +665,24 @@ async fn finish(
 }
 
 impl PostgresStore {
+    /// Queues `item` in `batch` and waits for its result; if fewer than the most tasks
+    /// run `batch`, starts `run` as one more.
+    async fn queue<T, R, Task>(
+        &self,
+        batch: &Arc<Batch<T, R>>,
+        item: T,
+        run: fn(Self, Shift<T, R>) -> Task,
+    ) -> Result<R, StoreError>
+    where
+        Task: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (result, shift) = batch.push(item);
+        if let Some(shift) = shift {
+            tokio::spawn(run(self.clone(), shift));
+        }
+        batch::result(result).await
+    }
+
     /// The challenge writer task: inserts what is queued, a batch per statement, until
     /// the queue is empty.
     async fn insert_queued_challenges(self, mut shift: Shift<QueuedChallenge, ()>) {
@@ -842,23 +860,23 @@ sql_store!(PostgresStore, {
         token_hash: &TokenHash,
         now: Timestamp,
     ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
-        let (result, shift) = self.sessions.push((*token_hash, now));
-        if let Some(shift) = shift {
-            let store = self.clone();
-            tokio::spawn(async move { store.look_up_queued_sessions(shift).await });
-        }
-        batch::result(result).await
+        self.queue(
+            &self.sessions,
+            (*token_hash, now),
+            Self::look_up_queued_sessions,
+        )
+        .await
     }
 
     /// Looked up in batches (`QR_SESSIONS_BY_ID`): every waiting desktop polls its QR
     /// session's status.
     async fn qr_session_by_id(&self, id: &str) -> Result<Option<QrSessionRecord>, StoreError> {
-        let (result, shift) = self.qr_sessions.push(id.to_owned());
-        if let Some(shift) = shift {
-            let store = self.clone();
-            tokio::spawn(async move { store.look_up_queued_qr_sessions(shift).await });
-        }
-        batch::result(result).await
+        self.queue(
+            &self.qr_sessions,
+            id.to_owned(),
+            Self::look_up_queued_qr_sessions,
+        )
+        .await
     }
 
     /// Challenges are written in batches (`PUT_CHALLENGES`): each `authenticate/options`
@@ -871,12 +889,8 @@ sql_store!(PostgresStore, {
                 .map_err(|error| StoreError::Internal(StoreCause::new(error)))?,
             expires_at: challenge.expires_at.as_unix_millis(),
         };
-        let (result, shift) = self.challenges.push(queued);
-        if let Some(shift) = shift {
-            let store = self.clone();
-            tokio::spawn(async move { store.insert_queued_challenges(shift).await });
-        }
-        batch::result(result).await
+        self.queue(&self.challenges, queued, Self::insert_queued_challenges)
+            .await
     }
 
     /// Written in batches (`INSERT_SESSIONS_WITH_EVENTS`, see
@@ -887,12 +901,11 @@ sql_store!(PostgresStore, {
         session: &SessionRecord,
         event: &super::SecurityEventRecord,
     ) -> (Result<(), StoreError>, Result<(), StoreError>) {
-        let (result, shift) = self.sign_ins.push((session.clone(), event.clone()));
-        if let Some(shift) = shift {
-            let store = self.clone();
-            tokio::spawn(async move { store.write_queued_sign_ins(shift).await });
-        }
-        match batch::result(result).await {
+        let sign_in = (session.clone(), event.clone());
+        match self
+            .queue(&self.sign_ins, sign_in, Self::write_queued_sign_ins)
+            .await
+        {
             Ok(written) => written,
             Err(error) => (Err(error.clone()), Err(error)),
         }
