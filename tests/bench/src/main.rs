@@ -29,7 +29,7 @@ use clap::{Parser, ValueEnum};
 use cpu::{CpuSample, CpuUse};
 use load::{Measured, Worker};
 use passkey_magic_shared::RateLimitRule;
-use scenarios::{Probe, QrScale};
+use scenarios::{Probe, QrPhase, QrScale};
 use server::{Launch, ServerProcess};
 use std::fmt::Write as _;
 use std::future::Future;
@@ -67,6 +67,10 @@ struct Args {
     /// than the queue of a saturated machine.
     #[arg(long)]
     qr_phones: Option<usize>,
+    /// QR logins a second, all phones together, in the paced half of the QR-at-scale run
+    /// (the other half runs flat out).
+    #[arg(long, default_value_t = 500.0, value_parser = positive_rate)]
+    qr_rate: f64,
     /// The server binary [default: build `target/release/passkey-magic` with every store].
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -83,6 +87,16 @@ struct Args {
     /// Where the report goes (`-`: standard output only).
     #[arg(long, default_value = "docs/BENCHMARKS.md")]
     output: String,
+}
+
+/// Parses a rate: a positive, finite number.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a positive number of logins a second"
+        )),
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -223,6 +237,7 @@ async fn main() -> anyhow::Result<()> {
                     phones_at,
                     args.qr_desktops,
                     args.qr_phones.unwrap_or(args.connections),
+                    args.qr_rate,
                     &desktops_at,
                 )
                 .await?;
@@ -648,44 +663,58 @@ fn report(args: &Args, load: &str, verify_micros: f64, rows: &[Row], qr_rows: &[
         let _ = writeln!(
             out,
             "QR at scale: every desktop long-polls `GET /qr/{{id}}/status?token=…&wait=30` on \
-             its own connection; {} phones then scan and complete the logins with their \
-             passkeys as fast as they can (the logins/s column): at 50 phones every core of \
-             the machine is busy, and the delay includes the queue that builds up. Delay: \
-             from a phone sending `complete` to its desktop's status reply. \
-             With two instances the desktops wait on one and the phones complete on the \
-             other (RSS and CPU are the desktops' instance). Each run starts its instances \
-             afresh on an empty store of its own, so RSS is the desktops' and not what the \
-             other scenarios left in the allocator.\n",
-            args.qr_phones.unwrap_or(args.connections)
+             its own connection; {phones} phones then scan and complete the logins with their \
+             passkeys. The first half of the logins is **paced** at {rate:.0} logins a second \
+             in all (each login starts at its set time; 10 000 → 5 000 desktops waiting): \
+             the wake-up path on a server with room to spare. The second half runs **flat \
+             out** (each phone starts its next login as soon as the last is done; 5 000 → 0 \
+             waiting): every core of the machine is busy and the delay is mostly the queue \
+             that builds up — {phones} phones in a closed loop wait about {phones} ÷ logins/s \
+             per login. Delay: from a phone sending `complete` to its desktop's status \
+             reply. With two instances the desktops wait on one and the phones complete on \
+             the other (RSS and CPU are the desktops' instance). Each run starts its \
+             instances afresh on an empty store of its own, so RSS is the desktops' and not \
+             what the other scenarios left in the allocator.\n",
+            phones = args.qr_phones.unwrap_or(args.connections),
+            rate = args.qr_rate,
         );
         let _ = writeln!(
             out,
-            "| store | instances | desktops | signed in | logins/s | server RSS idle MB | RSS waiting MB | CPU while waiting (cores) | delay p50 ms | p99 ms | max ms |"
+            "| store | instances | desktops | signed in | server RSS idle MB | RSS waiting MB | CPU while waiting (cores) | paced: logins/s | delay p50 ms | p99 ms | max ms | flat out: logins/s | delay p50 ms | p99 ms | max ms |"
         );
         let _ = writeln!(
             out,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for row in qr_rows {
             let scale = &row.scale;
             let _ = writeln!(
                 out,
-                "| {:?} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.3} | {} | {} | {} |",
+                "| {:?} | {} | {} | {} | {:.1} | {:.1} | {:.3} | {} | {} |",
                 row.store,
                 row.instances,
                 scale.desktops,
                 scale.completed,
-                scale.logins_per_second,
                 scale.rss_idle as f64 / 1e6,
                 scale.rss_waiting as f64 / 1e6,
                 scale.cpu_waiting,
-                millis(scale.delay.value_at_quantile(0.5)),
-                millis(scale.delay.value_at_quantile(0.99)),
-                millis(scale.delay.max()),
+                phase_cells(&scale.paced),
+                phase_cells(&scale.flat_out),
             );
         }
     }
     out
+}
+
+/// A QR phase's logins/s and delay p50, p99 and max, as table cells.
+fn phase_cells(phase: &QrPhase) -> String {
+    format!(
+        "{:.0} | {} | {} | {}",
+        phase.logins_per_second,
+        millis(phase.delay.value_at_quantile(0.5)),
+        millis(phase.delay.value_at_quantile(0.99)),
+        millis(phase.delay.max()),
+    )
 }
 
 /// The ES256 line: what a verify costs, the sign-ins per second the cores could verify at
@@ -770,5 +799,14 @@ mod tests {
             config
                 .contains("[server]\nmax_connections = 100000\nmax_connections_per_address = 0\n")
         );
+    }
+
+    #[test]
+    fn a_qr_rate_is_a_positive_finite_number() {
+        assert_eq!(positive_rate("500"), Ok(500.0));
+        assert_eq!(positive_rate("0.5"), Ok(0.5));
+        for refused in ["0", "-3", "inf", "NaN", "fast", ""] {
+            assert!(positive_rate(refused).is_err(), "{refused}");
+        }
     }
 }

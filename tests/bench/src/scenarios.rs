@@ -245,10 +245,18 @@ pub(crate) struct QrScale {
     pub(crate) rss_waiting: u64,
     /// Server CPU seconds per second while every desktop waits.
     pub(crate) cpu_waiting: f64,
-    /// From the phone sending `complete` to its desktop's status reply, in µs.
-    pub(crate) delay: Histogram<u64>,
+    /// The paced half: the logins the phones completed at a set rate.
+    pub(crate) paced: QrPhase,
+    /// The other half: the logins the phones completed as fast as they could.
+    pub(crate) flat_out: QrPhase,
+}
+
+/// One half of the QR-at-scale logins.
+pub(crate) struct QrPhase {
     /// Logins completed per second while the phones ran.
     pub(crate) logins_per_second: f64,
+    /// From the phone sending `complete` to its desktop's status reply, in µs.
+    pub(crate) delay: Histogram<u64>,
 }
 
 /// Reads the server's RSS and CPU seconds.
@@ -262,11 +270,18 @@ pub(crate) trait Probe {
 /// `desktops` desktops long-poll their QR status (`?wait=30`) on `address` while
 /// `phones` phones complete the logins with their passkeys on `phones_at` (the same
 /// server, or another instance sharing its store); measures the delay to each desktop.
+///
+/// The phones complete the first half of the logins at `paced_rate` logins a second in
+/// all (open loop: each login has its set start time and runs late only while its phone is
+/// still busy with the one before), then the second half as fast as they can. The first
+/// shows the wake-up path on a server with room to spare, the second the queue of a
+/// saturated machine.
 pub(crate) async fn qr_scale(
     address: SocketAddr,
     phones_at: SocketAddr,
     desktops: usize,
     phones: usize,
+    paced_rate: f64,
     probe: &dyn Probe,
 ) -> anyhow::Result<QrScale> {
     let rss_idle = probe.rss()?;
@@ -340,46 +355,64 @@ pub(crate) async fn qr_scale(
     tokio::time::sleep(window).await;
     let cpu_waiting = (probe.cpu()? - cpu_before) / window.as_secs_f64();
 
-    // Phones complete the logins, each with its own passkey.
+    // Phones complete the logins, each with its own passkey: the first half paced, then
+    // (once every phone is done with its paced share) the second half flat out.
     let ids: Arc<Vec<String>> = Arc::new(logins.into_iter().map(|(_, id)| id).collect());
-    let phones_started = Instant::now();
+    let paced_count = ids.len() / 2;
+    let signed_up = Arc::new(tokio::sync::Barrier::new(creators));
+    let paced_done = Arc::new(tokio::sync::Barrier::new(creators));
+    let paced_start = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let flat_out_start = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut phone_tasks = Vec::new();
     for phone in 0..creators {
         let ids = Arc::clone(&ids);
+        let (signed_up, paced_done) = (Arc::clone(&signed_up), Arc::clone(&paced_done));
+        let (paced_start, flat_out_start) = (Arc::clone(&paced_start), Arc::clone(&flat_out_start));
         phone_tasks.push(tokio::spawn(async move {
             let mut connection = Connection::open(phones_at, PREFIX).await?;
             let mut browser = SoftBrowser::at(ORIGIN)?;
             sign_up(&mut connection, &mut browser).await?;
+            signed_up.wait().await;
+            let start = *paced_start.get_or_init(Instant::now);
             let mut sent = Vec::new();
-            for index in (phone..ids.len()).step_by(creators) {
-                let id = &ids[index];
-                connection
-                    .post(&format!("/qr/{id}/scanned"), None, &json!({}))
-                    .await?
-                    .ok()?;
-                let response = sign_in(&mut connection, &mut browser).await?;
-                let began = Instant::now();
-                connection
-                    .post(
-                        &format!("/qr/{id}/complete"),
-                        None,
-                        &json!({ "response": response }),
-                    )
-                    .await?
-                    .ok()?;
+            for index in (phone..paced_count).step_by(creators) {
+                let due = start + Duration::from_secs_f64(index as f64 / paced_rate);
+                tokio::time::sleep_until(due.into()).await;
+                let began = complete_qr_login(&mut connection, &mut browser, &ids[index]).await?;
                 sent.push((index, began));
             }
-            anyhow::Ok(sent)
+            let paced_finished = Instant::now();
+            paced_done.wait().await;
+            flat_out_start.get_or_init(Instant::now);
+            for index in (paced_count + phone..ids.len()).step_by(creators) {
+                let began = complete_qr_login(&mut connection, &mut browser, &ids[index]).await?;
+                sent.push((index, began));
+            }
+            anyhow::Ok((sent, paced_finished, Instant::now()))
         }));
     }
     let mut began_at = vec![None; ids.len()];
+    let (mut paced_end, mut flat_out_end) = (None::<Instant>, None::<Instant>);
     for task in phone_tasks {
-        for (index, began) in task.await?? {
+        let (sent, paced_finished, finished) = task.await??;
+        for (index, began) in sent {
             began_at[index] = Some(began);
         }
+        paced_end = paced_end.max(Some(paced_finished));
+        flat_out_end = flat_out_end.max(Some(finished));
     }
-    let phones_took = phones_started.elapsed();
-    let mut delay = histogram();
+    let rate = |count: usize, start: Option<&Instant>, end: Option<Instant>| match (start, end) {
+        (Some(start), Some(end)) => count as f64 / end.duration_since(*start).as_secs_f64(),
+        _ => 0.0,
+    };
+    let mut paced = QrPhase {
+        logins_per_second: rate(paced_count, paced_start.get(), paced_end),
+        delay: histogram(),
+    };
+    let mut flat_out = QrPhase {
+        logins_per_second: rate(ids.len() - paced_count, flat_out_start.get(), flat_out_end),
+        delay: histogram(),
+    };
     let mut completed = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while completed < ids.len() {
@@ -388,7 +421,12 @@ pub(crate) async fn qr_scale(
                 completed += 1;
                 if let Some(began) = began_at[index] {
                     let micros = answered.saturating_duration_since(began).as_micros();
-                    delay.saturating_record((micros as u64).max(1));
+                    let phase = if index < paced_count {
+                        &mut paced
+                    } else {
+                        &mut flat_out
+                    };
+                    phase.delay.saturating_record((micros as u64).max(1));
                 }
             }
             Ok(None) | Err(_) => break,
@@ -400,10 +438,34 @@ pub(crate) async fn qr_scale(
     Ok(QrScale {
         desktops,
         completed,
-        logins_per_second: ids.len() as f64 / phones_took.as_secs_f64(),
         rss_idle,
         rss_waiting,
         cpu_waiting,
-        delay,
+        paced,
+        flat_out,
     })
+}
+
+/// A phone scans the QR login `id`, signs in with its passkey and completes the login:
+/// when it sent `complete`.
+async fn complete_qr_login(
+    connection: &mut Connection,
+    browser: &mut SoftBrowser,
+    id: &str,
+) -> anyhow::Result<Instant> {
+    connection
+        .post(&format!("/qr/{id}/scanned"), None, &json!({}))
+        .await?
+        .ok()?;
+    let response = sign_in(connection, browser).await?;
+    let began = Instant::now();
+    connection
+        .post(
+            &format!("/qr/{id}/complete"),
+            None,
+            &json!({ "response": response }),
+        )
+        .await?
+        .ok()?;
+    Ok(began)
 }
