@@ -363,12 +363,14 @@ pub(crate) async fn qr_scale(
     let paced_done = Arc::new(tokio::sync::Barrier::new(creators));
     let paced_start = Arc::new(std::sync::OnceLock::<Instant>::new());
     let flat_out_start = Arc::new(std::sync::OnceLock::<Instant>::new());
-    let mut phone_tasks = Vec::new();
+    // A JoinSet: a phone that fails ends the run at once; the others, which would wait
+    // for it at a barrier forever, are aborted when the set is dropped.
+    let mut phone_tasks = tokio::task::JoinSet::new();
     for phone in 0..creators {
         let ids = Arc::clone(&ids);
         let (signed_up, paced_done) = (Arc::clone(&signed_up), Arc::clone(&paced_done));
         let (paced_start, flat_out_start) = (Arc::clone(&paced_start), Arc::clone(&flat_out_start));
-        phone_tasks.push(tokio::spawn(async move {
+        phone_tasks.spawn(async move {
             let mut connection = Connection::open(phones_at, PREFIX).await?;
             let mut browser = SoftBrowser::at(ORIGIN)?;
             sign_up(&mut connection, &mut browser).await?;
@@ -389,12 +391,12 @@ pub(crate) async fn qr_scale(
                 sent.push((index, began));
             }
             anyhow::Ok((sent, paced_finished, Instant::now()))
-        }));
+        });
     }
     let mut began_at = vec![None; ids.len()];
     let (mut paced_end, mut flat_out_end) = (None::<Instant>, None::<Instant>);
-    for task in phone_tasks {
-        let (sent, paced_finished, finished) = task.await??;
+    while let Some(phone) = phone_tasks.join_next().await {
+        let (sent, paced_finished, finished) = phone??;
         for (index, began) in sent {
             began_at[index] = Some(began);
         }
