@@ -62,9 +62,9 @@ struct Args {
     /// Desktops long-polling in the QR-at-scale run.
     #[arg(long, default_value_t = 10_000)]
     qr_desktops: usize,
-    /// Phones completing the QR logins, each flat out (closed loop) [default: --connections].
-    /// Fewer phones, lower completion rate: the delay then shows the wake-up path rather
-    /// than the queue of a saturated machine.
+    /// Phones completing the QR logins [default: --connections]. In the flat-out half each
+    /// phone starts its next login as soon as the last is done, so fewer phones complete
+    /// fewer logins a second and queue less.
     #[arg(long)]
     qr_phones: Option<usize>,
     /// QR logins a second, all phones together, in the paced half of the QR-at-scale run
@@ -669,10 +669,10 @@ fn report(args: &Args, load: &str, verify_micros: f64, rows: &[Row], qr_rows: &[
             "QR at scale: every desktop long-polls `GET /qr/{{id}}/status?token=…&wait=30` on \
              its own connection; {phones} phones then scan and complete the logins with their \
              passkeys. The first half of the logins is **paced** at {rate:.0} logins a second \
-             in all (each login starts at its set time; 10 000 → 5 000 desktops waiting): \
-             the wake-up path on a server with room to spare. The second half runs **flat \
-             out** (each phone starts its next login as soon as the last is done; 5 000 → 0 \
-             waiting): every core of the machine is busy and the delay is mostly the queue \
+             in all (each login starts at its set time; {desktops} → {half} desktops \
+             waiting): the wake-up path on a server with room to spare. The second half runs \
+             **flat out** (each phone starts its next login as soon as the last is done; \
+             {half} → 0 waiting): every core of the machine is busy and the delay is mostly the queue \
              that builds up — {phones} phones in a closed loop wait about {phones} ÷ logins/s \
              per login. Delay: from a phone sending `complete` to its desktop's status \
              reply. With two instances the desktops wait on one and the phones complete on \
@@ -681,6 +681,8 @@ fn report(args: &Args, load: &str, verify_micros: f64, rows: &[Row], qr_rows: &[
              what the other scenarios left in the allocator.\n",
             phones = args.qr_phones.unwrap_or(args.connections),
             rate = args.qr_rate,
+            desktops = args.qr_desktops,
+            half = args.qr_desktops - args.qr_desktops / 2,
         );
         let _ = writeln!(
             out,
